@@ -1,0 +1,50 @@
+# Courier developer commands. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Prefer the Lambda runtime's Python (3.12) when it really runs here, else python3 >= 3.11.
+PYTHON_FOR_VENV ?= $(shell for p in python3.12 python3.13 python3 python; do \
+	if $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1; then echo $$p; break; fi; done)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+FN ?= send
+EVENT ?= events/send-dm.json
+
+.PHONY: help venv test lint check invoke build deploy run clean
+
+help: ## list the commands
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): requirements-dev.txt layers/courier/requirements.txt
+	@test -n "$(PYTHON_FOR_VENV)" || { echo "Python >= 3.11 is required (python3.12 preferred)"; exit 1; }
+	@test -x $(PY) || $(PYTHON_FOR_VENV) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $(STAMP)
+
+venv: $(STAMP) ## create the virtualenv and install the pinned dependencies
+
+test: $(STAMP) ## run the test suite (unit tests against moto, in-process)
+	$(PY) -m pytest
+
+lint: $(STAMP) ## ruff, mypy and cfn-lint
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/cfn-lint template.yaml
+
+check: lint test ## lint, types and tests
+
+invoke: $(STAMP) ## run one handler against in-process moto: make invoke FN=send EVENT=events/send-dm.json
+	$(PY) -m local.invoke $(FN) $(EVENT)
+
+build: ## sam build (needs the AWS SAM CLI)
+	@command -v sam >/dev/null || { echo "sam is not installed: see https://docs.aws.amazon.com/serverless-application-model/ (pip install aws-sam-cli in its own virtualenv)"; exit 1; }
+	sam build
+
+deploy: build ## sam deploy --guided (needs the AWS SAM CLI and AWS credentials)
+	sam deploy --guided
+
+clean: ## remove the virtualenv and build output
+	rm -rf $(VENV) .aws-sam

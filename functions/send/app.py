@@ -1,0 +1,21 @@
+"""The `send` route: store the message once, reply with its sendack, deliver it."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from courier import actions
+from courier.runtime import services
+from courier.websocket import answer, route_response
+
+logger = Logger()
+metrics = Metrics()
+tracer = Tracer()
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return route_response(answer(event, actions.send, lambda: services(metrics), metrics))

@@ -1,0 +1,169 @@
+"""What each client frame does: validate, one call into the domain, shape the reply.
+
+Every function takes the services, the caller and the decoded frame, and returns the
+direct reply frame (or None when the protocol has no reply). A ProtocolError aborts
+the frame before anything is written.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from courier.channels import channel_view, require_access
+from courier.conversations import conversations_frame
+from courier.cursors import advance_ack, advance_read
+from courier.delivery import live_connections, post_frame
+from courier.errors import TOO_LARGE, UNKNOWN_ACTION, ProtocolError, invalid
+from courier.frames import dumps, int_field, is_text, text_field
+from courier.history import messages_after
+from courier.ids import parse_channel
+from courier.membership import channel_members
+from courier.runtime import Services
+from courier.sequencer import Retention, accept_message
+from courier.websocket import Caller
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 16 * 1024
+MAX_CLIENT_MSG_NO_CHARS = 64
+DEFAULT_PAGE = 50
+MAX_PAGE = 100
+MAX_REPLY_BYTES = 128_000  # one API Gateway WebSocket message (128 KB)
+
+
+def _body_json(frame: dict[str, Any]) -> str:
+    if "body" not in frame:
+        raise invalid("body is required")
+    try:
+        body_json = dumps(frame["body"])
+        size = len(body_json.encode("utf-8"))
+    except (ValueError, UnicodeEncodeError, RecursionError):
+        raise invalid("body must be JSON text") from None
+    if size > MAX_BODY_BYTES:
+        raise ProtocolError(TOO_LARGE, f"body is {size} bytes; at most {MAX_BODY_BYTES}")
+    return body_json
+
+
+def send(svc: Services, caller: Caller, frame: dict[str, Any]) -> dict[str, Any]:
+    channel = parse_channel(frame.get("channel"))
+    client_msg_no = text_field(frame, "clientMsgNo", MAX_CLIENT_MSG_NO_CHARS)
+    body_json = _body_json(frame)
+    settings = svc.settings
+    accepted = accept_message(
+        svc.tables,
+        sender=caller.user,
+        channel=channel,
+        client_msg_no=client_msg_no,
+        body_json=body_json,
+        retention=Retention(
+            message_seconds=settings.retention_days * 86_400,
+            dedup_seconds=settings.dedup_hours * 3_600,
+        ),
+        now_ms=svc.now_ms,
+    )
+    message = accepted.message
+    if accepted.duplicate:
+        svc.metrics.add_metric(name="DuplicateSends", unit=MetricUnit.Count, value=1)
+    else:
+        svc.metrics.add_metric(name="MessagesAccepted", unit=MetricUnit.Count, value=1)
+        _deliver(svc, caller, channel_members(svc.tables, channel), {"type": "message", **message.fields()})
+    return {
+        "type": "sendack",
+        "clientMsgNo": client_msg_no,
+        "channel": message.channel,
+        "seq": message.seq,
+        "messageId": message.message_id,
+        "ts": message.ts,
+        "duplicate": accepted.duplicate,
+    }
+
+
+def _deliver(svc: Services, caller: Caller, users: list[str], frame: dict[str, Any]) -> None:
+    """Post to every live connection of `users` but the caller's; never fails the frame,
+    which has already been carried out (receivers catch up with sync)."""
+    try:
+        targets = live_connections(svc.tables, users, except_connection=caller.connection_id)
+        report = post_frame(svc.tables, svc.poster, targets, frame)
+    except Exception:
+        logger.exception("delivery failed", extra={"frame_type": frame.get("type")})
+        svc.metrics.add_metric(name="DeliveryErrors", unit=MetricUnit.Count, value=1)
+        return
+    svc.metrics.add_metric(name="PostsDelivered", unit=MetricUnit.Count, value=len(report.delivered))
+    if report.gone:
+        svc.metrics.add_metric(name="ConnectionsGone", unit=MetricUnit.Count, value=len(report.gone))
+    if report.failed:
+        svc.metrics.add_metric(name="PostsFailed", unit=MetricUnit.Count, value=len(report.failed))
+
+
+def ack(svc: Services, caller: Caller, frame: dict[str, Any]) -> None:
+    channel = parse_channel(frame.get("channel"))
+    seq = int_field(frame, "seq", minimum=0)
+    view = channel_view(svc.tables, caller.user, channel)
+    require_access(caller.user, channel, view)
+    target = min(seq, view.last_seq)
+    if target > 0:
+        advance_ack(svc.tables, caller.user, caller.device, channel, target)
+    return None
+
+
+def read(svc: Services, caller: Caller, frame: dict[str, Any]) -> dict[str, Any]:
+    channel = parse_channel(frame.get("channel"))
+    seq = int_field(frame, "seq", minimum=0)
+    view = channel_view(svc.tables, caller.user, channel)
+    require_access(caller.user, channel, view)
+    target = min(seq, view.last_seq)
+    if target > view.read_seq:
+        moved = advance_read(svc.tables, caller.user, channel, target, svc.now_ms())
+        if moved is None:  # a concurrent read went further: report where it stands
+            view = channel_view(svc.tables, caller.user, channel)
+        else:
+            view = type(view)(view.last_seq, view.last_ts, moved, view.joined_at)
+            update = {"type": "read", "channel": channel.id, "readSeq": moved, "unread": view.unread}
+            _deliver(svc, caller, [caller.user], update)
+    return {"type": "read", "channel": channel.id, "readSeq": view.read_seq, "unread": view.unread}
+
+
+def sync(svc: Services, caller: Caller, frame: dict[str, Any]) -> dict[str, Any]:
+    limit = min(int_field(frame, "limit", minimum=1, default=DEFAULT_PAGE), MAX_PAGE)
+    if frame.get("channel") is None:
+        cursor = frame.get("cursor")
+        if cursor is not None and not is_text(cursor):
+            raise invalid("cursor must be a string or null")
+        return conversations_frame(svc.tables, caller.user, limit, cursor)
+    channel = parse_channel(frame.get("channel"))
+    after_seq = int_field(frame, "afterSeq", minimum=0, default=0)
+    view = channel_view(svc.tables, caller.user, channel)
+    require_access(caller.user, channel, view)
+    envelope = {
+        "type": "messages",
+        "channel": channel.id,
+        "messages": [],
+        "more": True,
+        "lastSeq": view.last_seq,
+        "readSeq": view.read_seq,
+        "requestId": "x" * 64,
+    }
+    budget = MAX_REPLY_BYTES - len(dumps(envelope).encode("utf-8")) - 32
+    messages, more = messages_after(svc.tables, channel.id, after_seq, limit, budget)
+    last_seq = max([view.last_seq] + [m["seq"] for m in messages])
+    return {
+        "type": "messages",
+        "channel": channel.id,
+        "messages": messages,
+        "more": more,
+        "lastSeq": last_seq,
+        "readSeq": min(view.read_seq, last_seq),
+    }
+
+
+def default(svc: Services, caller: Caller, frame: dict[str, Any]) -> dict[str, Any]:
+    """The $default route: `ping`, and the answer to every action no route takes."""
+    action = frame.get("action")
+    if action == "ping":
+        return {"type": "pong"}
+    if not isinstance(action, str):
+        raise invalid("action must be a string")
+    raise ProtocolError(UNKNOWN_ACTION, f"unknown action {action[:64]!r}")

@@ -1,0 +1,117 @@
+"""A user's conversation list and unread totals, derived from cursors (never counted).
+
+unread(channel) = lastSeq(channel) - readSeq(user, channel). The list is read-diffused:
+the user's membership rows, then the channels' counter rows in batches of 100.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from courier.dynamo import get_n, get_s, s
+from courier.errors import invalid
+from courier.history import last_messages
+from courier.membership import memberships_of
+from courier.tables import Tables, batch_get
+
+BATCH_GET_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class Conversation:
+    channel: str
+    last_seq: int
+    read_seq: int
+    activity: int  # ts of the last message, or when the user joined a silent group
+
+    @property
+    def unread(self) -> int:
+        return max(self.last_seq - self.read_seq, 0)
+
+    @property
+    def order(self) -> tuple[int, str]:
+        """Sort key: most recent activity first, then channel id for a stable order."""
+        return (-self.activity, self.channel)
+
+
+def conversations_of(tables: Tables, user: str) -> list[Conversation]:
+    """Every DM with a message and every group of the user, most recently active first."""
+    memberships = memberships_of(tables, user)
+    heads: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(memberships), BATCH_GET_LIMIT):
+        keys = [{"channel": s(m.channel)} for m in memberships[start : start + BATCH_GET_LIMIT]]
+        for row in batch_get(tables, {tables.channels: {"Keys": keys}})[tables.channels]:
+            heads[get_s(row, "channel")] = row
+    found = []
+    for membership in memberships:
+        row = heads.get(membership.channel, {})
+        last_seq = get_n(row, "lastSeq")
+        if membership.channel.startswith("dm:") and last_seq == 0:
+            continue
+        found.append(
+            Conversation(
+                channel=membership.channel,
+                last_seq=last_seq,
+                read_seq=min(membership.read_seq, last_seq),
+                activity=get_n(row, "lastTs") if last_seq else membership.joined_at,
+            )
+        )
+    found.sort(key=lambda c: c.order)
+    return found
+
+
+def encode_cursor(conversation: Conversation) -> str:
+    raw = json.dumps([conversation.activity, conversation.channel], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: Any) -> tuple[int, str] | None:
+    """The sort position after which the next page starts; None for the first page."""
+    if cursor is None:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        activity, channel = json.loads(raw)
+    except (TypeError, ValueError, binascii.Error):
+        raise invalid("cursor is not one this server issued") from None
+    if not isinstance(activity, int) or not isinstance(channel, str):
+        raise invalid("cursor is not one this server issued")
+    return (-activity, channel)
+
+
+def conversations_frame(tables: Tables, user: str, limit: int, cursor: Any) -> dict[str, Any]:
+    """The `conversations` reply: one page, the total unread, and the next cursor."""
+    after = decode_cursor(cursor)
+    everything = conversations_of(tables, user)
+    remaining = [c for c in everything if after is None or c.order > after]
+    page = remaining[:limit]
+    messages = last_messages(tables, {c.channel: c.last_seq for c in page})
+    return {
+        "type": "conversations",
+        "conversations": [
+            {
+                "channel": c.channel,
+                "lastSeq": c.last_seq,
+                "readSeq": c.read_seq,
+                "unread": c.unread,
+                "lastMessage": messages[c.channel].summary() if c.channel in messages else None,
+            }
+            for c in page
+        ],
+        "totalUnread": sum(c.unread for c in everything),
+        "next": encode_cursor(page[-1]) if len(remaining) > limit else None,
+    }
+
+
+def unread_summary(tables: Tables, user: str) -> dict[str, Any]:
+    """The admin API's view of a user's unread counts."""
+    everything = conversations_of(tables, user)
+    return {
+        "user": user,
+        "totalUnread": sum(c.unread for c in everything),
+        "channels": {c.channel: c.unread for c in everything},
+    }

@@ -1,0 +1,95 @@
+"""Posting frames to live connections through the API Gateway management API.
+
+Every frame that travels to a connection other than the one that asked goes through
+this module, so that retries (SQS) extend one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from botocore.exceptions import ClientError
+
+from courier.connections import Connection, connections_of, forget_connection
+from courier.dynamo import error_code
+from courier.frames import encode
+from courier.tables import Tables
+
+PARALLEL_POSTS = 16
+
+
+class ConnectionGone(Exception):
+    """The connection no longer exists (HTTP 410 from PostToConnection)."""
+
+
+class Poster(Protocol):
+    def post(self, connection_id: str, data: bytes) -> None: ...
+
+
+class ManagementApiPoster:
+    """A Poster over boto3's `apigatewaymanagementapi` client."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def post(self, connection_id: str, data: bytes) -> None:
+        try:
+            self._client.post_to_connection(ConnectionId=connection_id, Data=data)
+        except ClientError as exc:
+            if error_code(exc) == "GoneException":
+                raise ConnectionGone(connection_id) from None
+            raise
+
+
+@dataclass
+class DeliveryReport:
+    delivered: list[Connection] = field(default_factory=list)
+    gone: list[Connection] = field(default_factory=list)
+    failed: list[Connection] = field(default_factory=list)
+
+
+def post_frame(
+    tables: Tables, poster: Poster, connections: Iterable[Connection], frame: dict[str, Any]
+) -> DeliveryReport:
+    """Post one frame to each connection; a gone connection's record is deleted.
+
+    A failure to post never raises: the caller's operation has already succeeded, and
+    the receiver recovers what it missed through `sync`.
+    """
+    data = encode(frame)
+    targets = list(connections)
+    report = DeliveryReport()
+
+    def attempt(connection: Connection) -> None:
+        try:
+            poster.post(connection.connection_id, data)
+        except ConnectionGone:
+            forget_connection(tables, connection.connection_id)
+            report.gone.append(connection)
+        except ClientError:
+            report.failed.append(connection)
+        else:
+            report.delivered.append(connection)
+
+    if len(targets) <= 2:
+        for connection in targets:
+            attempt(connection)
+    else:
+        with ThreadPoolExecutor(max_workers=min(PARALLEL_POSTS, len(targets))) as pool:
+            list(pool.map(attempt, targets))
+    return report
+
+
+def live_connections(
+    tables: Tables, users: Iterable[str], *, except_connection: str | None = None
+) -> list[Connection]:
+    """The stored connections of these users, less one (the connection that asked)."""
+    return [
+        connection
+        for user in dict.fromkeys(users)
+        for connection in connections_of(tables, user)
+        if connection.connection_id != except_connection
+    ]

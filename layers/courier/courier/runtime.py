@@ -1,0 +1,100 @@
+"""The services a handler works with, built lazily once per container.
+
+Nothing here runs at import time: settings are read and clients opened on the first
+invocation (cold start) and reused after. Tests call `reset_services()` between cases.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from courier.delivery import ManagementApiPoster, Poster
+from courier.settings import Settings, get_settings
+from courier.tables import Tables
+
+
+class MetricSink(Protocol):
+    def add_metric(self, name: str, unit: Any, value: float, resolution: Any = ...) -> None: ...
+
+
+@dataclass
+class Services:
+    settings: Settings
+    tables: Tables
+    poster: Poster
+    metrics: MetricSink
+    now_ms: Callable[[], int]
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class _LazyPoster:
+    """Opens the management API client on the first post: most invocations never post."""
+
+    def __init__(self, endpoint: str | None) -> None:
+        self._endpoint = endpoint
+        self._poster: ManagementApiPoster | None = None
+
+    def post(self, connection_id: str, data: bytes) -> None:
+        if self._poster is None:
+            if not self._endpoint:
+                raise RuntimeError("COURIER_WS_ENDPOINT is not set; cannot post to connections")
+            self._poster = ManagementApiPoster(
+                _client("apigatewaymanagementapi", endpoint_url=self._endpoint)
+            )
+        self._poster.post(connection_id, data)
+
+
+def _client(service: str, **kwargs: Any) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        retries={"mode": "standard", "max_attempts": 3},
+        connect_timeout=2,
+        read_timeout=5,
+        max_pool_connections=32,
+    )
+    return boto3.client(service, config=config, **kwargs)  # type: ignore[call-overload]
+
+
+class _LazyClient:
+    """A boto3 client opened on first use, so a route that never calls AWS never pays for it."""
+
+    def __init__(self, service: str) -> None:
+        self._service = service
+        self._client: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._client is None:
+            self._client = _client(self._service)
+        return getattr(self._client, name)
+
+
+_services: Services | None = None
+
+
+def services(metrics: MetricSink) -> Services:
+    global _services
+    if _services is None:
+        settings = get_settings()
+        _services = Services(
+            settings=settings,
+            tables=Tables.from_settings(_LazyClient("dynamodb"), settings),
+            poster=_LazyPoster(settings.ws_endpoint),
+            metrics=metrics,
+            now_ms=wall_clock_ms,
+        )
+    return _services
+
+
+def reset_services() -> None:
+    """Forget the container's services and settings (tests, and nothing else)."""
+    global _services
+    _services = None
+    get_settings.cache_clear()

@@ -1,0 +1,210 @@
+"""An in-process Courier: moto tables from template.yaml, handlers invoked with sample events,
+and a recording @connections API (moto's own concatenates frames and never answers 410)."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from moto.apigatewaymanagementapi.models import ApiGatewayManagementApiBackend
+from moto.core.exceptions import JsonRESTError
+from moto.dynamodb.responses import DynamoHandler
+
+from courier.frames import loads
+from courier.tokens import issue_token
+from local.handlers import load_handler
+from local.template import create_tables, load_template, table_env
+from tests.events import load_event, websocket_event
+from tests.lambda_context import FakeLambdaContext
+
+JWT_SECRET = "courier-test-secret-at-least-32-bytes-long"
+WS_ENDPOINT = "https://abc123.execute-api.us-east-1.amazonaws.com/prod"
+BASE_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "COURIER_JWT_SECRET": JWT_SECRET,
+    "COURIER_WS_ENDPOINT": WS_ENDPOINT,
+    "POWERTOOLS_SERVICE_NAME": "courier",
+    "POWERTOOLS_METRICS_NAMESPACE": "Courier",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+}
+ROUTE_FUNCTIONS = {"send": "send", "ack": "ack", "read": "read", "sync": "sync"}
+
+
+class _Gone(JsonRESTError):
+    code = 410
+
+    def __init__(self, connection_id: str) -> None:
+        super().__init__("GoneException", f"connection {connection_id} is gone")
+
+
+class RecordingConnections:
+    """Stands in for moto's @connections backend: frames kept one by one, 410 on request."""
+
+    def __init__(self) -> None:
+        self.frames: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.gone: set[str] = set()
+        self.lock = threading.Lock()
+
+    def post(self, connection_id: str, data: bytes) -> None:
+        if connection_id in self.gone:
+            raise _Gone(connection_id)
+        with self.lock:
+            self.frames[connection_id].append(loads(data))
+
+
+_atomic = threading.RLock()
+
+
+def atomic_dynamodb(monkeypatch: Any) -> None:
+    """DynamoDB applies each request atomically; moto under threads does not, so serialize."""
+    original = DynamoHandler.call_action
+
+    def call_action(self: DynamoHandler) -> Any:
+        with _atomic:
+            return original(self)
+
+    monkeypatch.setattr(DynamoHandler, "call_action", call_action)
+
+
+@dataclass(frozen=True)
+class Conn:
+    connection_id: str
+    user: str
+    device: str
+
+
+class Courier:
+    """Drive the handlers the way API Gateway would, and look at the outcome."""
+
+    def __init__(self, monkeypatch: Any) -> None:
+        self.dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        template = load_template()
+        self.tables = create_tables(self.dynamodb, template)
+        for name, value in {**BASE_ENV, **table_env(self.tables, template)}.items():
+            monkeypatch.setenv(name, value)
+        self.connections = RecordingConnections()
+        monkeypatch.setattr(
+            ApiGatewayManagementApiBackend,
+            "post_to_connection",
+            lambda backend, data, connection_id: self.connections.post(connection_id, data),
+        )
+        self._ids = itertools.count(1)
+        self.context = FakeLambdaContext()
+
+    # --- connections -------------------------------------------------------------------
+    def connect(self, user: str, device: str = "phone") -> Conn:
+        conn = Conn(f"conn-{next(self._ids)}-{user}-{device}", user, device)
+        event = websocket_event("connect", connection_id=conn.connection_id, user=user, device=device)
+        assert load_handler("connect")(event, self.context) == {"statusCode": 200}
+        return conn
+
+    def disconnect(self, conn: Conn) -> None:
+        event = websocket_event("disconnect", connection_id=conn.connection_id, user=conn.user)
+        load_handler("disconnect")(event, self.context)
+
+    def drop(self, conn: Conn) -> None:
+        """The socket died without a $disconnect: posts to it now answer 410."""
+        self.connections.gone.add(conn.connection_id)
+
+    # --- frames --------------------------------------------------------------------------
+    def invoke(self, route: str, conn: Conn, *, frame: Any = None, raw: str | None = None) -> dict[str, Any]:
+        sample = {"send": "send-dm", "ack": "ack", "read": "read", "sync": "sync-conversations"}
+        name = sample.get(route, "default-ping")
+        event = websocket_event(
+            name, body=frame, raw_body=raw, connection_id=conn.connection_id, user=conn.user, device=conn.device
+        )
+        event["requestContext"]["routeKey"] = route
+        function = ROUTE_FUNCTIONS.get(route, "default")
+        result: dict[str, Any] = load_handler(function)(event, self.context)
+        return result
+
+    def frame(self, conn: Conn, frame: Any = None, *, raw: str | None = None) -> dict[str, Any] | None:
+        """Send one frame the way API Gateway routes it; the direct reply, if any."""
+        action = frame.get("action") if isinstance(frame, dict) else None
+        route = action if action in ROUTE_FUNCTIONS else "$default"
+        result = self.invoke(route, conn, frame=frame, raw=raw)
+        assert result["statusCode"] == 200
+        return loads(result["body"]) if "body" in result else None
+
+    def send(self, conn: Conn, channel: str, client_msg_no: str, body: Any = None) -> dict[str, Any]:
+        frame = {"action": "send", "channel": channel, "clientMsgNo": client_msg_no, "body": body or {"text": client_msg_no}}
+        reply = self.frame(conn, frame)
+        assert reply is not None
+        return reply
+
+    def read(self, conn: Conn, channel: str, seq: int) -> dict[str, Any]:
+        reply = self.frame(conn, {"action": "read", "channel": channel, "seq": seq})
+        assert reply is not None
+        return reply
+
+    def ack(self, conn: Conn, channel: str, seq: int) -> None:
+        assert self.frame(conn, {"action": "ack", "channel": channel, "seq": seq}) is None
+
+    def sync(self, conn: Conn, **fields: Any) -> dict[str, Any]:
+        reply = self.frame(conn, {"action": "sync", **fields})
+        assert reply is not None
+        return reply
+
+    def all_messages(self, conn: Conn, channel: str) -> list[dict[str, Any]]:
+        """Every message of a channel, page by page through sync."""
+        found: list[dict[str, Any]] = []
+        after = 0
+        while True:
+            page = self.sync(conn, channel=channel, afterSeq=after, limit=100)
+            assert page["type"] == "messages", page
+            found += page["messages"]
+            if not page["more"]:
+                return found
+            after = page["messages"][-1]["seq"]
+
+    def posted(self, conn: Conn, kind: str | None = None) -> list[dict[str, Any]]:
+        frames = self.connections.frames[conn.connection_id]
+        return [f for f in frames if kind is None or f.get("type") == kind]
+
+    # --- admin ---------------------------------------------------------------------------
+    def admin(self, sample: str, *, path: str | None = None, body: Any = None, raw: str | None = None) -> tuple[int, Any]:
+        import json
+
+        event = load_event(sample)
+        if path is not None:
+            event["rawPath"] = path
+            event["requestContext"]["http"]["path"] = path
+        if raw is not None:
+            event["body"] = raw
+        elif body is not None:
+            event["body"] = json.dumps(body)
+        result = load_handler("admin")(event, self.context)
+        return result["statusCode"], loads(result["body"]) if result.get("body") else None
+
+    def group(self, name: str, members: list[str]) -> dict[str, Any]:
+        status, reply = self.admin("admin-put-group", path=f"/admin/groups/{name}", body={"members": members})
+        assert status == 200, reply
+        return dict(reply)
+
+    def unread(self, user: str) -> dict[str, Any]:
+        status, reply = self.admin("admin-user-unread", path=f"/admin/users/{user}/unread")
+        assert status == 200, reply
+        return dict(reply)
+
+    def token(self, user: str, device: str = "phone", ttl: int = 3600, now: int | None = None) -> str:
+        import time
+
+        return issue_token(JWT_SECRET, user, device, int(time.time()) if now is None else now, ttl)[0]
+
+    # --- state ---------------------------------------------------------------------------
+    def snapshot(self) -> dict[str, list[dict[str, Any]]]:
+        """Every item of every table, to prove that a refused frame changed nothing."""
+        state = {}
+        for logical, name in sorted(self.tables.items()):
+            items = self.dynamodb.scan(TableName=name)["Items"]
+            state[logical] = sorted(items, key=repr)
+        return state
