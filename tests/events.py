@@ -34,7 +34,11 @@ def websocket_event(
     if connection_id is not None:
         context["connectionId"] = connection_id
     if user is not None:
-        context["authorizer"] = {**context.get("authorizer", {}), "principalId": user, "userId": user}
+        context["authorizer"] = {
+            **context.get("authorizer", {}),
+            "principalId": user,
+            "userId": user,
+        }
     if device is not None:
         context["authorizer"] = {**context.get("authorizer", {}), "deviceId": device}
     return event

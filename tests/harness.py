@@ -4,7 +4,9 @@ and a recording @connections API (moto's own concatenates frames and never answe
 from __future__ import annotations
 
 import itertools
+import json
 import threading
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -103,7 +105,9 @@ class Courier:
     # --- connections -------------------------------------------------------------------
     def connect(self, user: str, device: str = "phone") -> Conn:
         conn = Conn(f"conn-{next(self._ids)}-{user}-{device}", user, device)
-        event = websocket_event("connect", connection_id=conn.connection_id, user=user, device=device)
+        event = websocket_event(
+            "connect", connection_id=conn.connection_id, user=user, device=device
+        )
         assert load_handler("connect")(event, self.context) == {"statusCode": 200}
         return conn
 
@@ -116,18 +120,27 @@ class Courier:
         self.connections.gone.add(conn.connection_id)
 
     # --- frames --------------------------------------------------------------------------
-    def invoke(self, route: str, conn: Conn, *, frame: Any = None, raw: str | None = None) -> dict[str, Any]:
+    def invoke(
+        self, route: str, conn: Conn, *, frame: Any = None, raw: str | None = None
+    ) -> dict[str, Any]:
         sample = {"send": "send-dm", "ack": "ack", "read": "read", "sync": "sync-conversations"}
         name = sample.get(route, "default-ping")
         event = websocket_event(
-            name, body=frame, raw_body=raw, connection_id=conn.connection_id, user=conn.user, device=conn.device
+            name,
+            body=frame,
+            raw_body=raw,
+            connection_id=conn.connection_id,
+            user=conn.user,
+            device=conn.device,
         )
         event["requestContext"]["routeKey"] = route
         function = ROUTE_FUNCTIONS.get(route, "default")
         result: dict[str, Any] = load_handler(function)(event, self.context)
         return result
 
-    def frame(self, conn: Conn, frame: Any = None, *, raw: str | None = None) -> dict[str, Any] | None:
+    def frame(
+        self, conn: Conn, frame: Any = None, *, raw: str | None = None
+    ) -> dict[str, Any] | None:
         """Send one frame the way API Gateway routes it; the direct reply, if any."""
         action = frame.get("action") if isinstance(frame, dict) else None
         route = action if action in ROUTE_FUNCTIONS else "$default"
@@ -135,8 +148,15 @@ class Courier:
         assert result["statusCode"] == 200
         return loads(result["body"]) if "body" in result else None
 
-    def send(self, conn: Conn, channel: str, client_msg_no: str, body: Any = None) -> dict[str, Any]:
-        frame = {"action": "send", "channel": channel, "clientMsgNo": client_msg_no, "body": body or {"text": client_msg_no}}
+    def send(
+        self, conn: Conn, channel: str, client_msg_no: str, body: Any = None
+    ) -> dict[str, Any]:
+        frame = {
+            "action": "send",
+            "channel": channel,
+            "clientMsgNo": client_msg_no,
+            "body": body or {"text": client_msg_no},
+        }
         reply = self.frame(conn, frame)
         assert reply is not None
         return reply
@@ -171,9 +191,9 @@ class Courier:
         return [f for f in frames if kind is None or f.get("type") == kind]
 
     # --- admin ---------------------------------------------------------------------------
-    def admin(self, sample: str, *, path: str | None = None, body: Any = None, raw: str | None = None) -> tuple[int, Any]:
-        import json
-
+    def admin(
+        self, sample: str, *, path: str | None = None, body: Any = None, raw: str | None = None
+    ) -> tuple[int, Any]:
         event = load_event(sample)
         if path is not None:
             event["rawPath"] = path
@@ -186,7 +206,9 @@ class Courier:
         return result["statusCode"], loads(result["body"]) if result.get("body") else None
 
     def group(self, name: str, members: list[str]) -> dict[str, Any]:
-        status, reply = self.admin("admin-put-group", path=f"/admin/groups/{name}", body={"members": members})
+        status, reply = self.admin(
+            "admin-put-group", path=f"/admin/groups/{name}", body={"members": members}
+        )
         assert status == 200, reply
         return dict(reply)
 
@@ -195,10 +217,12 @@ class Courier:
         assert status == 200, reply
         return dict(reply)
 
-    def token(self, user: str, device: str = "phone", ttl: int = 3600, now: int | None = None) -> str:
-        import time
-
-        return issue_token(JWT_SECRET, user, device, int(time.time()) if now is None else now, ttl)[0]
+    def token(
+        self, user: str, device: str = "phone", ttl: int = 3600, now: int | None = None
+    ) -> str:
+        return issue_token(JWT_SECRET, user, device, int(time.time()) if now is None else now, ttl)[
+            0
+        ]
 
     # --- state ---------------------------------------------------------------------------
     def snapshot(self) -> dict[str, list[dict[str, Any]]]:

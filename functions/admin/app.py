@@ -32,7 +32,7 @@ def user_unread(user: str) -> dict[str, Any]:
     return admin.user_unread(services(metrics), user)
 
 
-@app.exception_handler(ProtocolError)
+@app.exception_handler(ProtocolError)  # type: ignore[untyped-decorator]
 def refuse(exc: ProtocolError) -> Response[dict[str, str]]:
     return Response(
         status_code=400,

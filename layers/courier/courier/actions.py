@@ -69,7 +69,12 @@ def send(svc: Services, caller: Caller, frame: dict[str, Any]) -> dict[str, Any]
         svc.metrics.add_metric(name="DuplicateSends", unit=MetricUnit.Count, value=1)
     else:
         svc.metrics.add_metric(name="MessagesAccepted", unit=MetricUnit.Count, value=1)
-        _deliver(svc, caller, channel_members(svc.tables, channel), {"type": "message", **message.fields()})
+        _deliver(
+            svc,
+            caller,
+            channel_members(svc.tables, channel),
+            {"type": "message", **message.fields()},
+        )
     return {
         "type": "sendack",
         "clientMsgNo": client_msg_no,
@@ -91,9 +96,13 @@ def _deliver(svc: Services, caller: Caller, users: list[str], frame: dict[str, A
         logger.exception("delivery failed", extra={"frame_type": frame.get("type")})
         svc.metrics.add_metric(name="DeliveryErrors", unit=MetricUnit.Count, value=1)
         return
-    svc.metrics.add_metric(name="PostsDelivered", unit=MetricUnit.Count, value=len(report.delivered))
+    svc.metrics.add_metric(
+        name="PostsDelivered", unit=MetricUnit.Count, value=len(report.delivered)
+    )
     if report.gone:
-        svc.metrics.add_metric(name="ConnectionsGone", unit=MetricUnit.Count, value=len(report.gone))
+        svc.metrics.add_metric(
+            name="ConnectionsGone", unit=MetricUnit.Count, value=len(report.gone)
+        )
     if report.failed:
         svc.metrics.add_metric(name="PostsFailed", unit=MetricUnit.Count, value=len(report.failed))
 
@@ -106,7 +115,6 @@ def ack(svc: Services, caller: Caller, frame: dict[str, Any]) -> None:
     target = min(seq, view.last_seq)
     if target > 0:
         advance_ack(svc.tables, caller.user, caller.device, channel, target)
-    return None
 
 
 def read(svc: Services, caller: Caller, frame: dict[str, Any]) -> dict[str, Any]:
@@ -121,7 +129,12 @@ def read(svc: Services, caller: Caller, frame: dict[str, Any]) -> dict[str, Any]
             view = channel_view(svc.tables, caller.user, channel)
         else:
             view = type(view)(view.last_seq, view.last_ts, moved, view.joined_at)
-            update = {"type": "read", "channel": channel.id, "readSeq": moved, "unread": view.unread}
+            update = {
+                "type": "read",
+                "channel": channel.id,
+                "readSeq": moved,
+                "unread": view.unread,
+            }
             _deliver(svc, caller, [caller.user], update)
     return {"type": "read", "channel": channel.id, "readSeq": view.read_seq, "unread": view.unread}
 

@@ -33,9 +33,7 @@ def store_connection(
 
 
 def forget_connection(tables: Tables, connection_id: str) -> None:
-    tables.client.delete_item(
-        TableName=tables.connections, Key={"connectionId": s(connection_id)}
-    )
+    tables.client.delete_item(TableName=tables.connections, Key={"connectionId": s(connection_id)})
 
 
 def connections_of(tables: Tables, user: str) -> list[Connection]:

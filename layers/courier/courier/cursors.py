@@ -14,7 +14,9 @@ from courier.ids import Channel
 from courier.tables import Tables, device_key
 
 
-def advance_read(tables: Tables, user: str, channel: Channel, target: int, now_ms: int) -> int | None:
+def advance_read(
+    tables: Tables, user: str, channel: Channel, target: int, now_ms: int
+) -> int | None:
     """Move the user's read cursor up to `target`; the new value, or None if it was not lower.
 
     For a group the row must exist (membership); a DM's row is created on demand.
@@ -56,4 +58,3 @@ def advance_ack(tables: Tables, user: str, device: str, channel: Channel, target
             raise
         return False
     return True
-

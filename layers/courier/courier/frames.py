@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeGuard
 
 from courier.errors import invalid
 
@@ -41,7 +41,7 @@ def decode_frame(body: Any, *, base64_encoded: bool = False) -> dict[str, Any]:
     return value
 
 
-def is_text(value: Any) -> bool:
+def is_text(value: Any) -> TypeGuard[str]:
     """A string that can travel as UTF-8 (no lone surrogates)."""
     if not isinstance(value, str):
         return False
@@ -72,7 +72,7 @@ def text_field(frame: dict[str, Any], name: str, max_chars: int) -> str:
     return value
 
 
-def is_int(value: Any) -> bool:
+def is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from courier.errors import forbidden, invalid
 
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
-def is_name(value: Any) -> bool:
+def is_name(value: Any) -> TypeGuard[str]:
     """True for a valid user, device or group name."""
     return isinstance(value, str) and _NAME.fullmatch(value) is not None
 

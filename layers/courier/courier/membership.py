@@ -107,7 +107,7 @@ def replace_group_members(
     for start in range(0, len(writes), BATCH_WRITE_LIMIT):
         pending = {tables.memberships: writes[start : start + BATCH_WRITE_LIMIT]}
         while pending:
-            pending = tables.client.batch_write_item(RequestItems=pending).get(
-                "UnprocessedItems"
-            ) or {}
+            pending = (
+                tables.client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+            )
     return wanted

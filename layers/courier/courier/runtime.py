@@ -51,8 +51,8 @@ class _LazyPoster:
 
 
 def _client(service: str, **kwargs: Any) -> Any:
-    import boto3
-    from botocore.config import Config
+    import boto3  # noqa: PLC0415 - on first use, not at import: cold start
+    from botocore.config import Config  # noqa: PLC0415
 
     config = Config(
         retries={"mode": "standard", "max_attempts": 3},
@@ -60,7 +60,7 @@ def _client(service: str, **kwargs: Any) -> Any:
         read_timeout=5,
         max_pool_connections=32,
     )
-    return boto3.client(service, config=config, **kwargs)  # type: ignore[call-overload]
+    return boto3.client(service, config=config, **kwargs)
 
 
 class _LazyClient:
@@ -76,25 +76,23 @@ class _LazyClient:
         return getattr(self._client, name)
 
 
-_services: Services | None = None
+_built: dict[str, Services] = {}
 
 
 def services(metrics: MetricSink) -> Services:
-    global _services
-    if _services is None:
+    if "services" not in _built:
         settings = get_settings()
-        _services = Services(
+        _built["services"] = Services(
             settings=settings,
             tables=Tables.from_settings(_LazyClient("dynamodb"), settings),
             poster=_LazyPoster(settings.ws_endpoint),
             metrics=metrics,
             now_ms=wall_clock_ms,
         )
-    return _services
+    return _built["services"]
 
 
 def reset_services() -> None:
     """Forget the container's services and settings (tests, and nothing else)."""
-    global _services
-    _services = None
+    _built.clear()
     get_settings.cache_clear()

@@ -52,7 +52,8 @@ def jwt_secret(settings: Settings) -> str:
     """The signing secret: a literal locally, an SSM SecureString (cached) when deployed."""
     if settings.jwt_secret is not None:
         return settings.jwt_secret
-    from aws_lambda_powertools.utilities.parameters import get_parameter
+    # Only deployed functions read SSM: keep the import off the local and test paths.
+    from aws_lambda_powertools.utilities.parameters import get_parameter  # noqa: PLC0415
 
     assert settings.jwt_secret_param is not None  # load_settings guarantees one of the two
     return str(get_parameter(settings.jwt_secret_param, decrypt=True, max_age=SECRET_CACHE_SECONDS))

@@ -77,7 +77,9 @@ def route_response(reply: dict[str, Any] | None) -> dict[str, Any]:
     return {"statusCode": 200, "body": dumps(reply)}
 
 
-def post_reply(svc: Services, event: dict[str, Any], reply: dict[str, Any] | None) -> dict[str, Any]:
+def post_reply(
+    svc: Services, event: dict[str, Any], reply: dict[str, Any] | None
+) -> dict[str, Any]:
     """For one-way routes (ack): a reply, if any, is posted to the asking connection."""
     connection_id = (event.get("requestContext") or {}).get("connectionId")
     if reply is not None and isinstance(connection_id, str):
