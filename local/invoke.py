@@ -1,0 +1,68 @@
+"""`make invoke FN=send EVENT=events/send-dm.json`: run one handler in-process against moto.
+
+No Docker: tables come from template.yaml into moto's in-process mock, the handler is
+the deployable one, and frames it posts to other connections are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+from local.environment import apply_local_environment
+from local.handlers import function_names, load_handler
+
+
+class _Context:
+    function_name = "courier-local-invoke"
+    memory_limit_in_mb = 256
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:courier-local-invoke"
+    aws_request_id = "local-invoke"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 10_000
+
+
+def invoke(function: str, event: dict[str, Any]) -> dict[str, Any]:
+    """The handler's result and the frames it posted, keyed by connection id."""
+    import boto3  # noqa: PLC0415 - after the environment is set
+    from moto import mock_aws  # noqa: PLC0415
+    from moto.apigatewaymanagementapi.models import (  # noqa: PLC0415
+        ApiGatewayManagementApiBackend,
+    )
+
+    from local.template import create_tables, load_template, table_env  # noqa: PLC0415
+
+    posted: dict[str, list[Any]] = {}
+
+    def record(_backend: Any, data: bytes, connection_id: str) -> None:
+        posted.setdefault(connection_id, []).append(json.loads(data))
+
+    with mock_aws():
+        apply_local_environment({})
+        template = load_template()
+        client = boto3.client("dynamodb")
+        apply_local_environment(table_env(create_tables(client, template), template))
+        with mock.patch.object(ApiGatewayManagementApiBackend, "post_to_connection", record):
+            result = load_handler(function)(event, _Context())
+    return {"result": result, "posted": posted}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("function", choices=function_names())
+    parser.add_argument("event", type=Path, help="an event file, e.g. events/send-dm.json")
+    args = parser.parse_args(argv)
+    outcome = invoke(args.function, json.loads(args.event.read_text()))
+    json.dump(outcome, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
