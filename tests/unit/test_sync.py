@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from courier import runtime
@@ -142,3 +144,37 @@ def test_requestid_is_echoed_on_direct_replies_only(courier: Courier) -> None:
     assert pong == {"type": "pong", "requestId": "r-2"}
     assert (sync or {}).get("requestId") == "r-3"
     assert "requestId" not in courier.posted(bob, "message")[0]
+
+
+def test_conversation_pages_are_cut_to_fit_one_websocket_message(courier: Courier) -> None:
+    alice = courier.connect("alice")
+    peers = [f"peer{i:02d}" for i in range(12)]
+    for peer in peers:
+        courier.send(courier.connect(peer), f"dm:alice:{peer}", "big", {"text": "y" * 16_000})
+    worst_request_id = "\x00" * 64
+
+    seen: list[str] = []
+    cursor = None
+    while True:
+        frame = {"action": "sync", "limit": 100, "cursor": cursor, "requestId": worst_request_id}
+        result = courier.invoke("sync", alice, frame=frame)
+        assert len(result["body"].encode("utf-8")) <= 128_000
+        page = json.loads(result["body"])
+        assert page["conversations"], "a page is never empty while conversations are left"
+        seen += [c["channel"] for c in page["conversations"]]
+        cursor = page["next"]
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(f"dm:alice:{p}" for p in peers)
+
+
+def test_message_pages_fit_one_websocket_message_even_with_the_worst_request_id(
+    courier: Courier,
+) -> None:
+    alice, bob = courier.connect("alice"), courier.connect("bob")
+    for i in range(10):
+        courier.send(alice, "dm:alice:bob", f"m{i}", {"text": "\x01" * 2_700})  # 6x when escaped
+    frame = {"action": "sync", "channel": "dm:alice:bob", "requestId": "\x00" * 64}
+    result = courier.invoke("sync", bob, frame=frame)
+    assert len(result["body"].encode("utf-8")) <= 128_000
+    assert json.loads(result["body"])["more"] is True

@@ -139,13 +139,22 @@ def read(svc: Services, caller: Caller, frame: dict[str, Any]) -> dict[str, Any]
     return {"type": "read", "channel": channel.id, "readSeq": view.read_seq, "unread": view.unread}
 
 
+def _reply_overhead(envelope: dict[str, Any]) -> int:
+    """Bytes a reply takes besides its list: the envelope, the echoed requestId at its
+    worst (64 control characters, escaped to six bytes each) and room for the numbers."""
+    worst_request_id = "\x00" * 64
+    return len(dumps({**envelope, "requestId": worst_request_id}).encode("utf-8")) + 64
+
+
 def sync(svc: Services, caller: Caller, frame: dict[str, Any]) -> dict[str, Any]:
     limit = min(int_field(frame, "limit", minimum=1, default=DEFAULT_PAGE), MAX_PAGE)
     if frame.get("channel") is None:
         cursor = frame.get("cursor")
         if cursor is not None and not is_text(cursor):
             raise invalid("cursor must be a string or null")
-        return conversations_frame(svc.tables, caller.user, limit, cursor)
+        return conversations_frame(
+            svc.tables, caller.user, limit, cursor, MAX_REPLY_BYTES - _reply_overhead({})
+        )
     channel = parse_channel(frame.get("channel"))
     after_seq = int_field(frame, "afterSeq", minimum=0, default=0)
     view = channel_view(svc.tables, caller.user, channel)
@@ -157,9 +166,8 @@ def sync(svc: Services, caller: Caller, frame: dict[str, Any]) -> dict[str, Any]
         "more": True,
         "lastSeq": view.last_seq,
         "readSeq": view.read_seq,
-        "requestId": "x" * 64,
     }
-    budget = MAX_REPLY_BYTES - len(dumps(envelope).encode("utf-8")) - 32
+    budget = MAX_REPLY_BYTES - _reply_overhead(envelope)
     messages, more = messages_after(svc.tables, channel.id, after_seq, limit, budget)
     last_seq = max([view.last_seq] + [m["seq"] for m in messages])
     return {

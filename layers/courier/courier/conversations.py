@@ -14,6 +14,7 @@ from typing import Any
 
 from courier.dynamo import get_n, get_s, s
 from courier.errors import invalid
+from courier.frames import dumps
 from courier.history import last_messages
 from courier.membership import memberships_of
 from courier.tables import Tables, batch_get
@@ -83,27 +84,37 @@ def decode_cursor(cursor: Any) -> tuple[int, str] | None:
     return (-activity, channel)
 
 
-def conversations_frame(tables: Tables, user: str, limit: int, cursor: Any) -> dict[str, Any]:
-    """The `conversations` reply: one page, the total unread, and the next cursor."""
+def conversations_frame(
+    tables: Tables, user: str, limit: int, cursor: Any, max_bytes: int
+) -> dict[str, Any]:
+    """The `conversations` reply: one page (at most `limit` entries and `max_bytes` of
+    entries, never empty while any is left), the total unread, and the next cursor."""
     after = decode_cursor(cursor)
     everything = conversations_of(tables, user)
     remaining = [c for c in everything if after is None or c.order > after]
-    page = remaining[:limit]
-    messages = last_messages(tables, {c.channel: c.last_seq for c in page})
+    candidates = remaining[:limit]
+    messages = last_messages(tables, {c.channel: c.last_seq for c in candidates})
+    page: list[dict[str, Any]] = []
+    used = len(encode_cursor(candidates[-1])) if candidates else 0
+    for c in candidates:
+        entry = {
+            "channel": c.channel,
+            "lastSeq": c.last_seq,
+            "readSeq": c.read_seq,
+            "unread": c.unread,
+            "lastMessage": messages[c.channel].summary() if c.channel in messages else None,
+        }
+        size = len(dumps(entry).encode("utf-8")) + 1
+        if page and used + size > max_bytes:
+            break
+        page.append(entry)
+        used += size
+    more = len(page) < len(remaining)
     return {
         "type": "conversations",
-        "conversations": [
-            {
-                "channel": c.channel,
-                "lastSeq": c.last_seq,
-                "readSeq": c.read_seq,
-                "unread": c.unread,
-                "lastMessage": messages[c.channel].summary() if c.channel in messages else None,
-            }
-            for c in page
-        ],
+        "conversations": page,
         "totalUnread": sum(c.unread for c in everything),
-        "next": encode_cursor(page[-1]) if len(remaining) > limit else None,
+        "next": encode_cursor(remaining[len(page) - 1]) if more else None,
     }
 
 

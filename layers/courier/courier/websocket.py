@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
+from botocore.exceptions import ClientError
 
-from courier.errors import FORBIDDEN, INTERNAL, ProtocolError
+from courier.dynamo import error_code, is_throttling
+from courier.errors import FORBIDDEN, INTERNAL, THROTTLED, ProtocolError
 from courier.frames import check_request_id, decode_frame, dumps, encode, error_frame, request_id
 from courier.ids import is_name
 
@@ -60,6 +62,11 @@ def answer(
         metrics.add_metric(name=f"Error_{exc.code}", unit=MetricUnit.Count, value=1)
         logger.info("frame refused", extra={"code": exc.code, "reason": exc.message})
         return error_frame(exc.code, exc.message, frame)
+    except ClientError as exc:
+        code = THROTTLED if is_throttling(exc) else INTERNAL
+        metrics.add_metric(name=f"Error_{code}", unit=MetricUnit.Count, value=1)
+        logger.exception("AWS call failed", extra={"aws_error": error_code(exc)})
+        return error_frame(code, "the service is busy or failing; send the frame again", frame)
     except Exception:
         metrics.add_metric(name=f"Error_{INTERNAL}", unit=MetricUnit.Count, value=1)
         logger.exception("frame failed")
