@@ -3,6 +3,7 @@ and a recording @connections API (moto's own concatenates frames and never answe
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import threading
@@ -63,6 +64,12 @@ class RecordingConnections:
             self.frames[connection_id].append(loads(data))
 
 
+@functools.cache
+def _template() -> dict[str, Any]:
+    """template.yaml, parsed once per test run (parsing is a sixth of a test's set-up)."""
+    return load_template()
+
+
 _atomic = threading.RLock()
 
 
@@ -89,7 +96,7 @@ class Courier:
 
     def __init__(self, monkeypatch: Any) -> None:
         self.dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-        template = load_template()
+        template = _template()
         self.tables = create_tables(self.dynamodb, template)
         for name, value in {**BASE_ENV, **table_env(self.tables, template)}.items():
             monkeypatch.setenv(name, value)
@@ -143,7 +150,7 @@ class Courier:
     ) -> dict[str, Any] | None:
         """Send one frame the way API Gateway routes it; the direct reply, if any."""
         action = frame.get("action") if isinstance(frame, dict) else None
-        route = action if action in ROUTE_FUNCTIONS else "$default"
+        route = action if isinstance(action, str) and action in ROUTE_FUNCTIONS else "$default"
         result = self.invoke(route, conn, frame=frame, raw=raw)
         assert result["statusCode"] == 200
         return loads(result["body"]) if "body" in result else None

@@ -28,15 +28,31 @@ from courier.websocket import Caller
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 16 * 1024
+MAX_BODY_DEPTH = 64  # a body every reader can decode again: sync must never choke on one
 MAX_CLIENT_MSG_NO_CHARS = 64
 DEFAULT_PAGE = 50
 MAX_PAGE = 100
 MAX_REPLY_BYTES = 128_000  # one API Gateway WebSocket message (128 KB)
 
 
+def _depth(value: Any) -> int:
+    """How deeply arrays and objects nest in a JSON value (iteratively: no recursion limit)."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        item, level = pending.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            pending.extend(
+                (child, level + 1) for child in (item.values() if isinstance(item, dict) else item)
+            )
+    return deepest
+
+
 def _body_json(frame: dict[str, Any]) -> str:
     if "body" not in frame:
         raise invalid("body is required")
+    if _depth(frame["body"]) > MAX_BODY_DEPTH:
+        raise invalid(f"body nests arrays and objects deeper than {MAX_BODY_DEPTH} levels")
     try:
         body_json = dumps(frame["body"])
         size = len(body_json.encode("utf-8"))

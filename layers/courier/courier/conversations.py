@@ -20,6 +20,7 @@ from courier.membership import memberships_of
 from courier.tables import Tables, batch_get
 
 BATCH_GET_LIMIT = 100
+MAX_CURSOR_CHARS = 512  # ours are under 150: [activity, channel id of at most 131 chars]
 
 
 @dataclass(frozen=True)
@@ -74,10 +75,12 @@ def decode_cursor(cursor: Any) -> tuple[int, str] | None:
     """The sort position after which the next page starts; None for the first page."""
     if cursor is None:
         return None
+    if not isinstance(cursor, str) or len(cursor) > MAX_CURSOR_CHARS:
+        raise invalid("cursor is not one this server issued")
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         activity, channel = json.loads(raw)
-    except (TypeError, ValueError, binascii.Error):
+    except (TypeError, ValueError, binascii.Error, RecursionError):
         raise invalid("cursor is not one this server issued") from None
     if not isinstance(activity, int) or not isinstance(channel, str):
         raise invalid("cursor is not one this server issued")
