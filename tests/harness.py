@@ -65,6 +65,12 @@ class RecordingConnections:
 
 
 @functools.cache
+def _dynamodb() -> Any:
+    """moto intercepts any client while a mock is active: one is enough for the run."""
+    return boto3.client("dynamodb", region_name="us-east-1")
+
+
+@functools.cache
 def _template() -> dict[str, Any]:
     """template.yaml, parsed once per test run (parsing is a sixth of a test's set-up)."""
     return load_template()
@@ -95,7 +101,7 @@ class Courier:
     """Drive the handlers the way API Gateway would, and look at the outcome."""
 
     def __init__(self, monkeypatch: Any) -> None:
-        self.dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        self.dynamodb = _dynamodb()
         template = _template()
         self.tables = create_tables(self.dynamodb, template)
         for name, value in {**BASE_ENV, **table_env(self.tables, template)}.items():

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Protocol
 
 from courier.delivery import ManagementApiPoster, Poster
@@ -50,7 +51,9 @@ class _LazyPoster:
         self._poster.post(connection_id, data)
 
 
-def _client(service: str, **kwargs: Any) -> Any:
+@cache
+def _client(service: str, endpoint_url: str | None = None) -> Any:
+    """One client per service and endpoint per container (creating one costs ~50 ms)."""
     import boto3  # noqa: PLC0415 - on first use, not at import: cold start
     from botocore.config import Config  # noqa: PLC0415
 
@@ -60,7 +63,7 @@ def _client(service: str, **kwargs: Any) -> Any:
         read_timeout=5,
         max_pool_connections=32,
     )
-    return boto3.client(service, config=config, **kwargs)
+    return boto3.client(service, config=config, endpoint_url=endpoint_url)
 
 
 class _LazyClient:
