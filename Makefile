@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 FN ?= send
 EVENT ?= events/send-dm.json
 
-.PHONY: help venv test lint check invoke build deploy run clean
+.PHONY: help venv test lint check invoke redrive build deploy run clean
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -38,6 +38,10 @@ check: lint test ## lint, types and tests
 
 invoke: $(STAMP) ## run one handler against in-process moto: make invoke FN=send EVENT=events/send-dm.json
 	$(PY) -m local.invoke $(FN) $(EVENT)
+
+redrive: $(STAMP) ## move a queue's dead letters back: make redrive QUEUE=RetryQueue [STACK=courier] [ENDPOINT=url]
+	@test -n "$(QUEUE)" || { echo "usage: make redrive QUEUE=RetryQueue|FanoutQueue|NotifyQueue"; exit 2; }
+	$(PY) -m local.redrive $(QUEUE) --stack $(or $(STACK),courier) $(if $(ENDPOINT),--endpoint-url $(ENDPOINT))
 
 build: ## sam build (needs the AWS SAM CLI)
 	@command -v sam >/dev/null || { echo "sam is not installed: see https://docs.aws.amazon.com/serverless-application-model/ (pip install aws-sam-cli in its own virtualenv)"; exit 1; }

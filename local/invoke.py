@@ -36,7 +36,13 @@ def invoke(function: str, event: dict[str, Any]) -> dict[str, Any]:
         ApiGatewayManagementApiBackend,
     )
 
-    from local.template import create_tables, load_template, table_env  # noqa: PLC0415
+    from local.template import (  # noqa: PLC0415
+        create_queues,
+        create_tables,
+        create_topics,
+        load_template,
+        resource_env,
+    )
 
     posted: dict[str, list[Any]] = {}
 
@@ -46,8 +52,10 @@ def invoke(function: str, event: dict[str, Any]) -> dict[str, Any]:
     with mock_aws():
         apply_local_environment({})
         template = load_template()
-        client = boto3.client("dynamodb")
-        apply_local_environment(table_env(create_tables(client, template), template))
+        tables = create_tables(boto3.client("dynamodb"), template)
+        queues = create_queues(boto3.client("sqs"), template)
+        topics = create_topics(boto3.client("sns"), template)
+        apply_local_environment(resource_env(tables, queues, topics, template))
         with mock.patch.object(ApiGatewayManagementApiBackend, "post_to_connection", record):
             result = load_handler(function)(event, _Context())
     return {"result": result, "posted": posted}

@@ -1,20 +1,25 @@
-"""Read template.yaml, the one source of truth for local and test tables.
+"""Read template.yaml, the one source of truth for local and test resources.
 
-Tables are created from the deployable template, never from a hand-written
-copy, so a key or index changed there is changed everywhere.
+Tables, queues and topics are created from the deployable template, never from a
+hand-written copy, so a key, index, timeout or redrive policy changed there is
+changed everywhere; the SQS event sources the local pollers emulate come from it too.
 """
 
 from __future__ import annotations
 
+import json
 import pathlib
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypedDict
 
 import yaml
 
 TEMPLATE_PATH = pathlib.Path(__file__).resolve().parent.parent / "template.yaml"
 
 _TABLE_TYPE = "AWS::DynamoDB::Table"
+_QUEUE_TYPE = "AWS::SQS::Queue"
+_TOPIC_TYPE = "AWS::SNS::Topic"
+_FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
 # create_table accepts these keys inside a secondary index; CloudFormation
 # allows more (e.g. ContributorInsightsSpecification).
 _INDEX_KEYS = frozenset(
@@ -159,9 +164,19 @@ def _environments(template: Mapping[str, Any]) -> list[Mapping[str, Any]]:
         template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
     ]
     for resource in template["Resources"].values():
-        if resource.get("Type") in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
+        if resource.get("Type") in _FUNCTION_TYPES:
             found.append(resource.get("Properties", {}).get("Environment", {}).get("Variables", {}))
     return found
+
+
+def _ref_variables(template: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(variable, logical id) for each environment variable set to `!Ref <logical id>`."""
+    return [
+        (variable, value["Ref"])
+        for variables in _environments(template)
+        for variable, value in variables.items()
+        if isinstance(value, dict) and set(value) == {"Ref"} and isinstance(value["Ref"], str)
+    ]
 
 
 def table_env(
@@ -176,12 +191,333 @@ def table_env(
         template = load_template()
     env: dict[str, str] = {}
     referenced: set[str] = set()
-    for variables in _environments(template):
-        for variable, value in variables.items():
-            if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in names:
-                env.setdefault(variable, names[value["Ref"]])
-                referenced.add(value["Ref"])
+    for variable, target in _ref_variables(template):
+        if target in names:
+            env.setdefault(variable, names[target])
+            referenced.add(target)
     missing = sorted(set(names) - referenced)
     if missing:
         raise TemplateError(f"no environment variable refers to table(s) {', '.join(missing)}")
     return env
+
+
+def resource_env(
+    tables: Mapping[str, str],
+    queues: Mapping[str, str],
+    topics: Mapping[str, str],
+    template: Mapping[str, Any] | None = None,
+) -> dict[str, str]:
+    """Handler environment for every variable set to `!Ref` a table, queue or topic.
+
+    The values are what CloudFormation's Ref gives: a table's name, a queue's URL, a
+    topic's ARN; pass what `create_tables`, `create_queues` and `create_topics` returned.
+    A variable that refers to a template table, queue or topic missing from those maps
+    is an error: the handlers would start without it. (Dead-letter queues and the alarm
+    topic have no variable; that is fine.)
+    """
+    if template is None:
+        template = load_template()
+    created = {**tables, **queues, **topics}
+    resources = template["Resources"]
+    env: dict[str, str] = {}
+    missing: list[str] = []
+    for variable, target in _ref_variables(template):
+        if target in created:
+            env.setdefault(variable, created[target])
+        elif resources.get(target, {}).get("Type") in (_TABLE_TYPE, _QUEUE_TYPE, _TOPIC_TYPE):
+            missing.append(f"{variable} (!Ref {target})")
+    if missing:
+        raise TemplateError(f"not created, yet the functions need: {', '.join(missing)}")
+    return env
+
+
+def parameter_env(template: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """Variable → the parameter's Default, for each variable set to `!Ref <parameter>`.
+
+    These are the deployed defaults (e.g. COURIER_MAX_RETRIES). Pick what suits a local
+    run: COURIER_JWT_SECRET_PARAM, for one, names an SSM parameter that does not exist there.
+    """
+    if template is None:
+        template = load_template()
+    parameters = template.get("Parameters", {})
+    env: dict[str, str] = {}
+    for variable, target in _ref_variables(template):
+        default = parameters.get(target, {}).get("Default")
+        if default is not None:
+            env.setdefault(variable, str(default))
+    return env
+
+
+# ----------------------------------------------------------------- queues
+
+# CloudFormation property → SQS attribute of the same name, given as a string.
+_QUEUE_ATTRIBUTES = (
+    "DelaySeconds",
+    "MaximumMessageSize",
+    "MessageRetentionPeriod",
+    "ReceiveMessageWaitTimeSeconds",
+    "VisibilityTimeout",
+)
+# Properties that change nothing a local run can observe (names come from `name_for`).
+_LOCALLY_IGNORED_QUEUE_PROPERTIES = frozenset(
+    {"QueueName", "Tags", "KmsMasterKeyId", "KmsDataKeyReusePeriodSeconds"}
+)
+_DEFAULT_VISIBILITY_TIMEOUT = 30  # SQS's
+_DEFAULT_SQS_BATCH_SIZE = 10  # Lambda's, for an SQS event source
+_DEFAULT_FUNCTION_TIMEOUT = 3  # Lambda's
+
+
+def _queues(template: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    return {
+        logical_id: resource.get("Properties", {})
+        for logical_id, resource in template["Resources"].items()
+        if resource.get("Type") == _QUEUE_TYPE
+    }
+
+
+def _redrive_policy(logical_id: str, properties: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    policy = properties.get("RedrivePolicy")
+    if policy is None:
+        return None
+    if isinstance(policy, str):
+        policy = json.loads(policy)
+    if not isinstance(policy, dict) or "deadLetterTargetArn" not in policy:
+        raise TemplateError(f"queue {logical_id}: RedrivePolicy needs a deadLetterTargetArn")
+    if "maxReceiveCount" not in policy:
+        raise TemplateError(f"queue {logical_id}: RedrivePolicy needs a maxReceiveCount")
+    return policy
+
+
+def dead_letter_queue(template: Mapping[str, Any], logical_id: str) -> str | None:
+    """The logical id of the template queue that is `logical_id`'s DLQ, if it has one."""
+    policy = _redrive_policy(logical_id, _queues(template)[logical_id])
+    if policy is None:
+        return None
+    target = policy["deadLetterTargetArn"]
+    if isinstance(target, str):
+        return None  # a literal ARN: a queue outside this template
+    dead_letter = _arn_of(target)
+    if dead_letter not in _queues(template):
+        raise TemplateError(
+            f"queue {logical_id}: deadLetterTargetArn must be !GetAtt <queue>.Arn, got {target}"
+        )
+    return dead_letter
+
+
+def _arn_of(value: Any) -> str | None:
+    """`X` when `value` is `!GetAtt X.Arn` (either long form), else None."""
+    get_att = value.get("Fn::GetAtt") if isinstance(value, dict) and len(value) == 1 else None
+    if isinstance(get_att, str):
+        get_att = get_att.split(".", 1)
+    if isinstance(get_att, list) and len(get_att) == 2 and get_att[1] == "Arn":
+        resource = get_att[0]
+        return resource if isinstance(resource, str) else None
+    return None
+
+
+def _queue_order(template: Mapping[str, Any]) -> list[str]:
+    """Every queue after its dead-letter queue (the order they can be created in)."""
+    order: list[str] = []
+    visiting: list[str] = []
+
+    def visit(logical_id: str) -> None:
+        if logical_id in order:
+            return
+        if logical_id in visiting:
+            cycle = " -> ".join([*visiting[visiting.index(logical_id) :], logical_id])
+            raise TemplateError(f"dead-letter queues form a cycle: {cycle}")
+        visiting.append(logical_id)
+        target = dead_letter_queue(template, logical_id)
+        if target is not None:
+            visit(target)
+        visiting.pop()
+        order.append(logical_id)
+
+    for logical_id in _queues(template):
+        visit(logical_id)
+    return order
+
+
+def _queue_spec(
+    template: Mapping[str, Any],
+    logical_id: str,
+    name: str,
+    queue_arns: Mapping[str, str],
+) -> dict[str, Any]:
+    properties = _queues(template)[logical_id]
+    handled = {*_QUEUE_ATTRIBUTES, *_LOCALLY_IGNORED_QUEUE_PROPERTIES}
+    handled |= {"RedrivePolicy", "SqsManagedSseEnabled", "FifoQueue"}
+    unsupported = sorted(set(properties) - handled)
+    if unsupported:
+        raise TemplateError(
+            f"queue {logical_id}: the local stack does not support {', '.join(unsupported)}"
+        )
+    attributes: dict[str, str] = {}
+    if _literal(properties.get("FifoQueue", False), f"{logical_id}.FifoQueue") in (True, "true"):
+        attributes["FifoQueue"] = "true"  # and, as CloudFormation's names do, end in .fifo
+        name = name if name.endswith(".fifo") else f"{name}.fifo"
+    for key in _QUEUE_ATTRIBUTES:
+        if key in properties:
+            attributes[key] = str(int(_literal(properties[key], f"{logical_id}.{key}")))
+    if "SqsManagedSseEnabled" in properties:
+        enabled = _literal(properties["SqsManagedSseEnabled"], f"{logical_id}.SqsManagedSseEnabled")
+        attributes["SqsManagedSseEnabled"] = "true" if enabled in (True, "true") else "false"
+    policy = _redrive_policy(logical_id, properties)
+    if policy is not None:
+        target = dead_letter_queue(template, logical_id)
+        if target is None:
+            arn = policy["deadLetterTargetArn"]
+        elif target in queue_arns:
+            arn = queue_arns[target]
+        else:
+            raise TemplateError(
+                f"queue {logical_id}: the ARN of its dead-letter queue {target} is not known;"
+                " create that queue first (create_queues does)"
+            )
+        max_receive_count = int(
+            _literal(policy["maxReceiveCount"], f"{logical_id}.RedrivePolicy.maxReceiveCount")
+        )
+        attributes["RedrivePolicy"] = json.dumps(
+            {"deadLetterTargetArn": arn, "maxReceiveCount": max_receive_count},
+            separators=(",", ":"),
+        )
+    return {"QueueName": name, "Attributes": attributes}
+
+
+def queue_specs(
+    template: Mapping[str, Any],
+    name_for: Callable[[str], str] = lambda logical_id: logical_id,
+    queue_arns: Mapping[str, str] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """The `create_queue` keyword arguments of every queue, keyed by logical id.
+
+    Ordered so that each dead-letter queue comes before the queues that use it.
+    `queue_arns` (logical id → ARN) supplies the created dead-letter queues' ARNs for
+    the RedrivePolicy; a queue whose DLQ's ARN is not given is an error.
+    """
+    arns = queue_arns or {}
+    return {
+        logical_id: _queue_spec(template, logical_id, name_for(logical_id), arns)
+        for logical_id in _queue_order(template)
+    }
+
+
+def create_queues(
+    client: Any,
+    template: Mapping[str, Any],
+    name_for: Callable[[str], str] = lambda logical_id: logical_id,
+) -> dict[str, str]:
+    """Create the template's queues with a boto3 SQS `client`, DLQs first; logical id → URL."""
+    urls: dict[str, str] = {}
+    arns: dict[str, str] = {}
+    for logical_id in _queue_order(template):
+        spec = _queue_spec(template, logical_id, name_for(logical_id), arns)
+        url: str = client.create_queue(**spec)["QueueUrl"]
+        attributes = client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+        arns[logical_id] = attributes["Attributes"]["QueueArn"]
+        urls[logical_id] = url
+    return urls
+
+
+# ----------------------------------------------------------------- topics
+
+
+def create_topics(
+    client: Any,
+    template: Mapping[str, Any],
+    name_for: Callable[[str], str] = lambda logical_id: logical_id,
+) -> dict[str, str]:
+    """Create the template's SNS topics with a boto3 SNS `client`; logical id → topic ARN.
+
+    Encryption, display names and subscriptions are not reproduced locally.
+    """
+    arns: dict[str, str] = {}
+    for logical_id, resource in template["Resources"].items():
+        if resource.get("Type") != _TOPIC_TYPE:
+            continue
+        if resource.get("Properties", {}).get("FifoTopic"):
+            raise TemplateError(f"topic {logical_id}: the local stack does not support FIFO topics")
+        arns[logical_id] = client.create_topic(Name=name_for(logical_id))["TopicArn"]
+    return arns
+
+
+# ------------------------------------------------------ SQS event sources
+
+
+class EventSourceMapping(TypedDict):
+    """One SQS event source of a function, as the local pollers emulate it."""
+
+    function: str  # folder under functions/ (the name local.handlers.load_handler takes)
+    function_id: str  # the function's logical id
+    event: str  # the event's name in the function's Events
+    queue: str  # the queue's logical id
+    BatchSize: int
+    MaximumBatchingWindowInSeconds: int
+    FunctionResponseTypes: list[str]
+    Timeout: int  # the function's timeout, seconds
+    VisibilityTimeout: int  # the queue's, seconds
+    maxReceiveCount: int | None  # receives before SQS moves a message to the DLQ
+    dead_letter_queue: str | None  # the DLQ's logical id
+
+
+def _function_setting(template: Mapping[str, Any], properties: Mapping[str, Any], key: str) -> Any:
+    return properties.get(key, template.get("Globals", {}).get("Function", {}).get(key))
+
+
+def event_source_mappings(template: Mapping[str, Any]) -> list[EventSourceMapping]:
+    """Every enabled SQS event of every function, with the settings of its queue."""
+    queues = _queues(template)
+    mappings: list[EventSourceMapping] = []
+    for function_id, resource in template["Resources"].items():
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        properties = resource.get("Properties", {})
+        for event_name, event in (properties.get("Events") or {}).items():
+            if event.get("Type") != "SQS":
+                continue
+            where = f"{function_id}.Events.{event_name}"
+            settings = event.get("Properties", {})
+            if _literal(settings.get("Enabled", True), f"{where}.Enabled") is False:
+                continue
+            queue = _arn_of(settings.get("Queue"))
+            if queue is None or queue not in queues:
+                raise TemplateError(f"{where}: Queue must be !GetAtt <queue of this template>.Arn")
+            code_uri = _literal(_function_setting(template, properties, "CodeUri"), where)
+            if not isinstance(code_uri, str):
+                raise TemplateError(f"{function_id}: CodeUri must be a local folder")
+            policy = _redrive_policy(queue, queues[queue])
+            mappings.append(
+                {
+                    "function": pathlib.PurePosixPath(code_uri).name,
+                    "function_id": function_id,
+                    "event": event_name,
+                    "queue": queue,
+                    "BatchSize": int(
+                        _literal(settings.get("BatchSize", _DEFAULT_SQS_BATCH_SIZE), where)
+                    ),
+                    "MaximumBatchingWindowInSeconds": int(
+                        _literal(settings.get("MaximumBatchingWindowInSeconds", 0), where)
+                    ),
+                    "FunctionResponseTypes": list(
+                        _literal(settings.get("FunctionResponseTypes", []), where)
+                    ),
+                    "Timeout": int(
+                        _literal(
+                            _function_setting(template, properties, "Timeout")
+                            or _DEFAULT_FUNCTION_TIMEOUT,
+                            f"{function_id}.Timeout",
+                        )
+                    ),
+                    "VisibilityTimeout": int(
+                        _literal(
+                            queues[queue].get("VisibilityTimeout", _DEFAULT_VISIBILITY_TIMEOUT),
+                            f"{queue}.VisibilityTimeout",
+                        )
+                    ),
+                    "maxReceiveCount": None
+                    if policy is None
+                    else int(_literal(policy["maxReceiveCount"], f"{queue}.RedrivePolicy")),
+                    "dead_letter_queue": dead_letter_queue(template, queue),
+                }
+            )
+    return mappings

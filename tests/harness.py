@@ -14,13 +14,22 @@ from typing import Any
 
 import boto3
 from moto.apigatewaymanagementapi.models import ApiGatewayManagementApiBackend
+from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.exceptions import JsonRESTError
 from moto.dynamodb.responses import DynamoHandler
+from moto.sns.models import SNSBackend
+from moto.sqs.models import sqs_backends
 
 from courier.frames import loads
 from courier.tokens import issue_token
 from local.handlers import load_handler
-from local.template import create_tables, load_template, table_env
+from local.template import (
+    create_queues,
+    create_tables,
+    create_topics,
+    load_template,
+    resource_env,
+)
 from tests.events import load_event, websocket_event
 from tests.lambda_context import FakeLambdaContext
 
@@ -38,6 +47,16 @@ BASE_ENV = {
     "POWERTOOLS_METRICS_NAMESPACE": "Courier",
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
+}
+QUEUE_WORKERS = {
+    "RetryQueue": "retry_worker",
+    "FanoutQueue": "fanout_worker",
+    "NotifyQueue": "notifier",
+}
+SAMPLE_JOBS = {
+    "retry_worker": "retry_worker-probe",
+    "fanout_worker": "fanout_worker-chunk",
+    "notifier": "notifier-offline",
 }
 ROUTE_FUNCTIONS = {"send": "send", "ack": "ack", "read": "read", "sync": "sync"}
 
@@ -65,9 +84,19 @@ class RecordingConnections:
 
 
 @functools.cache
+def _client(service: str) -> Any:
+    """moto intercepts any client while a mock is active: one per service is enough."""
+    return boto3.client(service, region_name="us-east-1")
+
+
 def _dynamodb() -> Any:
-    """moto intercepts any client while a mock is active: one is enough for the run."""
-    return boto3.client("dynamodb", region_name="us-east-1")
+    return _client("dynamodb")
+
+
+@dataclass(frozen=True)
+class QueuedJob:
+    body: dict[str, Any]
+    delay_seconds: int
 
 
 @functools.cache
@@ -104,8 +133,13 @@ class Courier:
         self.dynamodb = _dynamodb()
         template = _template()
         self.tables = create_tables(self.dynamodb, template)
-        for name, value in {**BASE_ENV, **table_env(self.tables, template)}.items():
+        self.queues = create_queues(_client("sqs"), template)
+        self.topics = create_topics(_client("sns"), template)
+        env = resource_env(self.tables, self.queues, self.topics, template)
+        for name, value in {**BASE_ENV, **env}.items():
             monkeypatch.setenv(name, value)
+        self.published: list[dict[str, Any]] = []
+        monkeypatch.setattr(SNSBackend, "publish", self._record_publish(SNSBackend.publish))
         self.connections = RecordingConnections()
         monkeypatch.setattr(
             ApiGatewayManagementApiBackend,
@@ -236,6 +270,55 @@ class Courier:
         return issue_token(JWT_SECRET, user, device, int(time.time()) if now is None else now, ttl)[
             0
         ]
+
+    # --- queues: jobs are driven by hand, whatever their DelaySeconds -----------------------
+    def _record_publish(self, original: Any) -> Any:
+        def publish(backend: Any, message: str, *args: Any, **kwargs: Any) -> Any:
+            self.published.append(loads(message))
+            return original(backend, message, *args, **kwargs)
+
+        return publish
+
+    def _queue(self, logical_id: str) -> Any:
+        name = self.queues[logical_id].rsplit("/", 1)[-1]
+        return sqs_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].queues[name]
+
+    def jobs(self, logical_id: str) -> list[QueuedJob]:
+        """The jobs waiting in a queue (delayed or not), oldest first."""
+        return [
+            QueuedJob(loads(m.body), round(max(0.0, m.delayed_until - m.sent_timestamp) / 1000))
+            for m in self._queue(logical_id)._messages
+        ]
+
+    def take_jobs(self, logical_id: str) -> list[dict[str, Any]]:
+        """Remove and return the bodies of every job in a queue."""
+        queue = self._queue(logical_id)
+        bodies = [loads(m.body) for m in queue._messages]
+        queue._messages.clear()
+        return bodies
+
+    def run_worker(self, function: str, bodies: list[Any]) -> dict[str, Any]:
+        """Invoke an SQS worker with one batch made of these job bodies."""
+        sample = load_event(SAMPLE_JOBS[function])["Records"][0]
+        records = [
+            {
+                **sample,
+                "messageId": f"job-{next(self._ids)}",
+                "body": body if isinstance(body, str) else json.dumps(body),
+            }
+            for body in bodies
+        ]
+        result: dict[str, Any] = load_handler(function)({"Records": records}, self.context)
+        return result
+
+    def drain(self, logical_id: str, *, twice: bool = False) -> list[dict[str, Any]]:
+        """Run the jobs now in a queue through its worker (each twice: SQS may do that)."""
+        bodies = self.take_jobs(logical_id)
+        if twice:
+            bodies = [b for body in bodies for b in (body, body)]
+        if bodies:
+            assert self.run_worker(QUEUE_WORKERS[logical_id], bodies) == {"batchItemFailures": []}
+        return bodies
 
     # --- state ---------------------------------------------------------------------------
     def snapshot(self) -> dict[str, list[dict[str, Any]]]:

@@ -13,6 +13,12 @@ TABLES = {
     "COURIER_MEMBERSHIPS_TABLE": "mb",
     "COURIER_DEDUP_TABLE": "d",
     "COURIER_ACKS_TABLE": "a",
+    "COURIER_RETRIES_TABLE": "r",
+    "COURIER_NOTIFICATIONS_TABLE": "n",
+    "COURIER_RETRY_QUEUE_URL": "https://sqs/retry",
+    "COURIER_FANOUT_QUEUE_URL": "https://sqs/fanout.fifo",
+    "COURIER_NOTIFY_QUEUE_URL": "https://sqs/notify",
+    "COURIER_NOTIFY_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:n",
 }
 
 

@@ -26,6 +26,41 @@ ROUTE_FUNCTIONS = {
     "read": "ReadFunction",
     "sync": "SyncFunction",
 }
+# SQS workers: their queue, its dead-letter queue, and the event source settings.
+WORKERS: dict[str, dict[str, Any]] = {
+    "RetryWorkerFunction": {
+        "queue": "RetryQueue",
+        "dlq": "RetryDeadLetterQueue",
+        "BatchSize": 10,
+        "MaximumBatchingWindowInSeconds": 0,
+    },
+    "FanoutWorkerFunction": {
+        "queue": "FanoutQueue",
+        "dlq": "FanoutDeadLetterQueue",
+        "BatchSize": 5,
+        "MaximumBatchingWindowInSeconds": 0,
+    },
+    "NotifierFunction": {
+        "queue": "NotifyQueue",
+        "dlq": "NotifyDeadLetterQueue",
+        "BatchSize": 10,
+        "MaximumBatchingWindowInSeconds": 5,
+    },
+}
+FUNCTION_DIRS = {
+    "AuthorizerFunction": "authorizer",
+    "ConnectFunction": "connect",
+    "DisconnectFunction": "disconnect",
+    "DefaultFunction": "default",
+    "SendFunction": "send",
+    "AckFunction": "ack",
+    "ReadFunction": "read",
+    "SyncFunction": "sync",
+    "AdminFunction": "admin",
+    "RetryWorkerFunction": "retry_worker",
+    "FanoutWorkerFunction": "fanout_worker",
+    "NotifierFunction": "notifier",
+}
 TWO_WAY_ROUTES = {"$default", "send", "read", "sync"}
 ONE_WAY_ROUTES = set(ROUTE_FUNCTIONS) - TWO_WAY_ROUTES
 ENVIRONMENT_VARIABLES = {
@@ -35,12 +70,20 @@ ENVIRONMENT_VARIABLES = {
     "COURIER_MEMBERSHIPS_TABLE",
     "COURIER_DEDUP_TABLE",
     "COURIER_ACKS_TABLE",
+    "COURIER_RETRIES_TABLE",
+    "COURIER_NOTIFICATIONS_TABLE",
+    "COURIER_RETRY_QUEUE_URL",
+    "COURIER_FANOUT_QUEUE_URL",
+    "COURIER_NOTIFY_QUEUE_URL",
+    "COURIER_NOTIFY_TOPIC_ARN",
     "COURIER_WS_ENDPOINT",
     "COURIER_JWT_SECRET_PARAM",
     "COURIER_RETENTION_DAYS",
     "COURIER_DEDUP_HOURS",
     "COURIER_RETRY_BASE_SECONDS",
     "COURIER_MAX_RETRIES",
+    "COURIER_FANOUT_INLINE_LIMIT",
+    "COURIER_NOTIFY_COALESCE_SECONDS",
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_METRICS_NAMESPACE",
     "POWERTOOLS_LOG_LEVEL",
@@ -138,6 +181,60 @@ def grants(function_id: str, action: str) -> list[Any]:
 
 def table_arn(logical_id: str) -> dict[str, list[str]]:
     return {"Fn::GetAtt": [logical_id, "Arn"]}
+
+
+def get_att(value: Any, attribute: str) -> str | None:
+    """`X` when `value` is `!GetAtt X.<attribute>`, else None."""
+    if isinstance(value, dict) and set(value) == {"Fn::GetAtt"}:
+        resource, name = value["Fn::GetAtt"]
+        if name == attribute:
+            return str(resource)
+    return None
+
+
+def resource_name(resource: Any) -> str:
+    """A granted resource, readably: `Table`, `Table/index/Name`, `Queue`, `Topic`,
+    `@connections`, `ssm:<parameter>`."""
+    if get_att(resource, "Arn"):
+        return str(get_att(resource, "Arn"))
+    if isinstance(resource, dict) and set(resource) == {"Ref"}:
+        return str(resource["Ref"])
+    text = sub_string(resource)
+    if text.endswith(":${WebSocketApi}/${StageName}/POST/@connections/*"):
+        return "@connections"
+    if text.endswith(":parameter${JwtSecretParameterName}"):
+        return "ssm:JwtSecretParameterName"
+    match = re.fullmatch(r"\$\{(\w+)\.Arn\}(/index/\w+)", text)
+    assert match, resource
+    return match.group(1) + match.group(2)
+
+
+def granted(function_id: str) -> set[tuple[str, str]]:
+    """Every (action, resource) a function's statements allow."""
+    return {
+        (action, resource_name(resource))
+        for statement in statements(function_id)
+        if statement.get("Effect") == "Allow"
+        for action in actions(statement)
+        for resource in as_list(statement["Resource"])
+    }
+
+
+def sqs_events(function_id: str) -> list[dict[str, Any]]:
+    return [
+        event["Properties"]
+        for event in (props(function_id).get("Events") or {}).values()
+        if event["Type"] == "SQS"
+    ]
+
+
+QUEUES = of_type("AWS::SQS::Queue")
+DEAD_LETTER_QUEUES = {
+    str(get_att(queue["Properties"]["RedrivePolicy"]["deadLetterTargetArn"], "Arn"))
+    for queue in QUEUES.values()
+    if "RedrivePolicy" in queue["Properties"]
+}
+WORK_QUEUES = set(QUEUES) - DEAD_LETTER_QUEUES
 
 
 # ------------------------------------------------------------ WebSocket API
@@ -265,10 +362,9 @@ def test_deployment_waits_for_every_route_and_feeds_the_throttled_stage() -> Non
 
 @pytest.mark.parametrize("function_id", sorted(FUNCTIONS))
 def test_function_code_folder_exists_with_an_app_handler(function_id: str) -> None:
-    folder = ROOT / props(function_id)["CodeUri"]
-    assert folder.is_dir(), f"{function_id}: CodeUri {folder} does not exist"
+    assert props(function_id)["CodeUri"] == f"functions/{FUNCTION_DIRS[function_id]}/"
     assert function_setting(function_id, "Handler") == "app.handler"
-    app = folder / "app.py"
+    app = ROOT / props(function_id)["CodeUri"] / "app.py"
     if not app.exists():
         pytest.skip(f"{app.relative_to(ROOT)} not written yet")
 
@@ -293,8 +389,12 @@ def test_function_runs_python312_on_arm64_with_the_courier_layer(function_id: st
     assert {"Ref": "CourierLayer"} in function_setting(function_id, "Layers")
 
 
-def test_every_route_function_and_the_admin_function_exist() -> None:
-    assert set(FUNCTIONS) == set(ROUTE_FUNCTIONS.values()) | {"AuthorizerFunction", "AdminFunction"}
+def test_every_route_function_the_admin_function_and_the_sqs_workers_exist() -> None:
+    assert set(FUNCTIONS) == set(ROUTE_FUNCTIONS.values()) | {
+        "AuthorizerFunction",
+        "AdminFunction",
+    } | set(WORKERS)
+    assert set(FUNCTION_DIRS) == set(FUNCTIONS)
 
 
 def test_layer_is_built_by_sam_for_python312_arm64() -> None:
@@ -312,6 +412,74 @@ def test_functions_see_exactly_the_documented_environment_variables() -> None:
         assert "Environment" not in props(function_id), (
             f"{function_id} overrides the shared environment"
         )
+
+
+def test_resource_variables_refer_to_the_resources_and_settings_to_the_parameters() -> None:
+    variables = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]
+    assert {
+        name: value["Ref"]
+        for name, value in variables.items()
+        if isinstance(value, dict) and set(value) == {"Ref"}
+    } == {
+        "COURIER_CONNECTIONS_TABLE": "ConnectionsTable",
+        "COURIER_CHANNELS_TABLE": "ChannelsTable",
+        "COURIER_MESSAGES_TABLE": "MessagesTable",
+        "COURIER_MEMBERSHIPS_TABLE": "MembershipsTable",
+        "COURIER_DEDUP_TABLE": "DedupTable",
+        "COURIER_ACKS_TABLE": "AcksTable",
+        "COURIER_RETRIES_TABLE": "RetriesTable",
+        "COURIER_NOTIFICATIONS_TABLE": "NotificationsTable",
+        "COURIER_RETRY_QUEUE_URL": "RetryQueue",
+        "COURIER_FANOUT_QUEUE_URL": "FanoutQueue",
+        "COURIER_NOTIFY_QUEUE_URL": "NotifyQueue",
+        "COURIER_NOTIFY_TOPIC_ARN": "NotificationsTopic",
+        "COURIER_JWT_SECRET_PARAM": "JwtSecretParameterName",
+        "COURIER_RETENTION_DAYS": "RetentionDays",
+        "COURIER_DEDUP_HOURS": "DedupWindowHours",
+        "COURIER_RETRY_BASE_SECONDS": "RetryBaseSeconds",
+        "COURIER_MAX_RETRIES": "MaxRetries",
+        "COURIER_FANOUT_INLINE_LIMIT": "FanoutInlineLimit",
+        "COURIER_NOTIFY_COALESCE_SECONDS": "NotifyCoalesceSeconds",
+        "POWERTOOLS_LOG_LEVEL": "LogLevel",
+    }
+
+
+def test_fanout_and_notification_parameters_have_their_defaults_and_bounds() -> None:
+    parameters = TEMPLATE["Parameters"]
+    assert parameters["FanoutInlineLimit"] | {"Description": ""} == {
+        "Type": "Number",
+        "Default": 100,
+        "MinValue": 1,
+        "Description": "",
+    }
+    # 900 s is SQS's DelaySeconds ceiling: the coalescing delay is a message delay.
+    assert parameters["NotifyCoalesceSeconds"] | {"Description": ""} == {
+        "Type": "Number",
+        "Default": 30,
+        "MinValue": 0,
+        "MaxValue": 900,
+        "Description": "",
+    }
+
+
+def test_alarm_email_is_optional_and_subscribed_only_when_given() -> None:
+    email = TEMPLATE["Parameters"]["AlarmEmail"]
+    assert email["Type"] == "String"
+    assert email["Default"] == ""
+    pattern = re.compile(email["AllowedPattern"])
+    assert pattern.fullmatch("")
+    assert pattern.fullmatch("ops@example.com")
+    assert not pattern.fullmatch("not an address")
+    assert TEMPLATE["Conditions"]["HasAlarmEmail"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]
+    }
+    [(subscription_id, subscription)] = of_type("AWS::SNS::Subscription").items()
+    assert subscription["Condition"] == "HasAlarmEmail", subscription_id
+    assert subscription["Properties"] == {
+        "TopicArn": {"Ref": "AlarmTopic"},
+        "Protocol": "email",
+        "Endpoint": {"Ref": "AlarmEmail"},
+    }
 
 
 def test_management_endpoint_is_the_stage_url_of_the_websocket_api() -> None:
@@ -341,13 +509,19 @@ def test_admin_api_is_iam_authorized_and_serves_the_three_admin_calls() -> None:
 # ------------------------------------------------------------------ tables
 
 
-def test_ttl_expires_only_connections_messages_and_dedup_records() -> None:
+def test_ttl_expires_only_connections_messages_dedup_retry_and_notification_records() -> None:
     with_ttl = {
         logical_id: table["Properties"]["TimeToLiveSpecification"]
         for logical_id, table in of_type("AWS::DynamoDB::Table").items()
         if table["Properties"].get("TimeToLiveSpecification", {}).get("Enabled")
     }
-    assert set(with_ttl) == {"ConnectionsTable", "MessagesTable", "DedupTable"}
+    assert set(with_ttl) == {
+        "ConnectionsTable",
+        "MessagesTable",
+        "DedupTable",
+        "RetriesTable",
+        "NotificationsTable",
+    }
     assert {spec["AttributeName"] for spec in with_ttl.values()} == {"expiresAt"}
 
 
@@ -362,6 +536,27 @@ def test_message_data_tables_have_point_in_time_recovery_and_survive_stack_delet
         assert pitr is (logical_id in protected), logical_id
         if logical_id in protected:
             assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain", logical_id
+
+
+@pytest.mark.parametrize(
+    ("logical_id", "hash_key"),
+    [("RetriesTable", "deviceKey"), ("NotificationsTable", "userId")],
+)
+def test_delivery_state_tables_are_keyed_per_channel_and_go_with_the_stack(
+    logical_id: str, hash_key: str
+) -> None:
+    table = RESOURCES[logical_id]
+    assert table["Type"] == "AWS::DynamoDB::Table"
+    assert table["Properties"]["KeySchema"] == [
+        {"AttributeName": hash_key, "KeyType": "HASH"},
+        {"AttributeName": "channel", "KeyType": "RANGE"},
+    ]
+    assert table["Properties"]["AttributeDefinitions"] == [
+        {"AttributeName": hash_key, "AttributeType": "S"},
+        {"AttributeName": "channel", "AttributeType": "S"},
+    ]
+    assert "GlobalSecondaryIndexes" not in table["Properties"]
+    assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Delete"
 
 
 def test_tables_are_on_demand_encrypted_and_named_by_cloudformation() -> None:
@@ -393,13 +588,19 @@ def test_no_function_may_scan_or_use_wildcard_actions(function_id: str) -> None:
     assert wildcards == []
 
 
-def test_only_send_ack_and_read_may_post_to_connections() -> None:
+def test_only_send_ack_read_and_the_delivery_workers_may_post_to_connections() -> None:
     posting = {
         function_id
         for function_id in FUNCTIONS
         if grants(function_id, "execute-api:ManageConnections")
     }
-    assert posting == {"SendFunction", "AckFunction", "ReadFunction"}
+    assert posting == {
+        "SendFunction",
+        "AckFunction",
+        "ReadFunction",
+        "RetryWorkerFunction",
+        "FanoutWorkerFunction",
+    }
     for function_id in posting:
         [resource] = grants(function_id, "execute-api:ManageConnections")
         assert sub_string(resource).endswith(":${WebSocketApi}/${StageName}/POST/@connections/*")
@@ -435,6 +636,257 @@ def test_jwt_secret_is_readable_by_the_authorizer_and_admin_only() -> None:
     assert readers == {"AuthorizerFunction", "AdminFunction"}
     for function_id in readers:
         assert grants(function_id, "ssm:GetParameter") == [parameter_arn]
+
+
+@pytest.mark.parametrize("function_id", sorted(FUNCTIONS))
+def test_no_function_gets_sqs_or_sns_wildcards(function_id: str) -> None:
+    for statement in statements(function_id):
+        messaging = [a for a in actions(statement) if a.lower().startswith(("sqs:", "sns:"))]
+        assert not [a for a in messaging if "*" in a], statement
+        if messaging:
+            assert "*" not in as_list(statement["Resource"]), statement
+            assert all(resource_name(r) for r in as_list(statement["Resource"]))
+
+
+def test_only_send_and_the_delivery_workers_may_enqueue_and_only_to_their_queues() -> None:
+    senders = {
+        function_id: {resource_name(r) for r in grants(function_id, "sqs:SendMessage")}
+        for function_id in FUNCTIONS
+        if grants(function_id, "sqs:SendMessage")
+    }
+    assert senders == {
+        "SendFunction": {"RetryQueue", "FanoutQueue", "NotifyQueue"},
+        "RetryWorkerFunction": {"RetryQueue"},
+        "FanoutWorkerFunction": {"RetryQueue", "NotifyQueue", "FanoutQueue"},
+    }
+
+
+def test_only_the_notifier_may_publish_and_only_to_the_notifications_topic() -> None:
+    publishers = {
+        function_id: [resource_name(r) for r in grants(function_id, "sns:Publish")]
+        for function_id in FUNCTIONS
+        if grants(function_id, "sns:Publish")
+    }
+    assert publishers == {"NotifierFunction": ["NotificationsTopic"]}
+
+
+def test_send_may_find_members_and_enqueue_delivery_jobs() -> None:
+    assert ("dynamodb:Query", "MembershipsTable/index/ByChannel") in granted("SendFunction")
+    assert {r for a, r in granted("SendFunction") if a == "sqs:SendMessage"} == {
+        "RetryQueue",
+        "FanoutQueue",
+        "NotifyQueue",
+    }
+
+
+@pytest.mark.parametrize(
+    ("function_id", "expected"),
+    [
+        (
+            "RetryWorkerFunction",
+            {
+                ("dynamodb:GetItem", "AcksTable"),
+                ("dynamodb:GetItem", "RetriesTable"),
+                ("dynamodb:UpdateItem", "RetriesTable"),
+                ("dynamodb:DeleteItem", "RetriesTable"),
+                ("dynamodb:Query", "MessagesTable"),
+                ("dynamodb:Query", "ConnectionsTable/index/ByUser"),
+                ("dynamodb:DeleteItem", "ConnectionsTable"),
+                ("execute-api:ManageConnections", "@connections"),
+                ("sqs:SendMessage", "RetryQueue"),
+            },
+        ),
+        (
+            "FanoutWorkerFunction",
+            {
+                ("dynamodb:Query", "ConnectionsTable/index/ByUser"),
+                ("dynamodb:DeleteItem", "ConnectionsTable"),
+                ("execute-api:ManageConnections", "@connections"),
+                ("dynamodb:Query", "MembershipsTable/index/ByChannel"),
+                ("sqs:SendMessage", "RetryQueue"),
+                ("sqs:SendMessage", "NotifyQueue"),
+                ("sqs:SendMessage", "FanoutQueue"),
+            },
+        ),
+        (
+            "NotifierFunction",
+            {
+                ("dynamodb:UpdateItem", "NotificationsTable"),
+                ("dynamodb:GetItem", "ChannelsTable"),
+                ("dynamodb:GetItem", "MembershipsTable"),
+                ("dynamodb:BatchGetItem", "ChannelsTable"),
+                ("dynamodb:BatchGetItem", "MembershipsTable"),
+                ("dynamodb:Query", "MembershipsTable"),
+                ("dynamodb:BatchGetItem", "MessagesTable"),
+                ("sns:Publish", "NotificationsTopic"),
+            },
+        ),
+    ],
+)
+def test_sqs_worker_gets_exactly_what_its_job_needs(
+    function_id: str, expected: set[tuple[str, str]]
+) -> None:
+    assert granted(function_id) == expected
+
+
+def test_delivery_state_tables_are_reachable_by_their_workers_only() -> None:
+    for table, owners in (
+        ("RetriesTable", {"RetryWorkerFunction"}),
+        ("NotificationsTable", {"NotifierFunction"}),
+    ):
+        users = {
+            function_id
+            for function_id in FUNCTIONS
+            if any(resource.startswith(table) for _, resource in granted(function_id))
+        }
+        assert users == owners, table
+
+
+# ------------------------------------------------------------ queues, topics
+
+
+def test_every_queue_is_a_work_queue_or_a_dead_letter_queue() -> None:
+    assert {spec["queue"] for spec in WORKERS.values()} == WORK_QUEUES
+    assert {spec["dlq"] for spec in WORKERS.values()} == DEAD_LETTER_QUEUES
+    assert not WORK_QUEUES & DEAD_LETTER_QUEUES
+
+
+@pytest.mark.parametrize("queue_id", sorted(QUEUES))
+def test_queue_is_encrypted_and_named_by_cloudformation(queue_id: str) -> None:
+    assert props(queue_id)["SqsManagedSseEnabled"] is True
+    assert "QueueName" not in props(queue_id)
+    # Only fan-out deduplicates its jobs (FIFO); retry and notify jobs need DelaySeconds,
+    # which FIFO queues do not take per message. A FIFO queue's DLQ must be FIFO too.
+    assert props(queue_id).get("FifoQueue", False) is queue_id.startswith("Fanout")
+
+
+@pytest.mark.parametrize("function_id", sorted(WORKERS))
+def test_work_queue_moves_a_job_to_its_own_dlq_after_five_receives(function_id: str) -> None:
+    queue, dlq = WORKERS[function_id]["queue"], WORKERS[function_id]["dlq"]
+    policy = props(queue)["RedrivePolicy"]
+
+    assert policy == {"deadLetterTargetArn": table_arn(dlq), "maxReceiveCount": 5}
+    assert [
+        other
+        for other in QUEUES
+        if get_att(props(other).get("RedrivePolicy", {}).get("deadLetterTargetArn"), "Arn") == dlq
+    ] == [queue]
+
+
+@pytest.mark.parametrize("dlq", sorted(DEAD_LETTER_QUEUES))
+def test_dead_letter_queue_keeps_jobs_longest_and_has_no_dlq_of_its_own(dlq: str) -> None:
+    # A standard queue keeps a message's original enqueue time when it moves to the
+    # DLQ, so the DLQ must keep messages longer than its source (SQS default 4 days).
+    assert props(dlq)["MessageRetentionPeriod"] == 1209600
+    assert "RedrivePolicy" not in props(dlq)
+    assert "VisibilityTimeout" not in props(dlq)
+    assert not [
+        function_id
+        for function_id in FUNCTIONS
+        for event in sqs_events(function_id)
+        if get_att(event["Queue"], "Arn") == dlq
+    ], f"{dlq} must not be consumed automatically"
+    for queue in WORK_QUEUES:
+        assert props(queue).get("MessageRetentionPeriod", 345600) < 1209600, queue
+
+
+@pytest.mark.parametrize("dlq", sorted(DEAD_LETTER_QUEUES))
+def test_dead_letter_queue_alarms_on_its_first_message(dlq: str) -> None:
+    alarms = [
+        alarm["Properties"]
+        for alarm in of_type("AWS::CloudWatch::Alarm").values()
+        if alarm["Properties"].get("Dimensions")
+        == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [dlq, "QueueName"]}}]
+    ]
+    assert len(alarms) == 1, dlq
+    [alarm] = alarms
+    assert {key: value for key, value in alarm.items() if key != "AlarmDescription"} == {
+        "Namespace": "AWS/SQS",
+        "MetricName": "ApproximateNumberOfMessagesVisible",
+        "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": [dlq, "QueueName"]}}],
+        "Statistic": "Maximum",
+        "Period": 60,
+        "EvaluationPeriods": 1,
+        "Threshold": 1,
+        "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+        "TreatMissingData": "notBreaching",
+        "AlarmActions": [{"Ref": "AlarmTopic"}],
+    }
+
+
+def test_every_alarm_watches_a_dead_letter_queue() -> None:
+    assert len(of_type("AWS::CloudWatch::Alarm")) == len(DEAD_LETTER_QUEUES)
+
+
+@pytest.mark.parametrize("function_id", sorted(WORKERS))
+def test_worker_consumes_its_queue_with_partial_batch_responses(function_id: str) -> None:
+    expected = WORKERS[function_id]
+    [event] = sqs_events(function_id)
+
+    assert event == {
+        "Queue": {"Fn::GetAtt": [expected["queue"], "Arn"]},
+        "BatchSize": expected["BatchSize"],
+        "MaximumBatchingWindowInSeconds": expected["MaximumBatchingWindowInSeconds"],
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+    }
+
+
+def test_every_sqs_event_source_reports_batch_item_failures() -> None:
+    events = [(f, event) for f in FUNCTIONS for event in sqs_events(f)]
+    assert {f for f, _ in events} == set(WORKERS)
+    for function_id, event in events:
+        assert event.get("FunctionResponseTypes") == ["ReportBatchItemFailures"], function_id
+
+
+@pytest.mark.parametrize("queue_id", sorted(WORK_QUEUES))
+def test_queue_is_consumed_by_one_function_and_hides_jobs_for_six_of_its_timeouts(
+    queue_id: str,
+) -> None:
+    consumers = [
+        function_id
+        for function_id in FUNCTIONS
+        for event in sqs_events(function_id)
+        if get_att(event["Queue"], "Arn") == queue_id
+    ]
+    assert len(consumers) == 1, consumers
+    [consumer] = consumers
+
+    timeout = function_setting(consumer, "Timeout")
+    assert props(queue_id)["VisibilityTimeout"] >= 6 * timeout, (queue_id, consumer, timeout)
+
+
+def test_worker_timeouts_and_memory() -> None:
+    assert {f: function_setting(f, "Timeout") for f in WORKERS} == {
+        "RetryWorkerFunction": 20,
+        "FanoutWorkerFunction": 60,
+        "NotifierFunction": 20,
+    }
+    assert function_setting("FanoutWorkerFunction", "MemorySize") == 512
+
+
+def test_notifications_topic_is_encrypted_and_the_alarm_topic_is_usable_by_cloudwatch() -> None:
+    assert set(of_type("AWS::SNS::Topic")) == {"NotificationsTopic", "AlarmTopic"}
+    assert props("NotificationsTopic")["KmsMasterKeyId"] == "alias/aws/sns"
+    # CloudWatch cannot publish to a topic under the AWS managed key (a customer
+    # managed key with a CloudWatch grant would be needed).
+    assert props("AlarmTopic").get("KmsMasterKeyId") != "alias/aws/sns"
+    for topic in ("NotificationsTopic", "AlarmTopic"):
+        assert "TopicName" not in props(topic)
+
+
+# ------------------------------------------------------------------ outputs
+
+
+def test_outputs_name_the_queues_dead_letter_queues_topic_and_new_tables() -> None:
+    outputs = {name: output["Value"] for name, output in TEMPLATE["Outputs"].items()}
+    for queue in QUEUES:
+        assert outputs[f"{queue}Url"] == {"Ref": queue}
+    for dlq in DEAD_LETTER_QUEUES:
+        assert outputs[f"{dlq}Arn"] == {"Fn::GetAtt": [dlq, "Arn"]}
+    for table in of_type("AWS::DynamoDB::Table"):
+        assert outputs[f"{table}Name"] == {"Ref": table}
+    assert outputs["NotificationsTopicArn"] == {"Ref": "NotificationsTopic"}
+    assert outputs["AlarmTopicArn"] == {"Ref": "AlarmTopic"}
 
 
 # ----------------------------------------------------------------- cfn-lint

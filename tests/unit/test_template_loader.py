@@ -1,7 +1,9 @@
-"""local.template: tables built from template.yaml itself, so tests and the stack cannot drift."""
+"""local.template: tables, queues, topics and event sources read from template.yaml itself,
+so tests, the local stack and the deployed stack cannot drift."""
 
 from __future__ import annotations
 
+import json
 import pathlib
 import textwrap
 from collections.abc import Iterator
@@ -14,8 +16,15 @@ from moto import mock_aws
 from local.template import (
     TEMPLATE_PATH,
     TemplateError,
+    create_queues,
     create_tables,
+    create_topics,
+    dead_letter_queue,
+    event_source_mappings,
     load_template,
+    parameter_env,
+    queue_specs,
+    resource_env,
     table_env,
     table_specs,
 )
@@ -27,7 +36,21 @@ TABLE_VARIABLES = {
     "MembershipsTable": "COURIER_MEMBERSHIPS_TABLE",
     "DedupTable": "COURIER_DEDUP_TABLE",
     "AcksTable": "COURIER_ACKS_TABLE",
+    "RetriesTable": "COURIER_RETRIES_TABLE",
+    "NotificationsTable": "COURIER_NOTIFICATIONS_TABLE",
 }
+QUEUE_VARIABLES = {
+    "RetryQueue": "COURIER_RETRY_QUEUE_URL",
+    "FanoutQueue": "COURIER_FANOUT_QUEUE_URL",
+    "NotifyQueue": "COURIER_NOTIFY_QUEUE_URL",
+}
+DEAD_LETTER_QUEUES = {
+    "RetryQueue": "RetryDeadLetterQueue",
+    "FanoutQueue": "FanoutDeadLetterQueue",
+    "NotifyQueue": "NotifyDeadLetterQueue",
+}
+TOPIC_VARIABLES = {"NotificationsTopic": "COURIER_NOTIFY_TOPIC_ARN"}
+TOPICS = {"NotificationsTopic", "AlarmTopic"}
 
 
 def write_template(tmp_path: pathlib.Path, text: str) -> pathlib.Path:
@@ -42,16 +65,37 @@ def template() -> dict[str, Any]:
 
 
 @pytest.fixture
-def dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """A moto-backed DynamoDB client; fake credentials so nothing can reach AWS."""
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """moto for every service; fake credentials so nothing can reach AWS."""
+    for name in (
+        "AWS_PROFILE",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_DYNAMODB",
+        "AWS_ENDPOINT_URL_SQS",
+        "AWS_ENDPOINT_URL_SNS",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     with mock_aws():
-        yield boto3.client("dynamodb", region_name="us-east-1")
+        yield
+
+
+@pytest.fixture
+def dynamodb(aws: None) -> Any:
+    return boto3.client("dynamodb", region_name="us-east-1")
+
+
+@pytest.fixture
+def sqs(aws: None) -> Any:
+    return boto3.client("sqs", region_name="us-east-1")
+
+
+@pytest.fixture
+def sns(aws: None) -> Any:
+    return boto3.client("sns", region_name="us-east-1")
 
 
 # ---------------------------------------------------------------- parsing
@@ -239,7 +283,13 @@ def test_create_tables_enables_ttl_where_the_template_does(
         for logical_id, description in ttl.items()
         if description["TimeToLiveStatus"] == "ENABLED"
     }
-    assert enabled == {"ConnectionsTable", "MessagesTable", "DedupTable"}
+    assert enabled == {
+        "ConnectionsTable",
+        "MessagesTable",
+        "DedupTable",
+        "RetriesTable",
+        "NotificationsTable",
+    }
     assert {ttl[logical_id]["AttributeName"] for logical_id in enabled} == {"expiresAt"}
 
 
@@ -293,3 +343,341 @@ def test_table_env_fails_for_a_table_no_function_can_find(tmp_path: pathlib.Path
 
     with pytest.raises(TemplateError, match="B"):
         table_env({"A": "a", "B": "b"}, load_template(path))
+
+
+# ------------------------------------------------------------ queue specs
+
+DLQ_ARNS = {dlq: f"arn:aws:sqs:us-east-1:123456789012:{dlq}" for dlq in DEAD_LETTER_QUEUES.values()}
+
+
+def test_queue_specs_list_each_dead_letter_queue_before_its_source(
+    template: dict[str, Any],
+) -> None:
+    order = list(queue_specs(template, queue_arns=DLQ_ARNS))
+
+    assert set(order) == set(DEAD_LETTER_QUEUES) | set(DEAD_LETTER_QUEUES.values())
+    for queue, dlq in DEAD_LETTER_QUEUES.items():
+        assert order.index(dlq) < order.index(queue)
+
+
+def test_queue_specs_give_string_attributes_and_a_resolved_redrive_policy(
+    template: dict[str, Any],
+) -> None:
+    specs = queue_specs(template, name_for=lambda lid: f"t-{lid}", queue_arns=DLQ_ARNS)
+
+    assert specs["RetryQueue"] == {
+        "QueueName": "t-RetryQueue",
+        "Attributes": {
+            "VisibilityTimeout": "120",
+            "SqsManagedSseEnabled": "true",
+            "RedrivePolicy": json.dumps(
+                {"deadLetterTargetArn": DLQ_ARNS["RetryDeadLetterQueue"], "maxReceiveCount": 5},
+                separators=(",", ":"),
+            ),
+        },
+    }
+    assert specs["FanoutQueue"]["Attributes"]["VisibilityTimeout"] == "360"
+    assert specs["NotifyQueue"]["Attributes"]["VisibilityTimeout"] == "120"
+    assert specs["FanoutQueue"]["QueueName"] == "t-FanoutQueue.fifo"
+    assert specs["FanoutQueue"]["Attributes"]["FifoQueue"] == "true"
+    for dlq in DEAD_LETTER_QUEUES.values():
+        fifo = dlq.startswith("Fanout")
+        assert specs[dlq] == {
+            "QueueName": f"t-{dlq}.fifo" if fifo else f"t-{dlq}",
+            "Attributes": {
+                **({"FifoQueue": "true"} if fifo else {}),
+                "MessageRetentionPeriod": "1209600",
+                "SqsManagedSseEnabled": "true",
+            },
+        }
+
+
+def test_queue_specs_need_the_arn_of_each_dead_letter_queue(template: dict[str, Any]) -> None:
+    with pytest.raises(TemplateError, match="RetryDeadLetterQueue"):
+        queue_specs(template)
+
+
+def test_queue_specs_copy_delay_and_keep_a_literal_dead_letter_arn(
+    tmp_path: pathlib.Path,
+) -> None:
+    path = write_template(
+        tmp_path,
+        """
+        Resources:
+          Q:
+            Type: AWS::SQS::Queue
+            Properties:
+              QueueName: ignored-locally
+              DelaySeconds: 15
+              ReceiveMessageWaitTimeSeconds: 20
+              KmsMasterKeyId: alias/aws/sqs
+              RedrivePolicy:
+                deadLetterTargetArn: "arn:aws:sqs:us-east-1:1:elsewhere"
+                maxReceiveCount: 3
+        """,
+    )
+
+    assert queue_specs(load_template(path)) == {
+        "Q": {
+            "QueueName": "Q",
+            "Attributes": {
+                "DelaySeconds": "15",
+                "ReceiveMessageWaitTimeSeconds": "20",
+                "RedrivePolicy": '{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:1:elsewhere",'
+                '"maxReceiveCount":3}',
+            },
+        }
+    }
+
+
+@pytest.mark.parametrize(
+    ("properties", "error"),
+    [
+        ("{ContentBasedDeduplication: true}", "does not support ContentBasedDeduplication"),
+        ("{VisibilityTimeout: !Ref Timeout}", "intrinsic"),
+        ("{RedrivePolicy: {deadLetterTargetArn: !GetAtt Q.Arn}}", "maxReceiveCount"),
+        ("{RedrivePolicy: {maxReceiveCount: 5}}", "deadLetterTargetArn"),
+        ("{RedrivePolicy: {deadLetterTargetArn: !Ref Q, maxReceiveCount: 5}}", "GetAtt"),
+        ("{RedrivePolicy: {deadLetterTargetArn: !GetAtt Q.Arn, maxReceiveCount: 5}}", "cycle"),
+    ],
+)
+def test_queue_specs_refuse_what_the_local_stack_cannot_reproduce(
+    tmp_path: pathlib.Path, properties: str, error: str
+) -> None:
+    path = write_template(
+        tmp_path, f"Resources:\n  Q:\n    Type: AWS::SQS::Queue\n    Properties: {properties}\n"
+    )
+
+    with pytest.raises(TemplateError, match=error):
+        queue_specs(load_template(path), queue_arns={"Q": "arn:aws:sqs:us-east-1:1:Q"})
+
+
+def test_dead_letter_queue_names_the_template_queue_of_the_redrive_policy(
+    template: dict[str, Any],
+) -> None:
+    for queue, dlq in DEAD_LETTER_QUEUES.items():
+        assert dead_letter_queue(template, queue) == dlq
+        assert dead_letter_queue(template, dlq) is None
+
+
+# ---------------------------------------------------------- create_queues
+
+
+def test_create_queues_builds_every_queue_with_its_redrive_policy_in_moto(
+    sqs: Any, template: dict[str, Any]
+) -> None:
+    urls = create_queues(sqs, template, name_for=lambda lid: f"courier-test-{lid}")
+
+    assert set(urls) == set(DEAD_LETTER_QUEUES) | set(DEAD_LETTER_QUEUES.values())
+    assert sorted(sqs.list_queues()["QueueUrls"]) == sorted(urls.values())
+    attributes = {
+        lid: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        for lid, url in urls.items()
+    }
+    for queue, dlq in DEAD_LETTER_QUEUES.items():
+        suffix = ".fifo" if queue.startswith("Fanout") else ""
+        assert urls[queue].endswith(f"/courier-test-{queue}{suffix}")
+        assert json.loads(attributes[queue]["RedrivePolicy"]) == {
+            "deadLetterTargetArn": attributes[dlq]["QueueArn"],
+            "maxReceiveCount": 5,
+        }
+        assert attributes[dlq]["MessageRetentionPeriod"] == "1209600"
+        assert "RedrivePolicy" not in attributes[dlq]
+    assert attributes["FanoutQueue"]["VisibilityTimeout"] == "360"
+
+
+def test_a_job_received_five_times_without_delete_lands_in_the_dead_letter_queue(
+    sqs: Any, template: dict[str, Any]
+) -> None:
+    urls = create_queues(sqs, template)
+    sqs.send_message(QueueUrl=urls["RetryQueue"], MessageBody='{"job": 1}')
+
+    receives = 0
+    while sqs.receive_message(QueueUrl=urls["RetryQueue"], VisibilityTimeout=0).get("Messages"):
+        receives += 1
+        assert receives <= 5
+
+    assert receives == 5
+    [moved] = sqs.receive_message(QueueUrl=urls["RetryDeadLetterQueue"])["Messages"]
+    assert moved["Body"] == '{"job": 1}'
+
+
+# ----------------------------------------------------------- create_topics
+
+
+def test_create_topics_builds_every_topic_in_moto(sns: Any, template: dict[str, Any]) -> None:
+    arns = create_topics(sns, template, name_for=lambda lid: f"courier-test-{lid}")
+
+    assert set(arns) == TOPICS
+    assert arns["NotificationsTopic"].endswith(":courier-test-NotificationsTopic")
+    assert sorted(t["TopicArn"] for t in sns.list_topics()["Topics"]) == sorted(arns.values())
+
+
+def test_create_topics_refuses_fifo_topics(sns: Any, tmp_path: pathlib.Path) -> None:
+    path = write_template(
+        tmp_path, "Resources: {T: {Type: AWS::SNS::Topic, Properties: {FifoTopic: true}}}\n"
+    )
+
+    with pytest.raises(TemplateError, match="FIFO"):
+        create_topics(sns, load_template(path))
+
+
+# ------------------------------------------------------------ resource_env
+
+
+def test_resource_env_gives_names_urls_and_arns_of_everything_created(
+    dynamodb: Any, sqs: Any, sns: Any, template: dict[str, Any]
+) -> None:
+    tables = create_tables(dynamodb, template)
+    queues = create_queues(sqs, template)
+    topics = create_topics(sns, template)
+
+    env = resource_env(tables, queues, topics, template)
+
+    assert env == {
+        **{variable: tables[lid] for lid, variable in TABLE_VARIABLES.items()},
+        **{variable: queues[lid] for lid, variable in QUEUE_VARIABLES.items()},
+        **{variable: topics[lid] for lid, variable in TOPIC_VARIABLES.items()},
+    }
+    assert env["COURIER_RETRY_QUEUE_URL"].startswith("https://")
+    assert env["COURIER_NOTIFY_TOPIC_ARN"].startswith("arn:aws:sns:")
+
+
+def test_resource_env_reads_the_repository_template_by_default() -> None:
+    tables = {lid: f"t-{lid}" for lid in TABLE_VARIABLES}
+    queues = {lid: f"https://q/{lid}" for lid in QUEUE_VARIABLES}
+    topics = {"NotificationsTopic": "arn:aws:sns:us-east-1:1:n"}
+
+    assert (
+        resource_env(tables, queues, topics)["COURIER_FANOUT_QUEUE_URL"] == "https://q/FanoutQueue"
+    )
+
+
+def test_resource_env_fails_when_a_resource_the_functions_need_was_not_created(
+    template: dict[str, Any],
+) -> None:
+    tables = {lid: f"t-{lid}" for lid in TABLE_VARIABLES}
+    queues = {lid: f"https://q/{lid}" for lid in QUEUE_VARIABLES if lid != "NotifyQueue"}
+
+    with pytest.raises(TemplateError) as failure:
+        resource_env(tables, queues, {}, template)
+
+    assert "COURIER_NOTIFY_QUEUE_URL" in str(failure.value)
+    assert "COURIER_NOTIFY_TOPIC_ARN" in str(failure.value)
+
+
+def test_table_env_still_names_only_the_tables(template: dict[str, Any]) -> None:
+    names = {lid: f"t-{lid}" for lid in TABLE_VARIABLES}
+
+    assert set(table_env(names, template)) == set(TABLE_VARIABLES.values())
+
+
+def test_parameter_env_gives_the_deployed_defaults(template: dict[str, Any]) -> None:
+    env = parameter_env(template)
+
+    assert env["COURIER_FANOUT_INLINE_LIMIT"] == "100"
+    assert env["COURIER_NOTIFY_COALESCE_SECONDS"] == "30"
+    assert env["COURIER_MAX_RETRIES"] == "5"
+    assert env["COURIER_RETRY_BASE_SECONDS"] == "2"
+    assert not set(env) & set(TABLE_VARIABLES.values())
+
+
+# -------------------------------------------------- event source mappings
+
+
+def test_event_source_mappings_of_the_repository_template(template: dict[str, Any]) -> None:
+    assert sorted(event_source_mappings(template), key=lambda m: m["function"]) == [
+        {
+            "function": "fanout_worker",
+            "function_id": "FanoutWorkerFunction",
+            "event": "FanoutJobs",
+            "queue": "FanoutQueue",
+            "BatchSize": 5,
+            "MaximumBatchingWindowInSeconds": 0,
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            "Timeout": 60,
+            "VisibilityTimeout": 360,
+            "maxReceiveCount": 5,
+            "dead_letter_queue": "FanoutDeadLetterQueue",
+        },
+        {
+            "function": "notifier",
+            "function_id": "NotifierFunction",
+            "event": "NotifyJobs",
+            "queue": "NotifyQueue",
+            "BatchSize": 10,
+            "MaximumBatchingWindowInSeconds": 5,
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            "Timeout": 20,
+            "VisibilityTimeout": 120,
+            "maxReceiveCount": 5,
+            "dead_letter_queue": "NotifyDeadLetterQueue",
+        },
+        {
+            "function": "retry_worker",
+            "function_id": "RetryWorkerFunction",
+            "event": "RetryJobs",
+            "queue": "RetryQueue",
+            "BatchSize": 10,
+            "MaximumBatchingWindowInSeconds": 0,
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            "Timeout": 20,
+            "VisibilityTimeout": 120,
+            "maxReceiveCount": 5,
+            "dead_letter_queue": "RetryDeadLetterQueue",
+        },
+    ]
+
+
+def test_event_source_mappings_apply_lambda_and_sqs_defaults(tmp_path: pathlib.Path) -> None:
+    path = write_template(
+        tmp_path,
+        """
+        Globals: {Function: {Timeout: 7}}
+        Resources:
+          Q: {Type: AWS::SQS::Queue}
+          Off: {Type: AWS::SQS::Queue}
+          F:
+            Type: AWS::Serverless::Function
+            Properties:
+              CodeUri: functions/worker
+              Events:
+                Jobs: {Type: SQS, Properties: {Queue: !GetAtt Q.Arn}}
+                Paused: {Type: SQS, Properties: {Queue: !GetAtt Off.Arn, Enabled: false}}
+                Api: {Type: HttpApi}
+        """,
+    )
+
+    assert event_source_mappings(load_template(path)) == [
+        {
+            "function": "worker",
+            "function_id": "F",
+            "event": "Jobs",
+            "queue": "Q",
+            "BatchSize": 10,
+            "MaximumBatchingWindowInSeconds": 0,
+            "FunctionResponseTypes": [],
+            "Timeout": 7,
+            "VisibilityTimeout": 30,
+            "maxReceiveCount": None,
+            "dead_letter_queue": None,
+        }
+    ]
+
+
+def test_event_source_mappings_need_a_queue_of_the_template(tmp_path: pathlib.Path) -> None:
+    path = write_template(
+        tmp_path,
+        """
+        Resources:
+          F:
+            Type: AWS::Serverless::Function
+            Properties:
+              CodeUri: functions/worker/
+              Events:
+                Jobs: {Type: SQS, Properties: {Queue: "arn:aws:sqs:us-east-1:1:elsewhere"}}
+        """,
+    )
+
+    with pytest.raises(TemplateError, match=r"F\.Events\.Jobs"):
+        event_source_mappings(load_template(path))

@@ -17,10 +17,10 @@ from courier.conversations import conversations_frame
 from courier.cursors import advance_ack, advance_read
 from courier.delivery import live_connections, post_frame
 from courier.errors import TOO_LARGE, UNKNOWN_ACTION, ProtocolError, invalid
+from courier.fanout import deliver_new_message
 from courier.frames import dumps, int_field, is_text, text_field
 from courier.history import messages_after
 from courier.ids import parse_channel
-from courier.membership import channel_members
 from courier.runtime import Services
 from courier.sequencer import Retention, accept_message
 from courier.websocket import Caller
@@ -85,12 +85,11 @@ def send(svc: Services, caller: Caller, frame: dict[str, Any]) -> dict[str, Any]
         svc.metrics.add_metric(name="DuplicateSends", unit=MetricUnit.Count, value=1)
     else:
         svc.metrics.add_metric(name="MessagesAccepted", unit=MetricUnit.Count, value=1)
-        _deliver(
-            svc,
-            caller,
-            channel_members(svc.tables, channel),
-            {"type": "message", **message.fields()},
-        )
+        try:
+            deliver_new_message(svc, message, accepted.member_count, caller.connection_id)
+        except Exception:  # the message is stored: receivers catch up with sync
+            logger.exception("delivery failed", extra={"channel": message.channel})
+            svc.metrics.add_metric(name="DeliveryErrors", unit=MetricUnit.Count, value=1)
     return {
         "type": "sendack",
         "clientMsgNo": client_msg_no,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from courier.dynamo import get_n, s
+from courier.dynamo import Item, get_n, s
 from courier.errors import forbidden
 from courier.ids import Channel
 from courier.tables import Tables, batch_get
@@ -53,10 +53,23 @@ def require_access(user: str, channel: Channel, view: ChannelView) -> None:
         raise forbidden(f"you are not a member of {channel.id}")
 
 
-def channel_head(tables: Tables, channel: Channel) -> tuple[int, int]:
-    """(lastSeq, lastTs) of a channel, strongly consistent; (0, 0) before its first message."""
+@dataclass(frozen=True)
+class ChannelHead:
+    """A channel's counter row: zeros before its first message."""
+
+    last_seq: int
+    last_ts: int
+    member_count: int
+
+    @classmethod
+    def from_item(cls, channel: Channel, row: Item) -> ChannelHead:
+        members = 2 if channel.is_dm else get_n(row, "memberCount")
+        return cls(get_n(row, "lastSeq"), get_n(row, "lastTs"), members)
+
+
+def channel_head(tables: Tables, channel: Channel) -> ChannelHead:
+    """The channel's counter row, strongly consistent."""
     reply = tables.client.get_item(
         TableName=tables.channels, Key={"channel": s(channel.id)}, ConsistentRead=True
     )
-    row = reply.get("Item", {})
-    return get_n(row, "lastSeq"), get_n(row, "lastTs")
+    return ChannelHead.from_item(channel, reply.get("Item", {}))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
-from courier.dynamo import is_condition_failure, n, s
+from courier.dynamo import get_n, is_condition_failure, n, s
 from courier.errors import forbidden
 from courier.ids import Channel
 from courier.tables import Tables, device_key
@@ -58,3 +58,13 @@ def advance_ack(tables: Tables, user: str, device: str, channel: Channel, target
             raise
         return False
     return True
+
+
+def ack_cursor(tables: Tables, user: str, device: str, channel: str) -> int:
+    """The device's ack cursor in a channel (0 before its first ack)."""
+    reply = tables.client.get_item(
+        TableName=tables.acks,
+        Key={"deviceKey": s(device_key(user, device)), "channel": s(channel)},
+        ConsistentRead=True,
+    )
+    return get_n(reply.get("Item", {}), "ackSeq")

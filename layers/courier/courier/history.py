@@ -103,3 +103,18 @@ def last_messages(tables: Tables, heads: dict[str, int]) -> dict[str, StoredMess
             message = StoredMessage.from_item(item)
             found[message.channel] = message
     return found
+
+
+def messages_between(
+    tables: Tables, channel: str, after_seq: int, upto_seq: int
+) -> list[StoredMessage]:
+    """The stored messages with after_seq < seq <= upto_seq, ascending."""
+    if upto_seq <= after_seq:
+        return []
+    reply = tables.client.query(
+        TableName=tables.messages,
+        KeyConditionExpression="channel = :c AND seq BETWEEN :lo AND :hi",
+        ExpressionAttributeValues={":c": s(channel), ":lo": n(after_seq + 1), ":hi": n(upto_seq)},
+        ConsistentRead=True,
+    )
+    return [StoredMessage.from_item(item) for item in reply.get("Items", [])]

@@ -79,9 +79,9 @@ def replace_group_members(
     reply = tables.client.update_item(
         TableName=tables.channels,
         Key={"channel": s(channel.id)},
-        UpdateExpression="SET createdAt = if_not_exists(createdAt, :now), "
+        UpdateExpression="SET createdAt = if_not_exists(createdAt, :now), memberCount = :count, "
         "lastSeq = if_not_exists(lastSeq, :zero), lastTs = if_not_exists(lastTs, :zero)",
-        ExpressionAttributeValues={":now": n(now_ms), ":zero": n(0)},
+        ExpressionAttributeValues={":now": n(now_ms), ":zero": n(0), ":count": n(len(wanted))},
         ReturnValues="ALL_NEW",
     )
     last_seq = get_n(reply.get("Attributes", {}), "lastSeq")

@@ -13,6 +13,7 @@ from functools import cache
 from typing import Any, Protocol
 
 from courier.delivery import ManagementApiPoster, Poster
+from courier.jobs import JobQueue, SqsJobQueue
 from courier.settings import Settings, get_settings
 from courier.tables import Tables
 
@@ -26,6 +27,8 @@ class Services:
     settings: Settings
     tables: Tables
     poster: Poster
+    queue: JobQueue
+    sns: Any
     metrics: MetricSink
     now_ms: Callable[[], int]
 
@@ -89,6 +92,8 @@ def services(metrics: MetricSink) -> Services:
             settings=settings,
             tables=Tables.from_settings(_LazyClient("dynamodb"), settings),
             poster=_LazyPoster(settings.ws_endpoint),
+            queue=SqsJobQueue(_LazyClient("sqs")),
+            sns=_LazyClient("sns"),
             metrics=metrics,
             now_ms=wall_clock_ms,
         )

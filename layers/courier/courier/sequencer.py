@@ -21,7 +21,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from courier.channels import channel_head
+from courier.channels import ChannelHead, channel_head
 from courier.dynamo import error_code, get_n, get_s, is_throttling, n, s
 from courier.errors import THROTTLED, ProtocolError, forbidden
 from courier.history import StoredMessage
@@ -40,6 +40,7 @@ class Accepted:
 
     message: StoredMessage
     duplicate: bool
+    member_count: int
 
 
 @dataclass(frozen=True)
@@ -165,9 +166,10 @@ def accept_message(
     contention or DynamoDB throttling outlasts the bounded, jittered retries.
     """
     channel.check_dm_party(sender)
-    prev_seq, prev_ts = channel_head(tables, channel)
+    head = channel_head(tables, channel)
     for attempt in range(MAX_ATTEMPTS):
-        ts = max(now_ms(), prev_ts)  # ts never goes back along a channel's seq
+        prev_seq = head.last_seq
+        ts = max(now_ms(), head.last_ts)  # ts never goes back along a channel's seq
         message = StoredMessage(
             channel=channel.id,
             seq=prev_seq + 1,
@@ -181,7 +183,7 @@ def accept_message(
             tables.client.transact_write_items(
                 TransactItems=_transaction(tables, message, channel, prev_seq, retention)
             )
-            return Accepted(message=message, duplicate=False)
+            return Accepted(message=message, duplicate=False, member_count=head.member_count)
         except ClientError as exc:
             if error_code(exc) != "TransactionCanceledException" and not is_throttling(exc):
                 raise
@@ -189,15 +191,15 @@ def accept_message(
             if _failed(reasons, DEDUP):
                 original = stored_duplicate(tables, sender, client_msg_no)
                 if original is not None:
-                    return Accepted(message=original, duplicate=True)
+                    return Accepted(message=original, duplicate=True, member_count=0)
             if _failed(reasons, SENDER):
                 raise forbidden(f"you are not a member of {channel.id}") from None
             sleep(random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)))
-            head = reasons[COUNTER].get("Item") if _failed(reasons, COUNTER) else None
-            if head:  # another sender took this seq; the cancellation says which is last
-                prev_seq, prev_ts = get_n(head, "lastSeq"), get_n(head, "lastTs")
+            current = reasons[COUNTER].get("Item") if _failed(reasons, COUNTER) else None
+            if current:  # another sender took this seq; the cancellation says which is last
+                head = ChannelHead.from_item(channel, current)
             else:
-                prev_seq, prev_ts = channel_head(tables, channel)
+                head = channel_head(tables, channel)
     raise ProtocolError(THROTTLED, "the channel is busy; send again")
 
 

@@ -19,6 +19,12 @@ class Settings:
     memberships_table: str
     dedup_table: str
     acks_table: str
+    retries_table: str
+    notifications_table: str
+    retry_queue_url: str
+    fanout_queue_url: str
+    notify_queue_url: str
+    notify_topic_arn: str
     ws_endpoint: str | None
     jwt_secret: str | None
     jwt_secret_param: str | None
@@ -27,6 +33,8 @@ class Settings:
     connection_ttl_seconds: int
     retry_base_seconds: int
     max_retries: int
+    fanout_inline_limit: int
+    notify_coalesce_seconds: int
 
 
 def _require(env: dict[str, str], name: str) -> str:
@@ -62,6 +70,12 @@ def load_settings(env: dict[str, str]) -> Settings:
         memberships_table=_require(env, "COURIER_MEMBERSHIPS_TABLE"),
         dedup_table=_require(env, "COURIER_DEDUP_TABLE"),
         acks_table=_require(env, "COURIER_ACKS_TABLE"),
+        retries_table=_require(env, "COURIER_RETRIES_TABLE"),
+        notifications_table=_require(env, "COURIER_NOTIFICATIONS_TABLE"),
+        retry_queue_url=_require(env, "COURIER_RETRY_QUEUE_URL"),
+        fanout_queue_url=_require(env, "COURIER_FANOUT_QUEUE_URL"),
+        notify_queue_url=_require(env, "COURIER_NOTIFY_QUEUE_URL"),
+        notify_topic_arn=_require(env, "COURIER_NOTIFY_TOPIC_ARN"),
         ws_endpoint=env.get("COURIER_WS_ENDPOINT") or None,
         jwt_secret=secret,
         jwt_secret_param=secret_param,
@@ -70,6 +84,8 @@ def load_settings(env: dict[str, str]) -> Settings:
         connection_ttl_seconds=_int(env, "COURIER_CONNECTION_TTL_SECONDS", 3 * 3600, 7200),
         retry_base_seconds=_int(env, "COURIER_RETRY_BASE_SECONDS", 2, 1),
         max_retries=_int(env, "COURIER_MAX_RETRIES", 5, 0),
+        fanout_inline_limit=_int(env, "COURIER_FANOUT_INLINE_LIMIT", 100, 1),
+        notify_coalesce_seconds=_int(env, "COURIER_NOTIFY_COALESCE_SECONDS", 30, 0),
     )
 
 

@@ -17,6 +17,8 @@ class Tables:
     memberships: str
     dedup: str
     acks: str
+    retries: str
+    notifications: str
 
     @classmethod
     def from_settings(cls, client: Any, settings: Settings) -> Tables:
@@ -28,6 +30,8 @@ class Tables:
             memberships=settings.memberships_table,
             dedup=settings.dedup_table,
             acks=settings.acks_table,
+            retries=settings.retries_table,
+            notifications=settings.notifications_table,
         )
 
 

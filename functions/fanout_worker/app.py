@@ -1,0 +1,20 @@
+"""Deliver a large group's message in chunks (see courier.fanout)."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from courier.runtime import services
+from courier.workers import fanout_record, process_jobs
+
+logger = Logger()
+metrics = Metrics()
+tracer = Tracer()
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_jobs(event, context, fanout_record, lambda: services(metrics))

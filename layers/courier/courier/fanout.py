@@ -1,0 +1,150 @@
+"""Delivering a new message: inline for small channels, through fan-out jobs for large ones.
+
+Delivery posts the `message` frame to every live connection of the given members (but
+the sending one), then queues a retry probe per device it posted to and a notification
+job per member with no live connection. None of it writes to DynamoDB, so a message
+costs the same writes in a DM and in a group of thousands.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from courier.connections import Connection, connections_of
+from courier.delivery import post_frame
+from courier.history import StoredMessage
+from courier.ids import parse_channel
+from courier.jobs import Job
+from courier.membership import channel_members
+from courier.notify import notification_jobs
+from courier.retry import probes
+from courier.runtime import Services
+
+logger = logging.getLogger(__name__)
+
+CHUNK_USERS = 100
+
+
+@dataclass(frozen=True)
+class FanoutJob:
+    """A message to deliver: to `users`, or (a plan job, users None) to every member."""
+
+    message: StoredMessage
+    except_connection: str | None
+    users: list[str] | None = None
+
+    def body(self) -> dict[str, Any]:
+        m = self.message
+        body: dict[str, Any] = {
+            "message": {
+                "channel": m.channel,
+                "seq": m.seq,
+                "messageId": m.message_id,
+                "from": m.sender,
+                "clientMsgNo": m.client_msg_no,
+                "body": m.body_json,
+                "ts": m.ts,
+            },
+            "except": self.except_connection,
+        }
+        if self.users is not None:
+            body["users"] = self.users
+        return body
+
+    def job(self, chunk: int | None = None) -> Job:
+        """The queued job, named for the FIFO queue's deduplication: a plan or chunk of
+        (channel, seq) is queued once, however often its producer runs."""
+        part = "plan" if chunk is None else f"chunk-{chunk}"
+        return Job(self.body(), fifo_key=f"{self.message.channel}/{self.message.seq}/{part}")
+
+    @classmethod
+    def from_body(cls, body: dict[str, Any]) -> FanoutJob:
+        m = body["message"]
+        message = StoredMessage(
+            channel=str(m["channel"]),
+            seq=int(m["seq"]),
+            message_id=str(m["messageId"]),
+            sender=str(m["from"]),
+            client_msg_no=str(m["clientMsgNo"]),
+            body_json=str(m["body"]),
+            ts=int(m["ts"]),
+        )
+        users = body.get("users")
+        return cls(
+            message, body.get("except"), [str(u) for u in users] if users is not None else None
+        )
+
+
+def deliver_new_message(
+    svc: Services, message: StoredMessage, member_count: int, except_connection: str | None
+) -> None:
+    """Deliver inline when the channel is small; else hand it to the fan-out queue at once."""
+    if member_count > svc.settings.fanout_inline_limit:
+        plan = FanoutJob(message, except_connection)
+        svc.queue.send(svc.settings.fanout_queue_url, [plan.job()])
+        svc.metrics.add_metric(name="FanoutsQueued", unit=MetricUnit.Count, value=1)
+        return
+    members = channel_members(svc.tables, parse_channel(message.channel))
+    deliver_to_users(svc, message, members, except_connection)
+
+
+def run_fanout_job(svc: Services, job: FanoutJob) -> str:
+    """A plan job splits the members into chunk jobs; a chunk job delivers to its users."""
+    if job.users is None:
+        members = channel_members(svc.tables, parse_channel(job.message.channel))
+        chunks = [members[i : i + CHUNK_USERS] for i in range(0, len(members), CHUNK_USERS)]
+        svc.queue.send(
+            svc.settings.fanout_queue_url,
+            [
+                FanoutJob(job.message, job.except_connection, chunk).job(i)
+                for i, chunk in enumerate(chunks)
+            ],
+        )
+        return "planned"
+    deliver_to_users(svc, job.message, job.users, job.except_connection)
+    return "delivered"
+
+
+def deliver_to_users(
+    svc: Services, message: StoredMessage, users: list[str], except_connection: str | None
+) -> None:
+    """Post to the users' live connections; queue retry probes and offline notifications."""
+    targets: list[Connection] = []
+    offline: list[str] = []
+    for user in dict.fromkeys(users):
+        connections = [
+            c for c in connections_of(svc.tables, user) if c.connection_id != except_connection
+        ]
+        if connections:
+            targets += connections
+        elif user != message.sender:
+            offline.append(user)
+    report = post_frame(svc.tables, svc.poster, targets, {"type": "message", **message.fields()})
+    settings = svc.settings
+    reached = report.delivered + report.failed
+    reached_users = {c.user for c in reached}
+    offline += [  # every connection of these turned out to be gone
+        user
+        for user in dict.fromkeys(c.user for c in report.gone)
+        if user not in reached_users and user != message.sender
+    ]
+    if settings.max_retries > 0 and reached:
+        svc.queue.send(
+            settings.retry_queue_url, probes(message, reached, settings.retry_base_seconds)
+        )
+    if offline:
+        jobs = notification_jobs(message, offline, settings.notify_coalesce_seconds)
+        svc.queue.send(settings.notify_queue_url, jobs)
+    svc.metrics.add_metric(
+        name="PostsDelivered", unit=MetricUnit.Count, value=len(report.delivered)
+    )
+    if report.gone:
+        svc.metrics.add_metric(
+            name="ConnectionsGone", unit=MetricUnit.Count, value=len(report.gone)
+        )
+    if report.failed:
+        svc.metrics.add_metric(name="PostsFailed", unit=MetricUnit.Count, value=len(report.failed))

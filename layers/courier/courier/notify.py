@@ -1,0 +1,110 @@
+"""Offline notifications: members with no live connection get a push through SNS.
+
+A notification job is queued per (offline member, message) with DelaySeconds =
+COURIER_NOTIFY_COALESCE_SECONDS. When it runs, the notifier skips a channel the user
+has read that far, notifies about the channel's *latest* message, and records it with a
+conditional write: at most one notification per (user, channel, seq), and none within
+the coalescing window of the previous one for that (user, channel).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from courier.channels import channel_view
+from courier.conversations import conversations_of
+from courier.dynamo import is_condition_failure, n, s
+from courier.history import StoredMessage, last_messages
+from courier.ids import parse_channel
+from courier.jobs import Job
+from courier.runtime import Services
+
+PREVIEW_CHARS = 80
+ROW_TTL_SECONDS = 30 * 86_400
+
+
+@dataclass(frozen=True)
+class NotifyJob:
+    user: str
+    channel: str
+    seq: int
+
+    def body(self) -> dict[str, Any]:
+        return {"user": self.user, "channel": self.channel, "seq": self.seq}
+
+    @classmethod
+    def from_body(cls, body: dict[str, Any]) -> NotifyJob:
+        return cls(user=str(body["user"]), channel=str(body["channel"]), seq=int(body["seq"]))
+
+
+def notification_jobs(message: StoredMessage, offline_users: list[str], delay: int) -> list[Job]:
+    return [
+        Job(NotifyJob(user, message.channel, message.seq).body(), delay)
+        for user in offline_users
+        if user != message.sender
+    ]
+
+
+def preview(message: StoredMessage) -> str:
+    """A short text for the lock screen: the body's `text`, or the body if it is a string."""
+    body = json.loads(message.body_json)
+    text = body.get("text") if isinstance(body, dict) else body
+    return text[:PREVIEW_CHARS] if isinstance(text, str) else ""
+
+
+def _record(svc: Services, job: NotifyJob, seq: int, now_ms: int) -> bool:
+    """Claim the right to notify (user, channel) about `seq`; False if already done or too soon."""
+    window_ms = svc.settings.notify_coalesce_seconds * 1000
+    try:
+        svc.tables.client.update_item(
+            TableName=svc.tables.notifications,
+            Key={"userId": s(job.user), "channel": s(job.channel)},
+            UpdateExpression="SET notifiedSeq = :seq, notifiedAt = :now, expiresAt = :exp",
+            ConditionExpression="attribute_not_exists(notifiedSeq) OR "
+            "(notifiedSeq < :seq AND notifiedAt <= :since)",
+            ExpressionAttributeValues={
+                ":seq": n(seq),
+                ":now": n(now_ms),
+                ":since": n(now_ms - window_ms),
+                ":exp": n(now_ms // 1000 + ROW_TTL_SECONDS),
+            },
+        )
+    except ClientError as exc:
+        if is_condition_failure(exc):
+            return False
+        raise
+    return True
+
+
+def run_notify_job(svc: Services, job: NotifyJob) -> str:
+    """Carry out one notification job; returns what it did."""
+    channel = parse_channel(job.channel)
+    view = channel_view(svc.tables, job.user, channel)
+    if channel.is_group and view.joined_at is None:
+        return "not_member"
+    if view.read_seq >= job.seq or view.read_seq >= view.last_seq:
+        return "read"
+    latest = last_messages(svc.tables, {channel.id: view.last_seq}).get(channel.id)
+    if latest is None:
+        return "expired"
+    if not _record(svc, job, latest.seq, svc.now_ms()):
+        return "coalesced"
+    badge = sum(c.unread for c in conversations_of(svc.tables, job.user))
+    notification = {
+        "user": job.user,
+        "channel": channel.id,
+        "seq": latest.seq,
+        "from": latest.sender,
+        "preview": preview(latest),
+        "badge": badge,
+    }
+    svc.sns.publish(
+        TopicArn=svc.settings.notify_topic_arn,
+        Message=json.dumps(notification, separators=(",", ":"), ensure_ascii=False),
+        MessageAttributes={"user": {"DataType": "String", "StringValue": job.user}},
+    )
+    return "notified"

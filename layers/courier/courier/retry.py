@@ -1,0 +1,259 @@
+"""Bounded redelivery of un-acked messages to connected devices.
+
+Each message posted to a device is followed by a *probe* job (SQS, DelaySeconds =
+COURIER_RETRY_BASE_SECONDS) naming (device, channel, seq). Probes write nothing at send
+time, so a send's DynamoDB writes do not grow with the group.
+
+A probe that finds the message un-acked and the device connected starts, or joins, the
+device's *chain* for the channel: one row per (device, channel) with
+
+    chainSeq   the highest seq the chain covers (coalescing: later probes raise it)
+    attempt    how many redeliveries the chain has made (1 .. COURIER_MAX_RETRIES)
+    floorSeq   seqs at or below it are finished: never redelivered again
+
+Every redelivery first advances `attempt` by a conditional write (the job's attempt
+must follow the stored one), so a job SQS delivers twice, or replays after a crash,
+does nothing. A message is redelivered only by the one chain that covers it, once per
+attempt, so a device gets at most 1 + COURIER_MAX_RETRIES copies of it. An ack, a
+vanished device or the last attempt ends the chain and raises floorSeq.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from courier.connections import Connection, connections_of
+from courier.cursors import ack_cursor
+from courier.delivery import post_frame
+from courier.dynamo import Item, get_n, get_s, is_condition_failure, n, s
+from courier.history import StoredMessage, messages_between
+from courier.jobs import MAX_DELAY_SECONDS, Job
+from courier.runtime import Services
+from courier.tables import Tables, device_key
+
+STALE_GRACE_SECONDS = 300  # a chain whose next job is this late is taken over by a probe
+ROW_TTL_SECONDS = 86_400
+JITTER = 0.1  # retries come up to 10% late, never early
+
+
+@dataclass(frozen=True)
+class RetryJob:
+    user: str
+    device: str
+    channel: str
+    seq: int
+    attempt: int = 1
+    chain: str | None = None  # None for a probe; the chain id for its follow-ups
+
+    def body(self) -> dict[str, Any]:
+        fields: dict[str, Any] = {"user": self.user, "device": self.device}
+        fields |= {"channel": self.channel, "seq": self.seq, "attempt": self.attempt}
+        return fields | ({"chain": self.chain} if self.chain else {})
+
+    @classmethod
+    def from_body(cls, body: dict[str, Any]) -> RetryJob:
+        return cls(
+            user=str(body["user"]),
+            device=str(body["device"]),
+            channel=str(body["channel"]),
+            seq=int(body["seq"]),
+            attempt=int(body.get("attempt", 1)),
+            chain=str(body["chain"]) if body.get("chain") else None,
+        )
+
+
+@dataclass(frozen=True)
+class Chain:
+    id: str
+    seq: int
+    attempt: int
+    floor: int
+
+    @classmethod
+    def from_item(cls, item: Item) -> Chain:
+        return cls(
+            id=get_s(item, "chainId"),
+            seq=get_n(item, "chainSeq"),
+            attempt=get_n(item, "attempt"),
+            floor=get_n(item, "floorSeq"),
+        )
+
+
+def retry_delay(base_seconds: int, attempt: int) -> int:
+    """Seconds before redelivery `attempt` (1-based): base, 2x base, 4x base ... capped
+    at 900 s, plus up to 10% jitter so that a burst of chains spreads out."""
+    delay = min(base_seconds * (1 << (attempt - 1)), MAX_DELAY_SECONDS)
+    return min(MAX_DELAY_SECONDS, math.ceil(delay * (1.0 + random.uniform(0, JITTER))))
+
+
+def probes(message: StoredMessage, connections: list[Connection], base_seconds: int) -> list[Job]:
+    """One probe per (device, channel, seq) the message was posted to."""
+    devices = dict.fromkeys((c.user, c.device) for c in connections)
+    return [
+        Job(RetryJob(user, device, message.channel, message.seq).body(), base_seconds)
+        for user, device in devices
+    ]
+
+
+def _key(job: RetryJob) -> dict[str, Any]:
+    return {"deviceKey": s(device_key(job.user, job.device)), "channel": s(job.channel)}
+
+
+def _update(tables: Tables, job: RetryJob, **kwargs: Any) -> Item | None:
+    """A conditional UpdateItem on the chain row: the new row, or None if the condition failed."""
+    try:
+        reply = tables.client.update_item(
+            TableName=tables.retries, Key=_key(job), ReturnValues="ALL_NEW", **kwargs
+        )
+    except ClientError as exc:
+        if is_condition_failure(exc):
+            return None
+        raise
+    return dict(reply["Attributes"])
+
+
+def _start_or_join(
+    tables: Tables, job: RetryJob, now: int, next_due: int, max_retries: int
+) -> Chain | None:
+    """The chain this probe starts (attempt 1) or takes over; None when an active chain
+    covers it, or its seq is finished."""
+    common = {":due": n(next_due), ":exp": n(now + ROW_TTL_SECONDS)}
+    started = _update(
+        tables,
+        job,
+        UpdateExpression="SET chainId = :id, chainSeq = :seq, attempt = :one, dueAt = :due, "
+        "expiresAt = :exp",
+        ConditionExpression="attribute_not_exists(chainId) AND "
+        "(attribute_not_exists(floorSeq) OR floorSeq < :seq)",
+        ExpressionAttributeValues={
+            ":id": s(secrets.token_hex(8)),
+            ":seq": n(job.seq),
+            ":one": n(1),
+            **common,
+        },
+    )
+    if started is not None:
+        return Chain.from_item(started)
+    current = tables.client.get_item(TableName=tables.retries, Key=_key(job), ConsistentRead=True)
+    row = current.get("Item")
+    if row is None or "chainId" not in row:
+        return None  # finished: floorSeq covers this seq
+    chain = Chain.from_item(row)
+    if get_n(row, "dueAt") < now - STALE_GRACE_SECONDS:
+        if chain.attempt >= max_retries:
+            _end(tables, job, chain)
+            return None
+        # Its next job was lost (a worker died between its claim and its enqueue):
+        # carry on from the next attempt, so the bound on copies still holds.
+        taken = _update(
+            tables,
+            job,
+            UpdateExpression="SET chainId = :new, chainSeq = :seq, attempt = :next, "
+            "dueAt = :due, expiresAt = :exp",
+            ConditionExpression="chainId = :old AND attempt = :attempt",
+            ExpressionAttributeValues={
+                ":new": s(secrets.token_hex(8)),
+                ":old": s(chain.id),
+                ":seq": n(max(chain.seq, job.seq)),
+                ":attempt": n(chain.attempt),
+                ":next": n(chain.attempt + 1),
+                **common,
+            },
+        )
+        return Chain.from_item(taken) if taken is not None else None
+    if chain.seq < job.seq:
+        _update(
+            tables,
+            job,
+            UpdateExpression="SET chainSeq = :seq",
+            ConditionExpression="chainId = :id AND chainSeq < :seq",
+            ExpressionAttributeValues={":id": s(chain.id), ":seq": n(job.seq)},
+        )
+    return None  # coalesced into the active chain
+
+
+def _claim(tables: Tables, job: RetryJob, now: int, next_due: int) -> Chain | None:
+    """Advance the chain to this job's attempt; None for a duplicate, replayed or ended job."""
+    claimed = _update(
+        tables,
+        job,
+        UpdateExpression="SET attempt = :attempt, dueAt = :due, expiresAt = :exp",
+        ConditionExpression="chainId = :id AND attempt = :previous",
+        ExpressionAttributeValues={
+            ":id": s(job.chain or ""),
+            ":attempt": n(job.attempt),
+            ":previous": n(job.attempt - 1),
+            ":due": n(next_due),
+            ":exp": n(now + ROW_TTL_SECONDS),
+        },
+    )
+    return Chain.from_item(claimed) if claimed is not None else None
+
+
+def _end(tables: Tables, job: RetryJob, chain: Chain, *, acked_upto: int | None = None) -> bool:
+    """Finish the chain: everything it covers is done. With `acked_upto`, only if the ack
+    covers the chain's current seq (a probe may have raised it meanwhile)."""
+    condition = "chainId = :id"
+    values = {":id": s(chain.id)}
+    if acked_upto is not None:
+        condition += " AND chainSeq <= :ack"
+        values[":ack"] = n(acked_upto)
+    ended = _update(
+        tables,
+        job,
+        UpdateExpression="SET floorSeq = chainSeq REMOVE chainId, chainSeq, attempt, dueAt",
+        ConditionExpression=condition,
+        ExpressionAttributeValues=values,
+    )
+    return ended is not None
+
+
+def _device_connections(tables: Tables, job: RetryJob) -> list[Connection]:
+    return [c for c in connections_of(tables, job.user) if c.device == job.device]
+
+
+def _take_chain(svc: Services, job: RetryJob, ack: int, now: int, next_due: int) -> Chain | str:
+    """The chain this job acts for, or the outcome that ends the job without a redelivery."""
+    tables = svc.tables
+    if job.chain is not None:
+        chain = _claim(tables, job, now, next_due)
+        if chain is None:
+            return "duplicate"
+        if ack >= chain.seq and _end(tables, job, chain, acked_upto=ack):
+            return "acked"
+        return chain
+    if ack >= job.seq:
+        return "acked"
+    if not _device_connections(tables, job):
+        return "offline"
+    started = _start_or_join(tables, job, now, next_due, svc.settings.max_retries)
+    return "coalesced" if started is None else started
+
+
+def run_retry_job(svc: Services, job: RetryJob) -> str:
+    """Carry out one retry job; returns what it did (for metrics and tests)."""
+    tables, settings = svc.tables, svc.settings
+    now = svc.now_ms() // 1000
+    next_delay = retry_delay(settings.retry_base_seconds, job.attempt + 1)
+    ack = ack_cursor(tables, job.user, job.device, job.channel)
+    chain = _take_chain(svc, job, ack, now, now + next_delay)
+    if isinstance(chain, str):
+        return chain
+    connections = _device_connections(tables, job)
+    if not connections:
+        _end(tables, job, chain)
+        return "offline"
+    for message in messages_between(tables, job.channel, max(ack, chain.floor), chain.seq):
+        post_frame(tables, svc.poster, connections, {"type": "message", **message.fields()})
+    if chain.attempt >= settings.max_retries:
+        _end(tables, job, chain)
+        return "gave_up"
+    follow_up = RetryJob(job.user, job.device, job.channel, chain.seq, chain.attempt + 1, chain.id)
+    svc.queue.send(settings.retry_queue_url, [Job(follow_up.body(), next_delay)])
+    return "retried"

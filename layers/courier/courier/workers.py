@@ -1,0 +1,75 @@
+"""SQS workers: each record is one job; a failing record fails alone (partial batch response)
+and, after the queue's maxReceiveCount, lands in its dead-letter queue."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from courier.fanout import FanoutJob, run_fanout_job
+from courier.notify import NotifyJob, run_notify_job
+from courier.retry import RetryJob, run_retry_job
+from courier.runtime import Services
+
+RETRY_METRICS = {
+    "retried": "RetriesSent",
+    "gave_up": "RetryGiveUps",
+    "acked": "RetriesSkippedAcked",
+    "offline": "RetriesSkippedOffline",
+    "coalesced": "RetriesCoalesced",
+    "duplicate": "RetryJobsDuplicate",
+}
+
+
+def _job_body(record: SQSRecord) -> dict[str, Any]:
+    body = json.loads(record.body)
+    if not isinstance(body, dict):
+        raise ValueError("a job body is a JSON object")
+    return body
+
+
+def retry_record(svc: Services, record: SQSRecord) -> str:
+    outcome = run_retry_job(svc, RetryJob.from_body(_job_body(record)))
+    svc.metrics.add_metric(name=RETRY_METRICS[outcome], unit=MetricUnit.Count, value=1)
+    if outcome == "gave_up":  # the last attempt still redelivered
+        svc.metrics.add_metric(name="RetriesSent", unit=MetricUnit.Count, value=1)
+    return outcome
+
+
+def fanout_record(svc: Services, record: SQSRecord) -> str:
+    outcome = run_fanout_job(svc, FanoutJob.from_body(_job_body(record)))
+    svc.metrics.add_metric(name=f"Fanout_{outcome}", unit=MetricUnit.Count, value=1)
+    return outcome
+
+
+def notify_record(svc: Services, record: SQSRecord) -> str:
+    outcome = run_notify_job(svc, NotifyJob.from_body(_job_body(record)))
+    svc.metrics.add_metric(name=f"Notify_{outcome}", unit=MetricUnit.Count, value=1)
+    return outcome
+
+
+def process_jobs(
+    event: dict[str, Any],
+    context: Any,
+    run: Callable[[Services, SQSRecord], str],
+    services: Callable[[], Services],
+) -> dict[str, Any]:
+    """Run every record of an SQS batch; the failed ones are reported for SQS to redeliver."""
+    svc = services()
+    processor = BatchProcessor(event_type=EventType.SQS)
+    response = process_partial_response(
+        event=event,
+        record_handler=lambda record: run(svc, record),
+        processor=processor,
+        context=context,
+    )
+    return dict(response)

@@ -1,0 +1,100 @@
+"""Large groups are delivered by fan-out jobs in chunks; writes stay constant in group size."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.aws_calls import CallLog, recording
+from tests.harness import Conn, Courier
+
+
+def connect_many(courier: Courier, users: list[str]) -> list[Conn]:
+    """Connection records written in batches (what $connect stores), to set up thousands fast."""
+    conns = [Conn(f"bulk-{user}", user, "phone") for user in users]
+    items = [
+        {
+            "PutRequest": {
+                "Item": {
+                    "connectionId": {"S": c.connection_id},
+                    "userId": {"S": c.user},
+                    "deviceId": {"S": c.device},
+                    "connectedAt": {"N": "1795694400000"},
+                    "expiresAt": {"N": "1795705200"},
+                }
+            }
+        }
+        for c in conns
+    ]
+    for start in range(0, len(items), 25):
+        courier.dynamodb.batch_write_item(
+            RequestItems={courier.tables["ConnectionsTable"]: items[start : start + 25]}
+        )
+    return conns
+
+
+def send_and_fan_out(courier: Courier, sender: Conn, channel: str, key: str) -> tuple[Any, CallLog]:
+    """Send, then run the fan-out jobs it queued (plan, then chunks), counting AWS calls."""
+    with recording() as calls:
+        ack = courier.send(sender, channel, key)
+        while courier.drain("FanoutQueue"):
+            pass
+    return ack, calls
+
+
+def test_a_5000_member_group_send_writes_as_a_2_member_group_and_each_connection_gets_one_frame(
+    courier: Courier,
+) -> None:
+    members = [f"m{i:04d}" for i in range(5000)]
+    courier.group("town", members)
+    courier.group("pair", members[:2])
+    conns = connect_many(courier, members)
+    sender = conns[0]
+
+    _, pair = send_and_fan_out(courier, sender, "g:pair", "p1")
+    ack, town = send_and_fan_out(courier, sender, "g:town", "t1")
+
+    assert pair.dynamodb_item_writes() == town.dynamodb_item_writes() == 4
+    assert ack["seq"] == 1
+    frames = courier.connections.frames
+    assert all(
+        [f["seq"] for f in frames[c.connection_id] if f["channel"] == "g:town"] == [1]
+        for c in conns[1:]
+    )
+    assert not [f for f in frames[sender.connection_id] if f["channel"] == "g:town"]
+    assert len(courier.jobs("RetryQueue")) == 4999 + 1  # a probe per reached device, both sends
+    assert town.count("sqs", "SendMessageBatch") >= 50  # chunks of 100 users
+
+
+def test_the_sendack_does_not_wait_for_the_fan_out(courier: Courier, monkeypatch: Any) -> None:
+    monkeypatch.setenv("COURIER_FANOUT_INLINE_LIMIT", "3")
+    members = [f"u{i}" for i in range(6)]
+    courier.group("six", members)
+    conns = [courier.connect(u) for u in members]
+
+    ack = courier.send(conns[0], "g:six", "hello")
+
+    assert ack["type"] == "sendack" and ack["seq"] == 1
+    assert all(courier.posted(c) == [] for c in conns)  # nothing posted yet
+    assert [set(j.body) for j in courier.jobs("FanoutQueue")] == [{"message", "except"}]
+    courier.drain("FanoutQueue")  # the plan job splits the members into chunks
+    assert [len(j.body["users"]) for j in courier.jobs("FanoutQueue")] == [6]
+    courier.drain("FanoutQueue")
+    assert [len(courier.posted(c, "message")) for c in conns] == [0, 1, 1, 1, 1, 1]
+
+
+def test_a_replayed_plan_job_queues_each_chunk_once(courier: Courier, monkeypatch: Any) -> None:
+    """The fan-out queue is FIFO with a deduplication id per (channel, seq, chunk): a plan job
+    run twice (a worker that failed after queuing) queues every chunk once."""
+    monkeypatch.setenv("COURIER_FANOUT_INLINE_LIMIT", "1")
+    members = [f"u{i:03d}" for i in range(250)]
+    courier.group("crowd", members)
+    conns = connect_many(courier, members)
+    courier.send(conns[0], "g:crowd", "m1")
+    plan = courier.take_jobs("FanoutQueue")
+
+    courier.run_worker("fanout_worker", plan + plan)
+
+    chunks = courier.jobs("FanoutQueue")
+    assert sorted(len(j.body["users"]) for j in chunks) == [50, 100, 100]
+    courier.drain("FanoutQueue")
+    assert all(len(courier.posted(c, "message")) == 1 for c in conns[1:])

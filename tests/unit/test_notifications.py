@@ -1,0 +1,104 @@
+"""Offline members get a push through SNS: one per (user, channel, seq) at most, coalesced,
+none once read, with the user's total unread as the badge."""
+
+from __future__ import annotations
+
+import pytest
+
+from courier import runtime
+from tests.harness import Courier
+
+DM = "dm:alice:bob"
+
+
+@pytest.fixture
+def clock(courier: Courier, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    now = [1_800_000_000_000]
+    monkeypatch.setattr(runtime, "wall_clock_ms", lambda: now[0])
+    return now
+
+
+def test_an_offline_member_gets_one_notification_with_the_badge(courier: Courier) -> None:
+    alice = courier.connect("alice")
+    courier.group("team", ["alice", "bob"])
+    courier.send(alice, "g:team", "t1", {"text": "team news"})
+    courier.send(alice, DM, "d1", {"text": "hello bob, " + "x" * 200})
+
+    jobs = courier.jobs("NotifyQueue")
+    assert [j.delay_seconds for j in jobs] == [30, 30]  # COURIER_NOTIFY_COALESCE_SECONDS
+    courier.drain("NotifyQueue")
+
+    assert courier.published == [
+        {
+            "user": "bob",
+            "channel": "g:team",
+            "seq": 1,
+            "from": "alice",
+            "preview": "team news",
+            "badge": 2,
+        },
+        {
+            "user": "bob",
+            "channel": DM,
+            "seq": 1,
+            "from": "alice",
+            "preview": ("hello bob, " + "x" * 200)[:80],
+            "badge": 2,
+        },
+    ]
+
+
+def test_online_members_and_the_sender_get_no_notification(courier: Courier) -> None:
+    alice, _bob = courier.connect("alice"), courier.connect("bob")
+    courier.send(alice, DM, "d1")
+    assert courier.jobs("NotifyQueue") == []
+
+
+def test_a_duplicated_notification_job_notifies_once(courier: Courier) -> None:
+    alice = courier.connect("alice")
+    courier.send(alice, DM, "d1")
+    courier.drain("NotifyQueue", twice=True)
+    assert len(courier.published) == 1
+
+
+def test_a_burst_is_coalesced_into_one_notification_about_the_latest_message(
+    courier: Courier, clock: list[int]
+) -> None:
+    alice = courier.connect("alice")
+    for i in range(4):
+        courier.send(alice, DM, f"d{i}", {"text": f"message {i}"})
+        clock[0] += 1000
+
+    courier.drain("NotifyQueue")
+
+    assert [(p["seq"], p["preview"], p["badge"]) for p in courier.published] == [
+        (4, "message 3", 4)
+    ]
+
+
+def test_messages_after_the_coalescing_window_notify_again(
+    courier: Courier, clock: list[int]
+) -> None:
+    alice = courier.connect("alice")
+    courier.send(alice, DM, "d1")
+    courier.drain("NotifyQueue")
+    clock[0] += 10_000
+    courier.send(alice, DM, "d2")
+    courier.drain("NotifyQueue")  # within 30 s of the last one: coalesced away
+    clock[0] += 30_000
+    courier.send(alice, DM, "d3")
+    courier.drain("NotifyQueue")
+
+    assert [(p["seq"], p["badge"]) for p in courier.published] == [(1, 1), (3, 3)]
+
+
+def test_no_notification_for_a_message_read_before_the_job_runs(courier: Courier) -> None:
+    alice = courier.connect("alice")
+    courier.send(alice, DM, "d1")
+    bob = courier.connect("bob")  # bob comes back and reads on his phone
+    courier.read(bob, DM, 1)
+    courier.disconnect(bob)
+
+    courier.drain("NotifyQueue")
+
+    assert courier.published == []

@@ -1,0 +1,192 @@
+"""Bounded retries (DESIGN.md guarantee 5): at most 1 + MAX_RETRIES copies per message per
+device, even when SQS delivers a job twice; none to offline devices; unread untouched.
+
+Time is not waited for: the tests run each queued job by hand, whatever its DelaySeconds.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.harness import Conn, Courier
+
+DM = "dm:alice:bob"
+MAX_RETRIES = 5  # the default, set in harness.BASE_ENV
+
+
+def copies(courier: Courier, conn: Conn, seq: int) -> int:
+    return sum(1 for f in courier.posted(conn, "message") if f["seq"] == seq)
+
+
+def run_retries(courier: Courier, *, twice: bool = False, rounds: int = 20) -> int:
+    """Run retry jobs round after round until none is left; how many rounds ran."""
+    for done in range(rounds):
+        if not courier.drain("RetryQueue", twice=twice):
+            return done
+    raise AssertionError("retry jobs never ran out")
+
+
+def test_a_device_that_never_acks_receives_exactly_1_plus_max_retries_copies(
+    courier: Courier,
+) -> None:
+    alice, bob = courier.connect("alice"), courier.connect("bob")
+    courier.send(alice, DM, "m1")
+
+    run_retries(courier)
+
+    assert copies(courier, bob, 1) == 1 + MAX_RETRIES
+    assert courier.posted(alice) == []  # the sender's connection gets no retry
+
+
+def test_a_device_that_acks_before_the_first_retry_falls_due_receives_one_copy(
+    courier: Courier,
+) -> None:
+    alice, bob = courier.connect("alice"), courier.connect("bob")
+    courier.send(alice, DM, "m1")
+    courier.ack(bob, DM, 1)
+
+    run_retries(courier)
+
+    assert copies(courier, bob, 1) == 1
+
+
+def test_a_device_that_acks_after_the_second_copy_receives_two(courier: Courier) -> None:
+    alice, bob = courier.connect("alice"), courier.connect("bob")
+    courier.send(alice, DM, "m1")
+    courier.drain("RetryQueue")  # the first retry: the second copy
+    assert copies(courier, bob, 1) == 2
+
+    courier.ack(bob, DM, 1)
+    run_retries(courier)
+
+    assert copies(courier, bob, 1) == 2
+
+
+def test_retry_delays_start_at_the_base_and_double(courier: Courier) -> None:
+    alice, _bob = courier.connect("alice"), courier.connect("bob")
+    courier.send(alice, DM, "m1")
+    delays = []
+    while jobs := courier.jobs("RetryQueue"):
+        delays.append(jobs[0].delay_seconds)
+        courier.drain("RetryQueue")
+    assert len(delays) == MAX_RETRIES
+    for attempt, delay in enumerate(delays, 1):
+        assert 2 * 2 ** (attempt - 1) <= delay <= 2 * 2 ** (attempt - 1) * 1.1 + 1
+
+
+def test_the_same_retry_job_delivered_twice_produces_no_extra_copy(courier: Courier) -> None:
+    alice, bob = courier.connect("alice"), courier.connect("bob")
+    courier.send(alice, DM, "m1")
+
+    run_retries(courier, twice=True)  # every batch carries every record twice
+
+    assert copies(courier, bob, 1) == 1 + MAX_RETRIES
+
+
+def test_a_replayed_job_after_the_chain_ended_is_a_no_op(courier: Courier) -> None:
+    alice, bob = courier.connect("alice"), courier.connect("bob")
+    courier.send(alice, DM, "m1")
+    history = []
+    while bodies := courier.drain("RetryQueue"):
+        history += bodies
+
+    for body in history:  # SQS hands every old job back once more
+        courier.run_worker("retry_worker", [body])
+    run_retries(courier)
+
+    assert copies(courier, bob, 1) == 1 + MAX_RETRIES
+
+
+def test_retries_for_one_device_coalesce_into_one_chain_per_channel(courier: Courier) -> None:
+    alice, bob = courier.connect("alice"), courier.connect("bob")
+    for i in range(3):
+        courier.send(alice, DM, f"m{i}")
+    assert len(courier.jobs("RetryQueue")) == 3  # one probe per message
+
+    courier.drain("RetryQueue")
+
+    assert len(courier.jobs("RetryQueue")) == 1  # one chain covers seq 1..3
+    run_retries(courier)
+    assert copies(courier, bob, 1) == 1 + MAX_RETRIES
+    # seq 2 and 3 joined the chain after its first attempt: fewer retries, never more
+    assert [copies(courier, bob, seq) for seq in (2, 3)] == [MAX_RETRIES] * 2
+
+
+def test_a_message_joining_a_running_chain_never_exceeds_the_bound(courier: Courier) -> None:
+    alice, bob = courier.connect("alice"), courier.connect("bob")
+    courier.send(alice, DM, "m1")
+    courier.drain("RetryQueue")
+    courier.drain("RetryQueue")  # the chain is at its second attempt
+    courier.send(alice, DM, "m2")
+
+    run_retries(courier, twice=True)
+
+    assert copies(courier, bob, 1) == 1 + MAX_RETRIES
+    assert 2 <= copies(courier, bob, 2) <= 1 + MAX_RETRIES
+
+
+def test_a_partial_ack_stops_retries_of_what_it_covers_only(courier: Courier) -> None:
+    alice, bob = courier.connect("alice"), courier.connect("bob")
+    courier.send(alice, DM, "m1")
+    courier.send(alice, DM, "m2")
+    courier.ack(bob, DM, 1)
+
+    run_retries(courier)
+
+    assert (copies(courier, bob, 1), copies(courier, bob, 2)) == (1, 1 + MAX_RETRIES)
+
+
+def test_each_device_of_a_user_has_its_own_bound(courier: Courier) -> None:
+    alice = courier.connect("alice")
+    phone, tablet = courier.connect("bob"), courier.connect("bob", "tablet")
+    courier.send(alice, DM, "m1")
+    courier.ack(phone, DM, 1)
+
+    run_retries(courier)
+
+    assert (copies(courier, phone, 1), copies(courier, tablet, 1)) == (1, 1 + MAX_RETRIES)
+
+
+def test_a_device_that_disconnects_stops_receiving_retries_and_sync_returns_everything(
+    courier: Courier,
+) -> None:
+    alice, bob = courier.connect("alice"), courier.connect("bob")
+    courier.send(alice, DM, "m1")
+    courier.drain("RetryQueue")
+    courier.disconnect(bob)
+    courier.send(alice, DM, "m2")  # bob is offline: no post, no retry
+
+    run_retries(courier)
+
+    assert (copies(courier, bob, 1), copies(courier, bob, 2)) == (2, 0)
+    bob_again = courier.connect("bob")
+    assert [m["seq"] for m in courier.all_messages(bob_again, DM)] == [1, 2]
+    assert courier.unread("bob")["channels"] == {DM: 2}
+    run_retries(courier)
+    assert courier.posted(bob_again) == []  # reconnecting pushes no backlog
+
+
+def test_a_vanished_socket_gets_no_retries(courier: Courier) -> None:
+    alice, bob = courier.connect("alice"), courier.connect("bob")
+    courier.send(alice, DM, "m1")
+    courier.drop(bob)  # 410 from now on: the next post deletes the connection
+
+    run_retries(courier)
+
+    assert copies(courier, bob, 1) == 1
+
+
+@pytest.mark.parametrize("twice", [False, True])
+def test_unread_never_changes_because_of_a_retry(courier: Courier, twice: bool) -> None:
+    alice, bob = courier.connect("alice"), courier.connect("bob")
+    bob_tablet = courier.connect("bob", "tablet")
+    courier.send(alice, DM, "m1")
+    courier.send(alice, DM, "m2")
+    courier.read(bob_tablet, DM, 2)  # read on one device; the phone never acks
+    expected = {"user": "bob", "totalUnread": 0, "channels": {DM: 0}}
+
+    while courier.drain("RetryQueue", twice=twice):
+        assert courier.unread("bob") == expected
+        assert courier.sync(bob)["totalUnread"] == 0
+
+    assert copies(courier, bob, 1) == 1 + MAX_RETRIES  # retries kept arriving, unread stayed 0
