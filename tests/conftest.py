@@ -9,7 +9,7 @@ import pytest
 from moto import mock_aws
 
 from courier.runtime import reset_services
-from tests.harness import BASE_ENV, Courier, atomic_dynamodb
+from tests.harness import BASE_ENV, Courier, atomic_dynamodb, partitioned_moto
 
 
 @pytest.fixture
@@ -17,6 +17,7 @@ def courier(monkeypatch: pytest.MonkeyPatch) -> Iterator[Courier]:
     for name, value in BASE_ENV.items():
         monkeypatch.setenv(name, value)
     atomic_dynamodb(monkeypatch)
+    partitioned_moto(monkeypatch)
     with mock_aws():
         reset_services()
         yield Courier(monkeypatch)

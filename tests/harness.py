@@ -16,8 +16,10 @@ import boto3
 from moto.apigatewaymanagementapi.models import ApiGatewayManagementApiBackend
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.exceptions import JsonRESTError
+from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler
 from moto.sns.models import SNSBackend
+from moto.sqs.models import Queue as SqsQueue
 from moto.sqs.models import sqs_backends
 
 from courier.frames import loads
@@ -117,6 +119,40 @@ def atomic_dynamodb(monkeypatch: Any) -> None:
             return original(self)
 
     monkeypatch.setattr(DynamoHandler, "call_action", call_action)
+
+
+_partition = threading.local()
+
+
+def partitioned_moto(monkeypatch: Any) -> None:
+    """Give moto DynamoDB's cost model, so thousands of members test in seconds:
+    a base-table Query reads its partition (moto scans and sorts the whole table), and
+    sending to a queue does not recount the queue (moto does, for every message).
+    Results are unchanged; tests never read a queue's approximate counts."""
+    original_query, original_all_items = Table.query, Table.all_items
+
+    def query(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
+        _partition.key = (self, hash_key) if index_name is None and self.range_key_attr else None
+        try:
+            return original_query(self, hash_key, *args, **kwargs)
+        finally:
+            _partition.key = None
+
+    def all_items(self: Table) -> Any:
+        hint = getattr(_partition, "key", None)
+        if hint is not None and hint[0] is self:
+            return sorted(self.items.get(hint[1], {}).values(), key=lambda item: item.range_key)
+        return original_all_items(self)
+
+    monkeypatch.setattr(Table, "query", query)
+    monkeypatch.setattr(Table, "all_items", all_items)
+    for name in (
+        "approximate_number_of_messages",
+        "approximate_number_of_messages_delayed",
+        "approximate_number_of_messages_not_visible",
+    ):
+        monkeypatch.setattr(SqsQueue, name, property(lambda self: 0))
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,8 @@ def test_connect_stores_user_device_connected_at_and_ttl(courier: Courier) -> No
     assert load_handler("connect")(event, courier.context) == {"statusCode": 200}
 
     item = courier.dynamodb.get_item(
-        TableName=courier.tables["ConnectionsTable"], Key={"connectionId": {"S": "c-1"}}
+        TableName=courier.tables["ConnectionsTable"],
+        Key={"userId": {"S": "erin"}, "connectionId": {"S": "c-1"}},
     )["Item"]
     connected_at = event["requestContext"]["connectedAt"]
     assert item["userId"] == {"S": "erin"} and item["deviceId"] == {"S": "watch"}

@@ -690,7 +690,7 @@ def test_send_may_find_members_and_enqueue_delivery_jobs() -> None:
                 ("dynamodb:UpdateItem", "RetriesTable"),
                 ("dynamodb:DeleteItem", "RetriesTable"),
                 ("dynamodb:Query", "MessagesTable"),
-                ("dynamodb:Query", "ConnectionsTable/index/ByUser"),
+                ("dynamodb:Query", "ConnectionsTable"),
                 ("dynamodb:DeleteItem", "ConnectionsTable"),
                 ("execute-api:ManageConnections", "@connections"),
                 ("sqs:SendMessage", "RetryQueue"),
@@ -699,7 +699,7 @@ def test_send_may_find_members_and_enqueue_delivery_jobs() -> None:
         (
             "FanoutWorkerFunction",
             {
-                ("dynamodb:Query", "ConnectionsTable/index/ByUser"),
+                ("dynamodb:Query", "ConnectionsTable"),
                 ("dynamodb:DeleteItem", "ConnectionsTable"),
                 ("execute-api:ManageConnections", "@connections"),
                 ("dynamodb:Query", "MembershipsTable/index/ByChannel"),

@@ -181,8 +181,11 @@ def test_table_specs_copy_keys_and_indexes_from_the_template(template: dict[str,
         "AttributeDefinitions"
     ]
     assert all(spec["BillingMode"] == "PAY_PER_REQUEST" for spec in specs.values())
-    [by_user] = specs["ConnectionsTable"]["GlobalSecondaryIndexes"]
-    assert by_user["IndexName"] == "ByUser"
+    assert specs["ConnectionsTable"]["KeySchema"] == [
+        {"AttributeName": "userId", "KeyType": "HASH"},
+        {"AttributeName": "connectionId", "KeyType": "RANGE"},
+    ]
+    assert "GlobalSecondaryIndexes" not in specs["ConnectionsTable"]
     [by_channel] = specs["MembershipsTable"]["GlobalSecondaryIndexes"]
     assert by_channel == {
         "IndexName": "ByChannel",
@@ -293,7 +296,7 @@ def test_create_tables_enables_ttl_where_the_template_does(
     assert {ttl[logical_id]["AttributeName"] for logical_id in enabled} == {"expiresAt"}
 
 
-def test_tables_from_the_template_answer_by_user_index_queries(
+def test_tables_from_the_template_answer_by_user_queries(
     dynamodb: Any, template: dict[str, Any]
 ) -> None:
     names = create_tables(dynamodb, template)
@@ -305,7 +308,6 @@ def test_tables_from_the_template_answer_by_user_index_queries(
 
     found = dynamodb.query(
         TableName=names["ConnectionsTable"],
-        IndexName="ByUser",
         KeyConditionExpression="userId = :u",
         ExpressionAttributeValues={":u": {"S": "alice"}},
     )["Items"]

@@ -1,4 +1,8 @@
-"""Live WebSocket connections: stored on $connect, found by user, removed when gone."""
+"""Live WebSocket connections: stored on $connect, found by user, removed when gone.
+
+The table is keyed (userId, connectionId): a user's connections are one strongly
+consistent Query, and every event that ends a connection names its user.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,6 @@ from dataclasses import dataclass
 
 from courier.dynamo import get_s, n, s
 from courier.tables import Tables
-
-BY_USER_INDEX = "ByUser"
 
 
 @dataclass(frozen=True)
@@ -32,18 +34,21 @@ def store_connection(
     )
 
 
-def forget_connection(tables: Tables, connection_id: str) -> None:
-    tables.client.delete_item(TableName=tables.connections, Key={"connectionId": s(connection_id)})
+def forget_connection(tables: Tables, user: str, connection_id: str) -> None:
+    tables.client.delete_item(
+        TableName=tables.connections,
+        Key={"userId": s(user), "connectionId": s(connection_id)},
+    )
 
 
 def connections_of(tables: Tables, user: str) -> list[Connection]:
-    """Every stored connection of a user, through the by-user index (never a Scan)."""
+    """Every stored connection of a user: one Query on the user's key (never a Scan)."""
     found: list[Connection] = []
     kwargs = {
         "TableName": tables.connections,
-        "IndexName": BY_USER_INDEX,
         "KeyConditionExpression": "userId = :u",
         "ExpressionAttributeValues": {":u": s(user)},
+        "ConsistentRead": True,
     }
     while True:
         reply = tables.client.query(**kwargs)

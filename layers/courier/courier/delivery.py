@@ -67,7 +67,7 @@ def post_frame(
         try:
             poster.post(connection.connection_id, data)
         except ConnectionGone:
-            forget_connection(tables, connection.connection_id)
+            forget_connection(tables, connection.user, connection.connection_id)
             report.gone.append(connection)
         except ClientError:
             report.failed.append(connection)

@@ -29,7 +29,11 @@ def on_connect(svc: Services, event: dict[str, Any]) -> dict[str, Any]:
 
 
 def on_disconnect(svc: Services, event: dict[str, Any]) -> dict[str, Any]:
-    connection_id = (event.get("requestContext") or {}).get("connectionId")
-    if isinstance(connection_id, str):
-        forget_connection(svc.tables, connection_id)
+    """Forget the connection; without an authorizer context there is nothing stored
+    (and the row's TTL would reap it anyway)."""
+    try:
+        caller = caller_of(event)
+    except ProtocolError:
+        return {"statusCode": 200}
+    forget_connection(svc.tables, caller.user, caller.connection_id)
     return {"statusCode": 200}
