@@ -102,3 +102,10 @@ def test_no_notification_for_a_message_read_before_the_job_runs(courier: Courier
     courier.drain("NotifyQueue")
 
     assert courier.published == []
+
+
+def test_the_sender_is_never_notified_of_their_own_message(courier: Courier) -> None:
+    alice = courier.connect("alice")  # alice's only connection is the sending one
+    courier.group("team", ["alice", "bob", "carol"])
+    courier.send(alice, "g:team", "t1")
+    assert sorted(j.body["user"] for j in courier.jobs("NotifyQueue")) == ["bob", "carol"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.aws_calls import recording
 from tests.harness import Conn, Courier
 
 DM = "dm:alice:bob"
@@ -190,3 +191,28 @@ def test_unread_never_changes_because_of_a_retry(courier: Courier, twice: bool) 
         assert courier.sync(bob)["totalUnread"] == 0
 
     assert copies(courier, bob, 1) == 1 + MAX_RETRIES  # retries kept arriving, unread stayed 0
+
+
+def test_a_prompt_ack_makes_the_retry_probe_one_read_and_nothing_else(courier: Courier) -> None:
+    alice, bob = courier.connect("alice"), courier.connect("bob")
+    courier.send(alice, DM, "m1")
+    courier.ack(bob, DM, 1)
+
+    with recording() as calls:
+        courier.drain("RetryQueue")
+
+    assert calls.by_operation() == {"dynamodb.GetItem": 1}  # the ack cursor; no write, no job
+
+
+def test_a_probe_for_an_offline_device_ends_without_a_write_or_a_follow_up(
+    courier: Courier,
+) -> None:
+    alice, bob = courier.connect("alice"), courier.connect("bob")
+    courier.send(alice, DM, "m1")
+    courier.disconnect(bob)
+
+    with recording() as calls:
+        courier.drain("RetryQueue")
+
+    assert calls.dynamodb_item_writes() == 0
+    assert courier.jobs("RetryQueue") == []

@@ -43,9 +43,7 @@ class NotifyJob:
 
 def notification_jobs(message: StoredMessage, offline_users: list[str], delay: int) -> list[Job]:
     return [
-        Job(NotifyJob(user, message.channel, message.seq).body(), delay)
-        for user in offline_users
-        if user != message.sender
+        Job(NotifyJob(user, message.channel, message.seq).body(), delay) for user in offline_users
     ]
 
 
