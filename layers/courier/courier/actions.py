@@ -111,15 +111,7 @@ def _deliver(svc: Services, caller: Caller, users: list[str], frame: dict[str, A
         logger.exception("delivery failed", extra={"frame_type": frame.get("type")})
         svc.metrics.add_metric(name="DeliveryErrors", unit=MetricUnit.Count, value=1)
         return
-    svc.metrics.add_metric(
-        name="PostsDelivered", unit=MetricUnit.Count, value=len(report.delivered)
-    )
-    if report.gone:
-        svc.metrics.add_metric(
-            name="ConnectionsGone", unit=MetricUnit.Count, value=len(report.gone)
-        )
-    if report.failed:
-        svc.metrics.add_metric(name="PostsFailed", unit=MetricUnit.Count, value=len(report.failed))
+    report.record(svc.metrics)
 
 
 def ack(svc: Services, caller: Caller, frame: dict[str, Any]) -> None:

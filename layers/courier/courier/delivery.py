@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 
 from courier.connections import Connection, connections_of, forget_connection
@@ -44,11 +45,22 @@ class ManagementApiPoster:
             raise
 
 
+class MetricSink(Protocol):
+    def add_metric(self, name: str, unit: Any, value: float, resolution: Any = ...) -> None: ...
+
+
 @dataclass
 class DeliveryReport:
     delivered: list[Connection] = field(default_factory=list)
     gone: list[Connection] = field(default_factory=list)
     failed: list[Connection] = field(default_factory=list)
+
+    def record(self, metrics: MetricSink) -> None:
+        metrics.add_metric(name="PostsDelivered", unit=MetricUnit.Count, value=len(self.delivered))
+        if self.gone:
+            metrics.add_metric(name="ConnectionsGone", unit=MetricUnit.Count, value=len(self.gone))
+        if self.failed:
+            metrics.add_metric(name="PostsFailed", unit=MetricUnit.Count, value=len(self.failed))
 
 
 def post_frame(

@@ -139,12 +139,4 @@ def deliver_to_users(
     if offline:
         jobs = notification_jobs(message, offline, settings.notify_coalesce_seconds)
         svc.queue.send(settings.notify_queue_url, jobs)
-    svc.metrics.add_metric(
-        name="PostsDelivered", unit=MetricUnit.Count, value=len(report.delivered)
-    )
-    if report.gone:
-        svc.metrics.add_metric(
-            name="ConnectionsGone", unit=MetricUnit.Count, value=len(report.gone)
-        )
-    if report.failed:
-        svc.metrics.add_metric(name="PostsFailed", unit=MetricUnit.Count, value=len(report.failed))
+    report.record(svc.metrics)

@@ -10,16 +10,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Protocol
+from typing import Any
 
-from courier.delivery import ManagementApiPoster, Poster
+from courier.delivery import ManagementApiPoster, MetricSink, Poster
 from courier.jobs import JobQueue, SqsJobQueue
 from courier.settings import Settings, get_settings
 from courier.tables import Tables
-
-
-class MetricSink(Protocol):
-    def add_metric(self, name: str, unit: Any, value: float, resolution: Any = ...) -> None: ...
 
 
 @dataclass

@@ -20,7 +20,8 @@ from courier.frames import check_request_id, decode_frame, dumps, encode, error_
 from courier.ids import is_name
 
 if TYPE_CHECKING:
-    from courier.runtime import MetricSink, Services
+    from courier.delivery import MetricSink
+    from courier.runtime import Services
 
 logger = logging.getLogger(__name__)
 
