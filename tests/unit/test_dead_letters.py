@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from local.redrive import dead_letter_queue_of, redrive
+from local.redrive import dead_letter_queue_of, main, redrive
 from local.template import load_template
 from tests.harness import Courier, _client
 
@@ -47,3 +47,20 @@ def test_a_poison_record_reaches_the_dlq_after_max_receive_count_and_redrive_bri
     back = sqs.receive_message(QueueUrl=source).get("Messages", [])
     assert [m["Body"] for m in back] == ["poison"]
     assert redrive(sqs, source, dlq) == 0
+
+
+def test_make_redrive_moves_dead_letters_back_and_says_how_many(
+    courier: Courier, capsys: Any
+) -> None:
+    sqs = _client("sqs")
+    source, dlq = courier.queues["NotifyQueue"], courier.queues["NotifyDeadLetterQueue"]
+    for body in ('{"n":1}', '{"n":2}', '{"n":3}'):
+        sqs.send_message(QueueUrl=dlq, MessageBody=body)
+
+    assert main(["NotifyQueue", "--source-url", source, "--dlq-url", dlq]) == 0
+
+    assert (
+        "moved 3 message(s) from NotifyDeadLetterQueue back to NotifyQueue"
+        in capsys.readouterr().out
+    )
+    assert len(courier.take_jobs("NotifyQueue")) == 3

@@ -170,11 +170,13 @@ def test_a_device_that_disconnects_stops_receiving_retries_and_sync_returns_ever
 def test_a_vanished_socket_gets_no_retries(courier: Courier) -> None:
     alice, bob = courier.connect("alice"), courier.connect("bob")
     courier.send(alice, DM, "m1")
-    courier.drop(bob)  # 410 from now on: the next post deletes the connection
+    courier.drop(bob)  # 410 from now on: the retry's post finds it gone and deletes it
 
     run_retries(courier)
 
     assert copies(courier, bob, 1) == 1
+    stored = courier.dynamodb.scan(TableName=courier.tables["ConnectionsTable"])["Items"]
+    assert bob.connection_id not in {i["connectionId"]["S"] for i in stored}
 
 
 @pytest.mark.parametrize("twice", [False, True])
