@@ -36,6 +36,9 @@ lint: $(STAMP) ## ruff, mypy and cfn-lint
 
 check: lint test ## lint, types and tests
 
+run: $(STAMP) ## the local stack on 127.0.0.1:3001 (COURIER_PORT): WebSocket + admin API, moto, SQS pollers
+	$(PY) -m local.run
+
 invoke: $(STAMP) ## run one handler against in-process moto: make invoke FN=send EVENT=events/send-dm.json
 	$(PY) -m local.invoke $(FN) $(EVENT)
 

@@ -1,0 +1,73 @@
+"""`make run`: the local stack on loopback until Ctrl-C.
+
+Settings: COURIER_PORT (default 3001), COURIER_MOTO_PORT (default: any free port),
+COURIER_JWT_SECRET and the other COURIER_* variables of template.yaml.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+
+from local.server import LocalServer
+
+DEFAULT_PORT = 3001
+
+
+def _banner(server: LocalServer) -> str:
+    settings = server.settings()
+    lines = [
+        f"Courier local stack on {settings['url']}  (moto at {settings['moto']})",
+        "",
+        "Get a token, then connect:",
+        f"  curl -s -X POST {settings['admin']}/tokens \\",
+        """    -d '{"user": "alice", "device": "phone", "ttlSeconds": 3600}'""",
+        f"  {settings['websocket']}",
+        "",
+        "SQS pollers:",
+        *(f"  {queue}: {what}" for queue, what in settings["pollers"].items()),
+        "",
+        "Settings in force:",
+        *(
+            f"  {name}={value}"
+            for name, value in settings["environment"].items()
+            if name.startswith(("COURIER_", "AWS_ENDPOINT", "AWS_REGION"))
+        ),
+        "",
+        "Ctrl-C stops.",
+    ]
+    return "\n".join(lines)
+
+
+async def serve(port: int, moto_port: int) -> None:
+    server = LocalServer(port=port, moto_port=moto_port)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping.set)
+    try:
+        await server.start()
+        print(_banner(server), flush=True)
+        await stopping.wait()
+        print("stopping...", flush=True)
+    finally:
+        await server.stop()
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("botocore").setLevel(logging.WARNING)
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    port = int(os.environ.get("COURIER_PORT", str(DEFAULT_PORT)))
+    moto_port = int(os.environ.get("COURIER_MOTO_PORT", "0"))
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(port, moto_port))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""The whole local stack in one asyncio loop: moto, the gateway, the SQS pollers.
+
+`LocalServer` runs inside a loop (`python -m local.run`); `ServerThread` runs one in a
+background thread with its own loop (tests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from local.gateway import Gateway
+from local.invoker import Invoker
+from local.pollers import Poller
+from local.routes import load_http_routes, load_websocket_api
+from local.stack import HOST, LocalStack
+from local.template import event_source_mappings
+
+HANDLER_THREADS = 32  # handlers, pollers' long polls and @connections calls all block one
+
+
+@dataclass
+class LocalServer:
+    port: int = 3001
+    moto_port: int = 0
+    host: str = HOST
+    stack: LocalStack = field(default_factory=LocalStack)
+    url: str = ""
+    gateway: Gateway | None = None
+    pollers: list[Poller] = field(default_factory=list)
+    _runner: web.AppRunner | None = None
+    _stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _executor: ThreadPoolExecutor | None = None
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._executor = ThreadPoolExecutor(HANDLER_THREADS, thread_name_prefix="courier-local")
+        loop.set_default_executor(self._executor)
+        self.stack.moto_port = self.moto_port
+        await asyncio.to_thread(self.stack.start)
+        template = self.stack.template
+        api, http_routes = load_websocket_api(template), load_http_routes(template)
+        mappings = event_source_mappings(template)
+        functions = [r.function for r in api.routes.values()]
+        functions += [r.function for r in http_routes] + [m["function"] for m in mappings]
+        if api.authorizer is not None:
+            functions.append(api.authorizer.function)
+        invoke = await asyncio.to_thread(Invoker, functions)
+        self.gateway = Gateway(api, http_routes, invoke)
+        self._runner = web.AppRunner(self.gateway.app, handle_signals=False, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self.host, self.port).start()
+        self.port = int(self._runner.addresses[0][1])
+        self.url = f"http://{self.host}:{self.port}"
+        self.stack.set_ws_endpoint(self.url)
+        for mapping in mappings:
+            sqs = self.stack.client("sqs")
+            poller = await asyncio.to_thread(
+                Poller, mapping, self.stack.queues[mapping["queue"]], sqs, invoke
+            )
+            self.pollers.append(poller)
+            self._tasks.append(loop.create_task(poller.run(self._stopping)))
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        if self.gateway is not None:
+            await self.gateway.close_all()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._runner is not None:
+            await self._runner.cleanup()
+        await asyncio.to_thread(self.stack.stop)
+        if self._executor is not None:
+            self._executor.shutdown(wait=False)
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "websocket": f"ws://{self.host}:{self.port}/?token=<JWT>",
+            "admin": f"{self.url}/admin",
+            "moto": self.stack.endpoint,
+            "environment": dict(sorted(self.stack.environment.items())),
+            "pollers": {
+                p.mapping["queue"]: f"{p.mapping['function']} (batch {p.mapping['BatchSize']},"
+                f" visibility {p.mapping['VisibilityTimeout']} s)"
+                for p in self.pollers
+            },
+        }
+
+
+class ServerThread:
+    """A LocalServer on its own loop in a background thread; `start()` returns its URL."""
+
+    def __init__(self, port: int = 0, moto_port: int = 0) -> None:
+        self.server = LocalServer(port=port, moto_port=moto_port)
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._thread = threading.Thread(target=self._main, name="courier-local-stack")
+
+    def _main(self) -> None:
+        asyncio.run(self._serve())
+
+    async def _serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        try:
+            await self.server.start()
+        except BaseException as exc:
+            self._error = exc
+            self._ready.set()
+            await self.server.stop()
+            return
+        self._ready.set()
+        await self._stop.wait()
+        await self.server.stop()
+
+    def start(self) -> str:
+        self._thread.start()
+        self._ready.wait()
+        if self._error is not None:
+            self._thread.join()
+            raise RuntimeError("the local stack did not start") from self._error
+        return self.server.url
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join()

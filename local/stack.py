@@ -1,0 +1,147 @@
+"""Bootstrap of the local stack: moto in server mode, resources from template.yaml, the
+handlers' environment.
+
+boto3 honours AWS_ENDPOINT_URL, so every client the handlers open reaches the moto
+server; COURIER_WS_ENDPOINT points the @connections calls at the local gateway.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from local.environment import LOCAL_JWT_SECRET, apply_local_environment
+from local.handlers import LAYER_DIR
+from local.template import (
+    create_queues,
+    create_tables,
+    create_topics,
+    load_template,
+    parameter_env,
+    resource_env,
+)
+
+HOST = "127.0.0.1"
+# Names of the deployed stack that mean nothing locally (the secret is a literal here).
+_werkzeug = logging.getLogger("werkzeug")
+_NOT_LOCAL = frozenset({"COURIER_JWT_SECRET_PARAM", "COURIER_WS_ENDPOINT"})
+
+
+def _reset_handler_services() -> None:
+    """Forget services and boto3 clients the handlers built against another endpoint."""
+    if str(LAYER_DIR) not in sys.path:
+        sys.path.insert(0, str(LAYER_DIR))
+    from courier import runtime  # noqa: PLC0415 - the layer is on sys.path from here
+
+    runtime.reset_services()
+    runtime._client.cache_clear()
+
+
+class _AtomicDynamoDB:
+    """DynamoDB applies each request atomically; moto's threaded server does not, so
+    serialize its DynamoDB requests (conditional writes then mean what they say)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._original: Any = None
+
+    def install(self) -> None:
+        from moto.dynamodb.responses import DynamoHandler  # noqa: PLC0415
+
+        original = self._original = DynamoHandler.call_action
+        lock = self._lock
+
+        def call_action(handler: Any) -> Any:
+            with lock:
+                return original(handler)
+
+        DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+
+    def uninstall(self) -> None:
+        from moto.dynamodb.responses import DynamoHandler  # noqa: PLC0415
+
+        if self._original is not None:
+            DynamoHandler.call_action = self._original  # type: ignore[method-assign]
+            self._original = None
+
+
+@dataclass
+class LocalStack:
+    """moto server + the template's tables, queues and topics + the handlers' environment."""
+
+    moto_port: int = 0
+    template: dict[str, Any] = field(default_factory=load_template)
+    endpoint: str = ""
+    tables: dict[str, str] = field(default_factory=dict)
+    queues: dict[str, str] = field(default_factory=dict)
+    topics: dict[str, str] = field(default_factory=dict)
+    environment: dict[str, str] = field(default_factory=dict)
+    _server: Any = None
+    _saved_environ: dict[str, str] | None = None
+    _werkzeug_level: int = logging.NOTSET
+    _atomic: _AtomicDynamoDB = field(default_factory=_AtomicDynamoDB)
+
+    def start(self) -> None:
+        import boto3  # noqa: PLC0415 - after the environment is set
+        from moto.server import ThreadedMotoServer  # noqa: PLC0415
+
+        self._saved_environ = dict(os.environ)
+        # moto's server logs every request; keep the handlers' own output readable.
+        self._werkzeug_level = _werkzeug.level
+        _werkzeug.setLevel(logging.WARNING)
+        self._server = ThreadedMotoServer(ip_address=HOST, port=self.moto_port, verbose=False)
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.endpoint = f"http://{host}:{port}"
+        self._atomic.install()
+        os.environ["AWS_ENDPOINT_URL"] = self.endpoint
+        os.environ.setdefault("COURIER_JWT_SECRET", LOCAL_JWT_SECRET)
+        apply_local_environment({})
+        # A local run makes its own credentials; never sign with a real profile's keys.
+        os.environ.pop("AWS_PROFILE", None)
+        os.environ.pop("AWS_SESSION_TOKEN", None)
+        os.environ["AWS_ACCESS_KEY_ID"] = "local"
+        os.environ["AWS_SECRET_ACCESS_KEY"] = "local"
+        self.tables = create_tables(boto3.client("dynamodb"), self.template)
+        self.queues = create_queues(boto3.client("sqs"), self.template)
+        self.topics = create_topics(boto3.client("sns"), self.template)
+        settings = {
+            name: value
+            for name, value in parameter_env(self.template).items()
+            if name not in _NOT_LOCAL
+        }
+        self.environment = apply_local_environment(
+            {**settings, **resource_env(self.tables, self.queues, self.topics, self.template)}
+        )
+        self.environment["AWS_ENDPOINT_URL"] = self.endpoint
+        _reset_handler_services()
+
+    def set_ws_endpoint(self, url: str) -> None:
+        """Where the handlers' PostToConnection calls go: the local gateway."""
+        os.environ["COURIER_WS_ENDPOINT"] = url
+        self.environment["COURIER_WS_ENDPOINT"] = url
+        _reset_handler_services()
+
+    def client(self, service: str) -> Any:
+        import boto3  # noqa: PLC0415
+
+        return boto3.client(service, endpoint_url=self.endpoint, region_name="us-east-1")
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            wsgi = getattr(self._server, "_server", None)
+            if wsgi is not None:
+                wsgi.server_close()  # stop() leaves the listening socket open
+            self._server = None
+        self._atomic.uninstall()
+        _werkzeug.setLevel(self._werkzeug_level)
+        if self._saved_environ is not None:
+            os.environ.clear()
+            os.environ.update(self._saved_environ)
+            self._saved_environ = None
+        _reset_handler_services()
