@@ -37,8 +37,7 @@ def _reset_handler_services() -> None:
         sys.path.insert(0, str(LAYER_DIR))
     from courier import runtime  # noqa: PLC0415 - the layer is on sys.path from here
 
-    runtime.reset_services()
-    runtime._client.cache_clear()
+    runtime.reset_services(clients=True)
 
 
 class _AtomicDynamoDB:

@@ -96,7 +96,10 @@ def services(metrics: MetricSink) -> Services:
     return _built["services"]
 
 
-def reset_services() -> None:
-    """Forget the container's services and settings (tests, and nothing else)."""
+def reset_services(*, clients: bool = False) -> None:
+    """Forget the container's services and settings (tests and the local stack only);
+    with `clients`, the boto3 clients too (when the AWS endpoint changes)."""
     _built.clear()
     get_settings.cache_clear()
+    if clients:
+        _client.cache_clear()
