@@ -60,7 +60,7 @@ def test_a_delivery_failure_after_the_commit_still_answers_the_sendack(
     def failing(*_: Any, **__: Any) -> Any:
         raise aws_error("ProvisionedThroughputExceededException")
 
-    monkeypatch.setattr(actions, "live_connections", failing)
+    monkeypatch.setattr(actions, "deliver_new_message", failing)
     ack = courier.send(alice, DM, "m1")
 
     assert ack["type"] == "sendack" and ack["seq"] == 1
