@@ -1,11 +1,13 @@
-"""The local stack (`make run`) end to end: real sockets, moto in server mode, the handlers."""
+"""The local stack (`make run`) end to end: real sockets, moto in server mode, the handlers.
+
+The `stack` and `stack_url` fixtures are in conftest.py (one stack for the package).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -16,30 +18,6 @@ from botocore.exceptions import ClientError
 from local.server import ServerThread
 
 FRAME_TIMEOUT = 5.0
-
-
-@pytest.fixture(scope="module")
-def stack() -> Iterator[ServerThread]:
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("POWERTOOLS_LOG_LEVEL", "WARNING")
-        env.setenv("COURIER_RETRY_BASE_SECONDS", "1")  # retries due within the tests
-        env.delenv("AWS_ENDPOINT_URL", raising=False)
-        threads_before = set(threading.enumerate())
-        server = ServerThread()
-        try:
-            server.start()
-            yield server
-        finally:
-            server.stop()
-        leftover = [
-            t for t in set(threading.enumerate()) - threads_before if not t.daemon and t.is_alive()
-        ]
-        assert leftover == []
-
-
-@pytest.fixture
-def stack_url(stack: ServerThread) -> str:
-    return stack.server.url
 
 
 def run(scenario: Callable[[aiohttp.ClientSession], Awaitable[None]]) -> None:

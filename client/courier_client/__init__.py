@@ -1,0 +1,6 @@
+"""Courier reference client SDK: asyncio + aiohttp + a local SQLite store."""
+
+from courier_client.client import CourierClient
+from courier_client.store import Store
+
+__all__ = ["CourierClient", "Store"]
