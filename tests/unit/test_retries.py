@@ -218,3 +218,15 @@ def test_a_probe_for_an_offline_device_ends_without_a_write_or_a_follow_up(
 
     assert calls.dynamodb_item_writes() == 0
     assert courier.jobs("RetryQueue") == []
+
+
+def test_a_redelivering_probe_looks_up_the_device_once(courier: Courier) -> None:
+    alice, _bob = courier.connect("alice"), courier.connect("bob")
+    courier.send(alice, DM, "m1")
+
+    with recording() as calls:
+        courier.drain("RetryQueue")
+
+    # one Query for the device's connections, one for the un-acked messages
+    assert calls.count("dynamodb", "Query") == 2
+    assert calls.count("apigatewaymanagementapi", "PostToConnection") == 1

@@ -8,6 +8,7 @@ the frame before anything is written.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -135,7 +136,7 @@ def read(svc: Services, caller: Caller, frame: dict[str, Any]) -> dict[str, Any]
         if moved is None:  # a concurrent read went further: report where it stands
             view = channel_view(svc.tables, caller.user, channel)
         else:
-            view = type(view)(view.last_seq, view.last_ts, moved, view.joined_at)
+            view = replace(view, read_seq=moved)
             update = {
                 "type": "read",
                 "channel": channel.id,

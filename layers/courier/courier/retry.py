@@ -218,22 +218,33 @@ def _device_connections(tables: Tables, job: RetryJob) -> list[Connection]:
     return [c for c in connections_of(tables, job.user) if c.device == job.device]
 
 
-def _take_chain(svc: Services, job: RetryJob, ack: int, now: int, next_due: int) -> Chain | str:
-    """The chain this job acts for, or the outcome that ends the job without a redelivery."""
-    tables = svc.tables
-    if job.chain is not None:
-        chain = _claim(tables, job, now, next_due)
-        if chain is None:
-            return "duplicate"
-        if ack >= chain.seq and _end(tables, job, chain, acked_upto=ack):
-            return "acked"
-        return chain
+Taken = tuple[Chain, list[Connection]] | str
+
+
+def _take_follow_up(svc: Services, job: RetryJob, ack: int, now: int, next_due: int) -> Taken:
+    """Claim this follow-up's attempt; the chain and the device's connections, or why not."""
+    chain = _claim(svc.tables, job, now, next_due)
+    if chain is None:
+        return "duplicate"
+    if ack >= chain.seq and _end(svc.tables, job, chain, acked_upto=ack):
+        return "acked"
+    connections = _device_connections(svc.tables, job)
+    if not connections:
+        _end(svc.tables, job, chain)
+        return "offline"
+    return chain, connections
+
+
+def _take_probe(svc: Services, job: RetryJob, ack: int, now: int, next_due: int) -> Taken:
+    """Start or join the device's chain; the chain and its connections, or why not.
+    Nothing is written for an acked message or an offline device."""
     if ack >= job.seq:
         return "acked"
-    if not _device_connections(tables, job):
+    connections = _device_connections(svc.tables, job)
+    if not connections:
         return "offline"
-    started = _start_or_join(tables, job, now, next_due, svc.settings.max_retries)
-    return "coalesced" if started is None else started
+    started = _start_or_join(svc.tables, job, now, next_due, svc.settings.max_retries)
+    return "coalesced" if started is None else (started, connections)
 
 
 def run_retry_job(svc: Services, job: RetryJob) -> str:
@@ -242,13 +253,11 @@ def run_retry_job(svc: Services, job: RetryJob) -> str:
     now = svc.now_ms() // 1000
     next_delay = retry_delay(settings.retry_base_seconds, job.attempt + 1)
     ack = ack_cursor(tables, job.user, job.device, job.channel)
-    chain = _take_chain(svc, job, ack, now, now + next_delay)
-    if isinstance(chain, str):
-        return chain
-    connections = _device_connections(tables, job)
-    if not connections:
-        _end(tables, job, chain)
-        return "offline"
+    take = _take_probe if job.chain is None else _take_follow_up
+    taken = take(svc, job, ack, now, now + next_delay)
+    if isinstance(taken, str):
+        return taken
+    chain, connections = taken
     for message in messages_between(tables, job.channel, max(ack, chain.floor), chain.seq):
         post_frame(tables, svc.poster, connections, {"type": "message", **message.fields()})
     if chain.attempt >= settings.max_retries:
