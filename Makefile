@@ -8,10 +8,13 @@ PYTHON_FOR_VENV ?= $(shell for p in python3.12 python3.13 python3 python; do \
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.bench-installed
+# The layer, the client SDK and the repository root, as Lambda and the tests see them.
+export PYTHONPATH := layers/courier:client:.
 FN ?= send
 EVENT ?= events/send-dm.json
 
-.PHONY: help venv test lint check invoke redrive build deploy run clean
+.PHONY: help venv test lint check invoke redrive build deploy run chat chaos bench clean
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -38,6 +41,19 @@ check: lint test ## lint, types and tests
 
 run: $(STAMP) ## the local stack on 127.0.0.1:3001 (COURIER_PORT): WebSocket + admin API, moto, SQS pollers
 	$(PY) -m local.run
+
+chat: $(STAMP) ## terminal chat against the local stack: make chat USER=alice [URL=http://127.0.0.1:3001]
+	$(PY) -m courier_chat --user $(USER) $(if $(URL),--url $(URL))
+
+chaos: $(STAMP) ## many clients, faults on both sides, then a checker: make chaos [SEED=n] [ARGS="..."]
+	$(PY) -m chaos $(if $(SEED),--seed $(SEED)) $(ARGS)
+
+$(BENCH_STAMP): $(STAMP) bench/requirements.txt
+	$(PY) -m pip install --quiet -r bench/requirements.txt
+	@touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP) ## AWS calls and cost per operation, cold imports, local throughput: bench/results/REPORT.md
+	$(PY) -m bench
 
 invoke: $(STAMP) ## run one handler against in-process moto: make invoke FN=send EVENT=events/send-dm.json
 	$(PY) -m local.invoke $(FN) $(EVENT)
