@@ -23,8 +23,9 @@ STAGE = "local"
 
 
 def new_id() -> str:
-    """An id shaped like API Gateway's connection, request and message ids ("Ab3xYcDqIAMCJbA=")."""
-    return base64.b64encode(secrets.token_bytes(10)).decode()
+    """An id shaped like API Gateway's connection, request and message ids ("d4NsecoByQ0CH-Q="):
+    URL-safe base64, so a connection id fits an @connections path as it is."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(10)).decode()
 
 
 def now_ms() -> int:
@@ -145,12 +146,26 @@ def disconnect_event(client: Client, status_code: int, reason: str) -> dict[str,
     context["authorizer"] = dict(client.authorizer)
     context["disconnectStatusCode"] = status_code
     context["disconnectReason"] = reason
+    # The headers API Gateway puts on every $disconnect event, whatever the handshake had.
+    headers = {"Host": client.domain_name, "x-api-key": "", "X-Forwarded-For": "", "x-restapi": ""}
     return {
-        "headers": {"Host": client.domain_name},
-        "multiValueHeaders": {"Host": [client.domain_name]},
+        "headers": headers,
+        "multiValueHeaders": {name: [value] for name, value in headers.items()},
         "requestContext": context,
         "isBase64Encoded": False,
     }
+
+
+# Deployed, the admin API is IAM-authorized and its events name the signing caller.
+_LOCAL_CALLER: dict[str, Any] = {
+    "accessKey": "local",
+    "accountId": ACCOUNT_ID,
+    "callerId": "local",
+    "cognitoIdentity": None,
+    "principalOrgId": None,
+    "userArn": f"arn:aws:iam::{ACCOUNT_ID}:user/local",
+    "userId": "local",
+}
 
 
 def http_api_event(
@@ -185,6 +200,7 @@ def http_api_event(
                 "sourceIp": source_ip,
                 "userAgent": lowered.get("user-agent", ""),
             },
+            "authorizer": {"iam": _LOCAL_CALLER},
             "requestId": request_id,
             "routeKey": route_key,
             "stage": "$default",

@@ -26,13 +26,14 @@ from local.events import (
     now_ms,
 )
 from local.invoker import Invoker
+from local.quotas import MESSAGE_LIMIT, MESSAGE_TOO_BIG, FrameMeter, Timeouts
 from local.routes import HttpRoute, WebSocketApi
 
 log = logging.getLogger("courier.local")
 
-FRAME_LIMIT = 32 * 1024  # API Gateway: larger frames close the connection with 1009
-MESSAGE_LIMIT = 128 * 1024  # PostToConnection payloads
-IDLE_TIMEOUT_SECONDS = 600.0
+GOING_AWAY = (int(WSCloseCode.GOING_AWAY), "Going away")
+CLIENT_CLOSE = "Client-side close frame status code"
+CLIENT_CLOSE_WITHOUT_CODE = (1005, "Client-side close frame status not set")
 
 
 def _json(status: int, payload: Any, headers: dict[str, str] | None = None) -> web.Response:
@@ -59,11 +60,27 @@ class Connection:
     ws: web.WebSocketResponse
     last_active_ms: int
     send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    server_close_reason: str | None = None
+    closed_by_server: tuple[int, str] | None = None  # the $disconnect status code and reason
 
     async def send(self, text: str) -> None:
         async with self.send_lock:
             await self.ws.send_str(text)
+        self.last_active_ms = now_ms()  # a message either way keeps the connection alive
+
+    async def close(self, code: int, reason: str) -> None:
+        self.closed_by_server = (int(code), reason)
+        await self.ws.close(code=code, message=reason.encode())
+
+    def disconnect_status(self, meter: FrameMeter) -> tuple[int, str]:
+        """What API Gateway reports in the $disconnect event."""
+        if meter.too_big:
+            return MESSAGE_TOO_BIG, "Message too big"
+        if self.closed_by_server is not None:
+            return self.closed_by_server
+        code = self.ws.close_code
+        if code in (None, 0, CLIENT_CLOSE_WITHOUT_CODE[0]):
+            return CLIENT_CLOSE_WITHOUT_CODE
+        return int(code), CLIENT_CLOSE
 
 
 def _allowed(decision: Any) -> bool:
@@ -75,10 +92,17 @@ def _allowed(decision: Any) -> bool:
 
 
 class Gateway:
-    def __init__(self, api: WebSocketApi, http_routes: list[HttpRoute], invoke: Invoker) -> None:
+    def __init__(
+        self,
+        api: WebSocketApi,
+        http_routes: list[HttpRoute],
+        invoke: Invoker,
+        timeouts: Timeouts | None = None,
+    ) -> None:
         self.api = api
         self.http_routes = http_routes
         self.invoke = invoke
+        self.timeouts = timeouts if timeouts is not None else Timeouts.from_environ()
         self.connections: dict[str, Connection] = {}
         self._handlers: set[asyncio.Task[Any]] = set()
         self.app = web.Application()
@@ -105,27 +129,46 @@ class Gateway:
         if isinstance(refusal, web.Response):
             return refusal
         client = refusal
-        ws = web.WebSocketResponse(max_msg_size=FRAME_LIMIT, autoping=True)
+        # No permessage-deflate (API Gateway offers none); the meter enforces the sizes, and
+        # aiohttp's own limit only backs it up.
+        ws = web.WebSocketResponse(max_msg_size=MESSAGE_LIMIT + 1, autoping=True, compress=False)
         await ws.prepare(request)
+        transport = request.transport
+        assert transport is not None
+        meter = FrameMeter(transport)
+        transport.set_protocol(meter)
         connection = Connection(client, ws, now_ms())
         self.connections[client.connection_id] = connection
         task = asyncio.current_task()
         if task is not None:
             self._handlers.add(task)
+        expiry = asyncio.get_running_loop().create_task(self._expire(connection))
         try:
             await self._serve(connection)
         finally:
+            expiry.cancel()
             self.connections.pop(client.connection_id, None)
-            code = ws.close_code if ws.close_code is not None else WSCloseCode.ABNORMAL_CLOSURE
-            reason = connection.server_close_reason or "Client-side close frame status code"
+            code, reason = connection.disconnect_status(meter)
             route = self.api.routes.get("$disconnect")
             if route is not None:
                 # A failure is logged by the invoker; there is nobody left to tell.
                 with contextlib.suppress(Exception):
-                    await self.invoke(route.function, disconnect_event(client, int(code), reason))
+                    await self.invoke(route.function, disconnect_event(client, code, reason))
             if task is not None:
                 self._handlers.discard(task)
         return ws
+
+    async def _expire(self, connection: Connection) -> None:
+        """Close the connection when it has been idle, or open, for too long (1001)."""
+        timeouts = self.timeouts
+        ends_ms = connection.client.connected_at + int(timeouts.max_connection_seconds * 1000)
+        while True:
+            idle_ms = connection.last_active_ms + int(timeouts.idle_seconds * 1000)
+            wait_ms = min(idle_ms, ends_ms) - now_ms()
+            if wait_ms <= 0:
+                break
+            await asyncio.sleep(wait_ms / 1000)
+        await connection.close(*GOING_AWAY)
 
     async def _authorize_and_connect(
         self, request: web.Request, client: Client
@@ -168,20 +211,18 @@ class Gateway:
     async def _serve(self, connection: Connection) -> None:
         ws = connection.ws
         while not ws.closed:
-            try:
-                msg = await ws.receive(timeout=IDLE_TIMEOUT_SECONDS)
-            except TimeoutError:
-                connection.server_close_reason = "Going away"
-                await ws.close(code=WSCloseCode.GOING_AWAY)
-                return
+            msg = await ws.receive()
             if msg.type is WSMsgType.TEXT:
                 await self._on_frame(connection, msg.data)
             elif msg.type is WSMsgType.BINARY:
-                await self._on_frame(connection, msg.data.decode("utf-8", errors="replace"))
+                # API Gateway takes no binary frames: it closes the connection with 1003.
+                await connection.close(WSCloseCode.UNSUPPORTED_DATA, "Binary frames not supported")
+                return
             elif msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
                 return
             elif msg.type is WSMsgType.ERROR:
-                connection.server_close_reason = f"Frame error: {msg.data}"
+                code = ws.close_code or WSCloseCode.PROTOCOL_ERROR
+                connection.closed_by_server = (int(code), f"Frame error: {msg.data}")
                 return
 
     async def _on_frame(self, connection: Connection, text: str) -> None:
@@ -222,8 +263,7 @@ class Gateway:
     async def close_all(self) -> None:
         """Close every socket (1001, as a stage going away) and wait for their $disconnect."""
         for connection in list(self.connections.values()):
-            connection.server_close_reason = "Going away"
-            await connection.ws.close(code=WSCloseCode.GOING_AWAY, message=b"Going away")
+            await connection.close(*GOING_AWAY)
         pending = [task for task in self._handlers if task is not asyncio.current_task()]
         if pending:
             await asyncio.wait(pending, timeout=10)
@@ -264,9 +304,11 @@ class Gateway:
         connection = self._live(request)
         if connection is None:
             return _error("GoneException", 410, None)
-        connection.server_close_reason = "Connection disconnected by server"
         # Close from another task: this request must not wait for the socket's handler.
-        asyncio.get_running_loop().create_task(connection.ws.close(code=WSCloseCode.OK))
+        closing = connection.close(WSCloseCode.OK, "Connection disconnected by server")
+        task = asyncio.get_running_loop().create_task(closing)
+        self._handlers.add(task)
+        task.add_done_callback(self._handlers.discard)
         return web.Response(status=204)
 
     # ------------------------------------------------------------ admin API

@@ -62,6 +62,8 @@ def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("botocore").setLevel(logging.WARNING)
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    # EMF metric lines are for CloudWatch; POWERTOOLS_METRICS_DISABLED=false shows them here.
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     port = int(os.environ.get("COURIER_PORT", str(DEFAULT_PORT)))
     moto_port = int(os.environ.get("COURIER_MOTO_PORT", "0"))
     with contextlib.suppress(KeyboardInterrupt):

@@ -22,6 +22,7 @@ from local.stack import HOST, LocalStack
 from local.template import event_source_mappings
 
 HANDLER_THREADS = 32  # handlers, pollers' long polls and @connections calls all block one
+SHUTDOWN_SECONDS = 5.0  # how long Ctrl-C waits for requests in flight
 
 
 @dataclass
@@ -53,7 +54,12 @@ class LocalServer:
             functions.append(api.authorizer.function)
         invoke = await asyncio.to_thread(Invoker, functions)
         self.gateway = Gateway(api, http_routes, invoke)
-        self._runner = web.AppRunner(self.gateway.app, handle_signals=False, access_log=None)
+        self._runner = web.AppRunner(
+            self.gateway.app,
+            handle_signals=False,
+            access_log=None,
+            shutdown_timeout=SHUTDOWN_SECONDS,
+        )
         await self._runner.setup()
         await web.TCPSite(self._runner, self.host, self.port).start()
         self.port = int(self._runner.addresses[0][1])
@@ -69,6 +75,9 @@ class LocalServer:
 
     async def stop(self) -> None:
         self._stopping.set()
+        if self._runner is not None:  # stop listening first: clients reconnect at once
+            for site in list(self._runner.sites):
+                await site.stop()
         if self.gateway is not None:
             await self.gateway.close_all()
         if self._tasks:

@@ -1,7 +1,9 @@
 """The client's durable state in SQLite: messages, per-channel cursors and the outbox.
 
 Unread is always computed from the cursors and the stored messages, never counted up per
-frame, so a frame delivered twice can never change it.
+frame, so a frame delivered twice can never change it. A seq whose message expired on the
+server (retention) before this device fetched it is recorded as such, so the contiguous
+prefix, and with it the acks, can move past it.
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ CREATE TABLE IF NOT EXISTS cursors (
     channel TEXT PRIMARY KEY,
     read_seq INTEGER NOT NULL DEFAULT 0,
     last_seq INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS expired (
+    channel TEXT PRIMARY KEY,
+    through_seq INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS outbox (
     client_msg_no TEXT PRIMARY KEY,
@@ -115,15 +121,30 @@ class Store:
         )
 
     def contiguous_prefix(self, channel: str) -> int:
-        """The highest n such that messages 1..n of the channel are all stored (0 if none)."""
-        prefix = 0
+        """The highest n such that every message 1..n of the channel is stored or expired
+        (0 if none)."""
+        prefix = self.expired_through(channel)
         for (seq,) in self._db.execute(
-            "SELECT seq FROM messages WHERE channel = ? AND seq >= 1 ORDER BY seq", (channel,)
+            "SELECT seq FROM messages WHERE channel = ? AND seq > ? ORDER BY seq",
+            (channel, prefix),
         ):
             if seq != prefix + 1:
                 break
             prefix = seq
         return prefix
+
+    def mark_expired_through(self, channel: str, seq: int) -> None:
+        """Every seq up to `seq` not stored here has expired on the server: `sync` will
+        never return it (never moves backwards)."""
+        self._db.execute(
+            "INSERT INTO expired (channel, through_seq) VALUES (?, ?) ON CONFLICT (channel)"
+            " DO UPDATE SET through_seq = MAX(through_seq, excluded.through_seq)",
+            (channel, seq),
+        )
+
+    def expired_through(self, channel: str) -> int:
+        value = self._scalar("SELECT through_seq FROM expired WHERE channel = ?", channel)
+        return 0 if value is None else int(value)
 
     # cursors
 

@@ -92,3 +92,21 @@ def test_outbox_messages_and_cursors_survive_reopening_the_file(tmp_path: Path) 
         assert store.unread(CHANNEL) == 2
     with Store(path) as store:
         assert [e.client_msg_no for e in store.outbox()] == ["c-2"]
+
+
+def test_expired_seqs_count_as_held_in_the_contiguous_prefix(tmp_path: Path) -> None:
+    path = str(tmp_path / "client.db")
+    with Store(path) as store:
+        for seq in (5, 6, 8):
+            store.add_message(CHANNEL, message(seq))
+        assert store.contiguous_prefix(CHANNEL) == 0
+        store.mark_expired_through(CHANNEL, 4)  # sync's page started at 5: 1-4 expired
+        assert store.contiguous_prefix(CHANNEL) == 6
+        store.mark_expired_through(CHANNEL, 7)
+        store.mark_expired_through(CHANNEL, 2)  # never moves backwards
+        assert store.contiguous_prefix(CHANNEL) == 8
+        assert store.contiguous_prefix("g:other") == 0
+        store.set_last_seq(CHANNEL, 8)
+        assert store.unread(CHANNEL) == 8  # expired messages still count as unread
+    with Store(path) as store:
+        assert store.expired_through(CHANNEL) == 7 and store.contiguous_prefix(CHANNEL) == 8

@@ -1,0 +1,1 @@
+"""`make chat`: an interactive terminal chat over the Courier client SDK."""

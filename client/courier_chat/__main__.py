@@ -1,0 +1,5 @@
+import sys
+
+from courier_chat.app import main
+
+sys.exit(main())

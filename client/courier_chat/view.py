@@ -1,0 +1,217 @@
+"""The screen's content as data: conversation rows, message lines, bars.
+
+Pure functions of values read from the SDK (unread counts come from its store, never
+counted here), so they are tested without a terminal. Text is prompt_toolkit fragments,
+(style classes, text) pairs; the styles themselves live in the screen.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from prompt_toolkit.formatted_text import StyleAndTextTuples
+
+from courier_chat.channels import title
+from courier_client.store import OutboxEntry
+
+LIST_WIDTH = 24
+MIN_TEXT_WIDTH = 20  # wrap to at least this many columns of text, however narrow
+HINTS = " Enter send · Tab/↑↓ switch · PgUp/PgDn scroll · /dm USER · /help · Ctrl-D quit"
+
+
+@dataclass(frozen=True)
+class Conversation:
+    channel: str
+    unread: int
+    activity: int  # ms: the newest message's ts, or when it was opened here; 0 if unknown
+
+
+def ordered(conversations: Iterable[Conversation]) -> list[Conversation]:
+    """Most recent activity first; ties (and never-active ones) by channel id."""
+    return sorted(conversations, key=lambda c: (-c.activity, c.channel))
+
+
+def neighbour(channels: Sequence[str], current: str | None, step: int) -> str | None:
+    """The channel `step` places from `current`, wrapping around; from none, the first/last."""
+    if not channels:
+        return None
+    if current not in channels:
+        return channels[0] if step > 0 else channels[-1]
+    return channels[(channels.index(current) + step) % len(channels)]
+
+
+def badge(unread: int) -> str:
+    if unread <= 0:
+        return ""
+    return "99+" if unread > 99 else str(unread)
+
+
+def _fit(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+
+
+def conversation_list(
+    conversations: Sequence[Conversation], user: str, selected: str | None, width: int
+) -> StyleAndTextTuples:
+    """One row per conversation: its name and, when it has unread messages, a badge."""
+    if not conversations:
+        return [("class:hint", " No conversations yet.\n\n /dm USER starts one.\n")]
+    rows: StyleAndTextTuples = []
+    for conversation in conversations:
+        mark = badge(conversation.unread)
+        style = "class:conversation"
+        if mark:
+            style += " class:unread"
+        if conversation.channel == selected:
+            style += " class:selected"
+        room = width - 2 - (len(mark) + 1 if mark else 0)
+        name = _fit(title(conversation.channel, user), room)
+        rows.append((style, f" {name.ljust(room)} "))
+        if mark:
+            rows.append((f"{style} class:badge", mark))
+            rows.append((style, " "))
+        rows.append(("", "\n"))
+    return rows
+
+
+def body_text(body: Any) -> str:
+    """A message body as text: its `text`, a plain string, or else its JSON."""
+    if isinstance(body, dict) and isinstance(body.get("text"), str):
+        return str(body["text"])
+    if isinstance(body, str):
+        return body
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+
+
+def clock(ts_ms: int, now: datetime) -> str:
+    """The time of day for today's messages; the date too for older ones."""
+    when = datetime.fromtimestamp(ts_ms / 1000, tz=now.tzinfo)
+    if when.date() == now.date():
+        return when.strftime("%H:%M")
+    if when.year == now.year:
+        return when.strftime("%b %d %H:%M")
+    return when.strftime("%Y-%m-%d %H:%M")
+
+
+def wrap(text: str, width: int, *, first: int = 0, indent: int = 0) -> str:
+    """`text` broken between words to fit `width` columns, on a line where it starts at
+    column `first`; the lines after the first (its own newlines too) start at `indent`."""
+    width = max(width, indent + MIN_TEXT_WIDTH)
+    rows: list[str] = []
+    for n, paragraph in enumerate(text.split("\n")):
+        lead = " " * (first if n == 0 else indent)
+        wrapper = textwrap.TextWrapper(
+            width, initial_indent=lead, subsequent_indent=" " * indent, break_on_hyphens=False
+        )
+        rows += wrapper.wrap(paragraph) or [lead]
+    return "\n".join(rows)[first:]
+
+
+def wrap_block(text: str, width: int, indent: int) -> str:
+    """Each line wrapped; an indented line's continuations start at `indent` (a column)."""
+    return "\n".join(
+        wrap(line, width, indent=indent if line.startswith(" ") else 0)
+        for line in text.splitlines()
+    )
+
+
+def _message_line(
+    when: str, sender: str, text: str, *, mine: bool, pending: bool, width: int
+) -> StyleAndTextTuples:
+    head = len(when) + 2
+    line: StyleAndTextTuples = [
+        ("class:time", when),
+        ("", "  "),
+        ("class:sender.me" if mine else "class:sender", sender),
+        ("", ": "),
+        ("class:body", wrap(text, width, first=head + len(sender) + 2, indent=head)),
+    ]
+    if pending:
+        line.append(("class:pending", "  (sending…)"))
+    line.append(("", "\n"))
+    return line
+
+
+def message_list(
+    messages: Sequence[Mapping[str, Any]],
+    pending: Sequence[OutboxEntry],
+    user: str,
+    *,
+    now: datetime,
+    width: int,
+    new_from: int | None = None,
+) -> StyleAndTextTuples:
+    """The channel's stored messages in seq order, then those still in the outbox, wrapped
+    to `width` columns.
+
+    `new_from` is the first seq that was unread when the channel was opened: a rule
+    marks where the new messages start.
+    """
+    if not messages and not pending:
+        return [("class:hint", "No messages yet: say hello.\n")]
+    lines: StyleAndTextTuples = []
+    rule_at = new_from  # None once the rule is drawn
+    for message in messages:
+        if rule_at is not None and int(message["seq"]) >= rule_at:
+            lines.append(("class:new", "──── new ────\n"))
+            rule_at = None
+        sender = str(message["from"])
+        lines += _message_line(
+            clock(int(message["ts"]), now),
+            sender,
+            body_text(message["body"]),
+            mine=sender == user,
+            pending=False,
+            width=width,
+        )
+    for entry in pending:
+        lines += _message_line(
+            clock(int(entry.created * 1000), now),
+            user,
+            body_text(entry.body),
+            mine=True,
+            pending=True,
+            width=width,
+        )
+    return lines
+
+
+def welcome(user: str) -> StyleAndTextTuples:
+    return [
+        ("class:hint", f"Welcome, {user}.\n\n"),
+        ("class:hint", "Pick a conversation with Tab or ↑/↓, or start one with /dm USER.\n"),
+        ("class:hint", "/help lists the keys and commands.\n"),
+    ]
+
+
+def header(channel: str | None, user: str) -> StyleAndTextTuples:
+    if channel is None:
+        return [("class:header", "Courier")]
+    return [
+        ("class:header class:header.title", title(channel, user)),
+        ("class:header class:header.channel", f"  {channel}"),
+    ]
+
+
+def status_bar(
+    *, user: str, device: str, server: str, connection: str, online: bool, total_unread: int
+) -> StyleAndTextTuples:
+    bar: StyleAndTextTuples = [
+        ("class:status", f" {user}@{device} · {server} "),
+        (
+            "class:status class:status.online" if online else "class:status class:status.offline",
+            f" ● {connection} ",
+        ),
+    ]
+    if total_unread:
+        bar.append(("class:status class:status.unread", f" {total_unread} unread "))
+    return bar
+
+
+def notice(text: str, *, error: bool) -> StyleAndTextTuples:
+    return [("class:notice.error" if error else "class:notice", f" {text}")] if text else []

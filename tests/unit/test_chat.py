@@ -1,0 +1,322 @@
+"""The chat CLI's pure parts: channel names, command parsing, options, the view model and
+the check that a store belongs to the server."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from courier_chat import cache, commands, view
+from courier_chat.channels import dm_channel, is_channel_of, title
+from courier_chat.commands import CreateGroup, Invalid, MarkRead, Open, Quit, Say, ShowHelp
+from courier_chat.options import default_store_path, parse_options
+from prompt_toolkit.formatted_text import fragment_list_to_text
+
+from courier_client import Store
+from courier_client.store import OutboxEntry
+
+NOW = datetime(2026, 3, 5, 14, 30, tzinfo=UTC)
+
+
+def ms(when: datetime) -> int:
+    return int(when.timestamp() * 1000)
+
+
+def message(seq: int, sender: str, text: str, when: datetime = NOW) -> dict[str, object]:
+    return {
+        "seq": seq,
+        "messageId": f"m{seq}",
+        "from": sender,
+        "body": {"text": text},
+        "ts": ms(when),
+    }
+
+
+# channels
+
+
+def test_a_dm_is_named_in_plain_string_order_and_titled_by_the_other_user() -> None:
+    assert dm_channel("bob", "alice") == dm_channel("alice", "bob") == "dm:alice:bob"
+    assert dm_channel("alice", "Bob") == "dm:Bob:alice"
+    assert title("dm:alice:bob", "alice") == "bob"
+    assert title("dm:alice:bob", "bob") == "alice"
+    assert title("g:team", "alice") == "#team"
+
+
+def test_only_well_formed_channels_of_the_user_are_theirs() -> None:
+    assert is_channel_of("dm:alice:bob", "alice")
+    assert is_channel_of("g:team", "alice")
+    assert not is_channel_of("dm:bob:carol", "alice")
+    assert not is_channel_of("dm:bob:alice", "alice")  # order
+    assert not is_channel_of("g:my team", "alice")
+    assert not is_channel_of("group:team", "alice")
+
+
+# commands
+
+
+@pytest.mark.parametrize(
+    ("line", "command"),
+    [
+        ("hello there", Say("hello there")),
+        ("  padded  ", Say("padded")),
+        ("//shrug", Say("/shrug")),
+        ("/dm bob", Open("dm:alice:bob")),
+        ("/DM Bob", Open("dm:Bob:alice")),
+        ("/open #team", Open("g:team")),
+        ("/open g:team", Open("g:team")),
+        ("/open bob", Open("dm:alice:bob")),
+        ("/open dm:alice:bob", Open("dm:alice:bob")),
+        ("/group team bob,carol", CreateGroup("team", ("alice", "bob", "carol"))),
+        ("/group #team carol, bob alice", CreateGroup("team", ("alice", "bob", "carol"))),
+        ("/group solo", CreateGroup("solo", ("alice",))),
+        ("/read", MarkRead()),
+        ("/help", ShowHelp()),
+        ("/quit", Quit()),
+        ("/exit", Quit()),
+        ("/q", Quit()),
+    ],
+)
+def test_a_line_means_a_command(line: str, command: commands.Command) -> None:
+    assert commands.parse(line, "alice") == command
+
+
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        ("/dm alice", "another user"),
+        ("/dm al ice", "usage: /dm USER"),
+        ("/dm", "usage: /dm USER"),
+        ("/dm élodie", "no such user id"),
+        ("/open dm:bob:carol", "not a conversation of yours"),
+        ("/group", "usage: /group"),
+        ("/group team bob,a:b", "bad id 'a:b'"),
+        ("/frobnicate", "unknown command /frobnicate"),
+        ("/", "a command follows the /"),
+    ],
+)
+def test_a_bad_command_says_what_is_wrong(line: str, says: str) -> None:
+    command = commands.parse(line, "alice")
+    assert isinstance(command, Invalid)
+    assert says in command.reason
+
+
+def test_a_blank_line_is_no_command() -> None:
+    assert commands.parse("   ", "alice") is None
+
+
+# options
+
+
+def test_options_default_to_the_local_stack_and_a_store_per_server_user_and_device(
+    tmp_path: Path,
+) -> None:
+    env = {"COURIER_PORT": "3905", "XDG_STATE_HOME": str(tmp_path)}
+    options = parse_options(["--user", "alice"], env)
+    assert options.url == "http://127.0.0.1:3905"
+    assert options.device == "cli"
+    assert options.token is None
+    assert Path(options.db) == tmp_path / "courier" / "127.0.0.1_3905" / "alice.cli.sqlite3"
+
+
+def test_a_websocket_url_is_accepted_and_stores_are_keyed_by_its_address() -> None:
+    options = parse_options(["--user", "bob", "--url", "wss://chat.example.com/", "--db", "x"], {})
+    assert options.url == "https://chat.example.com"
+    assert options.db == "x"
+    path = default_store_path("https://chat.example.com", "bob", "phone", {})
+    assert path.parts[-2:] == ("chat.example.com_443", "bob.phone.sqlite3")
+
+
+def test_the_user_comes_from_the_token_and_must_agree_with_it() -> None:
+    token = "e30.eyJzdWIiOiJjYXJvbCJ9.sig"  # {"sub": "carol"}
+    assert parse_options(["--token", token, "--db", ":memory:"], {}).user == "carol"
+    with pytest.raises(SystemExit):
+        parse_options(["--token", token, "--user", "dave"], {})
+    with pytest.raises(SystemExit):
+        parse_options(["--token", "not-a-jwt"], {})
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["--user", "al ice"],
+        ["--user", "alice", "--device", "a:b"],
+        ["--user", "a", "--url", "ftp://x"],
+    ],
+)
+def test_bad_options_are_refused(argv: list[str]) -> None:
+    with pytest.raises(SystemExit):
+        parse_options(argv, {})
+
+
+# view model
+
+
+def test_conversations_are_ordered_by_latest_activity_then_channel() -> None:
+    conversations = [
+        view.Conversation("g:quiet", 0, 0),
+        view.Conversation("dm:alice:bob", 2, 200),
+        view.Conversation("g:busy", 1, 300),
+        view.Conversation("dm:alice:carol", 0, 200),
+        view.Conversation("g:also-quiet", 0, 0),
+    ]
+    assert [c.channel for c in view.ordered(conversations)] == [
+        "g:busy",
+        "dm:alice:bob",
+        "dm:alice:carol",
+        "g:also-quiet",
+        "g:quiet",
+    ]
+
+
+def test_switching_conversations_wraps_around_and_starts_at_either_end() -> None:
+    channels = ["a", "b", "c"]
+    assert view.neighbour(channels, "a", 1) == "b"
+    assert view.neighbour(channels, "c", 1) == "a"
+    assert view.neighbour(channels, "a", -1) == "c"
+    assert view.neighbour(channels, None, 1) == "a"
+    assert view.neighbour(channels, None, -1) == "c"
+    assert view.neighbour(channels, "gone", 1) == "a"
+    assert view.neighbour([], None, 1) is None
+
+
+def test_badges_show_the_unread_count_and_nothing_when_read() -> None:
+    assert [view.badge(n) for n in (0, 1, 42, 99, 100, 5000)] == ["", "1", "42", "99", "99+", "99+"]
+
+
+def test_the_conversation_list_shows_names_badges_and_the_selection() -> None:
+    conversations = [
+        view.Conversation("dm:alice:bob", 3, 2),
+        view.Conversation("g:a-team-with-a-very-long-name", 0, 1),
+    ]
+    fragments = view.conversation_list(conversations, "alice", "g:a-team-with-a-very-long-name", 24)
+    rows = fragment_list_to_text(fragments).splitlines()
+    assert rows[0].split() == ["bob", "3"]
+    assert rows[1].strip() == "#a-team-with-a-very-l…"
+    assert all(len(row) == 24 for row in rows)
+    pairs = [(fragment[0], fragment[1]) for fragment in fragments]
+    bob_styles = {style for style, text in pairs if "bob" in text}
+    assert bob_styles == {"class:conversation class:unread"}
+    assert ("class:conversation class:unread class:badge", "3") in pairs
+    assert any("class:selected" in style and "#a-team" in text for style, text in pairs)
+    empty = fragment_list_to_text(view.conversation_list([], "alice", None, 24))
+    assert "/dm USER" in empty
+
+
+def test_a_body_shows_its_text_a_string_or_else_its_json() -> None:
+    assert view.body_text({"text": "hi"}) == "hi"
+    assert view.body_text("plain") == "plain"
+    assert view.body_text({"image": "x.png"}) == '{"image":"x.png"}'
+    assert view.body_text(None) == "null"
+    assert view.body_text({"text": 5}) == '{"text":5}'
+
+
+def test_times_show_the_date_unless_today() -> None:
+    assert view.clock(ms(datetime(2026, 3, 5, 9, 7, tzinfo=UTC)), NOW) == "09:07"
+    assert view.clock(ms(datetime(2026, 1, 2, 23, 59, tzinfo=UTC)), NOW) == "Jan 02 23:59"
+    assert view.clock(ms(datetime(2025, 12, 31, 8, 0, tzinfo=UTC)), NOW) == "2025-12-31 08:00"
+
+
+def test_messages_render_as_time_sender_text_with_a_rule_before_the_new_ones() -> None:
+    messages = [
+        message(1, "bob", "hi alice"),
+        message(2, "alice", "hi bob"),
+        message(3, "bob", "two\nlines"),
+    ]
+    pending = [OutboxEntry("c1", "dm:alice:bob", {"text": "on its way"}, NOW.timestamp())]
+    fragments = view.message_list(messages, pending, "alice", now=NOW, width=80, new_from=3)
+    assert fragment_list_to_text(fragments).splitlines() == [
+        "14:30  bob: hi alice",
+        "14:30  alice: hi bob",
+        "──── new ────",
+        "14:30  bob: two",
+        "       lines",
+        "14:30  alice: on its way  (sending…)",
+    ]
+    assert ("class:sender.me", "alice") in fragments
+    assert ("class:sender", "bob") in fragments
+
+
+def test_no_rule_when_nothing_was_unread_and_a_hint_when_there_is_nothing() -> None:
+    text = fragment_list_to_text(
+        view.message_list([message(1, "bob", "x")], [], "alice", now=NOW, width=80)
+    )
+    assert "new" not in text
+    empty = fragment_list_to_text(view.message_list([], [], "alice", now=NOW, width=80))
+    assert "No messages yet" in empty
+
+
+def test_long_messages_wrap_between_words_under_their_text() -> None:
+    text = "the quick brown fox jumps over the lazy dog and keeps running far away"
+    fragments = view.message_list([message(1, "bob", text)], [], "alice", now=NOW, width=40)
+    assert fragment_list_to_text(fragments).splitlines() == [
+        "14:30  bob: the quick brown fox jumps",  # 37 columns: " over" would make 42
+        "       over the lazy dog and keeps",
+        "       running far away",
+    ]
+
+
+def test_wrapping_breaks_long_words_and_keeps_blank_lines() -> None:
+    assert view.wrap("x" * 30, 25, first=3, indent=2) == "x" * 22 + "\n  " + "x" * 8
+    assert view.wrap("one\n\ntwo", 40, first=5, indent=4) == "one\n    \n    two"
+    assert view.wrap("short", 80, first=10, indent=4) == "short"
+
+
+def test_help_wraps_descriptions_under_their_column() -> None:
+    text = "Keys\n  Enter    send the line, or run the command"
+    assert view.wrap_block(text, 30, 11).splitlines() == [
+        "Keys",
+        "  Enter    send the line, or",
+        "           run the command",
+    ]
+
+
+def test_the_status_bar_shows_who_where_the_connection_and_total_unread() -> None:
+    bar = view.status_bar(
+        user="alice",
+        device="cli",
+        server="127.0.0.1:3001",
+        connection="reconnecting…",
+        online=False,
+        total_unread=4,
+    )
+    text = fragment_list_to_text(bar)
+    assert "alice@cli" in text and "127.0.0.1:3001" in text and "reconnecting…" in text
+    assert "4 unread" in text
+    assert any("status.offline" in fragment[0] for fragment in bar)
+    assert "unread" not in fragment_list_to_text(
+        view.status_bar(
+            user="a", device="d", server="s", connection="connected", online=True, total_unread=0
+        )
+    )
+
+
+# the store is a cache of one server
+
+
+def test_the_newest_stored_message_is_the_witness_of_the_server() -> None:
+    with Store(":memory:") as store:
+        assert cache.newest_message(store) is None
+        store.add_message(
+            "dm:alice:bob", message(1, "bob", "old", datetime(2026, 1, 1, tzinfo=UTC))
+        )
+        store.add_message("g:team", message(7, "carol", "newest"))
+        store.add_message(
+            "dm:alice:bob", message(2, "bob", "older", datetime(2026, 2, 1, tzinfo=UTC))
+        )
+        newest = cache.newest_message(store)
+        assert newest is not None
+        assert (newest["channel"], newest["seq"], newest["messageId"]) == ("g:team", 7, "m7")
+
+
+def test_a_reply_matches_only_when_the_server_holds_that_very_message() -> None:
+    witness = {"channel": "g:team", "seq": 7, "messageId": "m7"}
+    same = {"type": "messages", "messages": [{"seq": 7, "messageId": "m7"}]}
+    other = {"type": "messages", "messages": [{"seq": 7, "messageId": "new-server"}]}
+    assert cache.matches(same, witness) is True
+    assert cache.matches(other, witness) is False
+    assert cache.matches({"type": "messages", "messages": []}, witness) is False
+    assert cache.matches({"type": "error", "code": "forbidden"}, witness) is False
+    assert cache.matches({"type": "error", "code": "throttled"}, witness) is None
