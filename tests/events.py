@@ -12,7 +12,8 @@ EVENTS_DIR = Path(__file__).resolve().parent.parent / "events"
 
 def load_event(name: str) -> dict[str, Any]:
     """events/<name>.json, parsed; a fresh copy every call."""
-    return json.loads((EVENTS_DIR / f"{name}.json").read_text())
+    event: dict[str, Any] = json.loads((EVENTS_DIR / f"{name}.json").read_text())
+    return event
 
 
 def websocket_event(

@@ -14,8 +14,8 @@ from typing import Any
 
 import boto3
 from moto.apigatewaymanagementapi.models import ApiGatewayManagementApiBackend
-from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.exceptions import JsonRESTError
+from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler
 from moto.sns.models import SNSBackend

@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
-from courier_chat.app import open_session
-from courier_chat.options import parse_options
-from courier_chat.screen import ChatScreen
-from courier_chat.session import ChatSession
 from prompt_toolkit.formatted_text import fragment_list_to_text
 from prompt_toolkit.input import PipeInput, create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
+from courier_chat.app import open_session
+from courier_chat.options import parse_options
+from courier_chat.screen import ChatScreen
+from courier_chat.session import ChatSession
 from courier_client import CourierClient, Store
 
 WAIT = 10.0  # a bound on each wait, so a broken test fails instead of hanging

@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from prompt_toolkit.formatted_text import fragment_list_to_text
+
 from courier_chat import cache, commands, view
 from courier_chat.channels import dm_channel, is_channel_of, title
 from courier_chat.commands import CreateGroup, Invalid, MarkRead, Open, Quit, Say, ShowHelp
 from courier_chat.options import default_store_path, parse_options
-from prompt_toolkit.formatted_text import fragment_list_to_text
-
 from courier_client import Store
 from courier_client.store import OutboxEntry
 

@@ -1,0 +1,113 @@
+"""Cost per operation: Courier's, the floor's and the naive baseline's, billed and priced."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+from bench import floor as floors
+from bench import naive, scenarios
+from bench.billing import Bill, bill
+from bench.moto_env import Bench, moto_courier
+from bench.prices import cost
+from bench.recorder import Trace
+from bench.results import BillRow, CostResult
+from bench.scenarios import Sizes
+
+Scenario = Callable[[Bench, Sizes], Trace]
+
+
+@dataclass(frozen=True)
+class Operation:
+    key: str
+    title: str
+    ours: Scenario
+    naive: Scenario
+    floor: Callable[[], floors.Floor]
+
+
+def operations(sizes: Sizes) -> list[Operation]:
+    groups = [
+        Operation(
+            f"group_{n}",
+            f"Group of {n:,}: send, deliver, every device acks",
+            partial(scenarios.group_send, members=n),
+            partial(naive.group_send, members=n),
+            partial(floors.group_send, n),
+        )
+        for n in sizes.groups
+    ]
+    return [
+        Operation("dm", "DM: send, deliver, ack, read", scenarios.dm, naive.dm, floors.dm),
+        Operation(
+            "dm_offline",
+            "DM to an offline user: push notification",
+            scenarios.dm_offline,
+            naive.dm_offline,
+            floors.dm_offline,
+        ),
+        Operation(
+            "dm_unacked",
+            "DM never acked: 1 + 5 retries",
+            scenarios.dm_unacked,
+            naive.dm_unacked,
+            floors.dm_unacked,
+        ),
+        *groups,
+        Operation(
+            "sync_conversations",
+            f"sync: conversation list ({sizes.conversations})",
+            scenarios.sync_conversations,
+            naive.sync_conversations,
+            partial(floors.sync_conversations, sizes.conversations),
+        ),
+        Operation(
+            "sync_messages",
+            f"sync: a page of {sizes.page} messages",
+            scenarios.sync_messages,
+            naive.sync_messages,
+            partial(floors.sync_messages, sizes.page),
+        ),
+    ]
+
+
+def bill_row(priced: Bill) -> BillRow:
+    return {
+        "calls": priced.calls,
+        "by_operation": dict(sorted(priced.by_operation.items())),
+        "wru": priced.wru,
+        "rru": priced.rru,
+        "sqs_requests": priced.sqs_standard + priced.sqs_fifo,
+        "sqs_fifo": priced.sqs_fifo,
+        "api_messages": priced.api_messages,
+        "lambda_invocations": priced.lambda_invocations,
+        "lambda_gb_seconds": priced.lambda_gb_seconds,
+        "sns_publishes": priced.sns_publishes,
+        "log_bytes": priced.log_bytes,
+        "usd": cost(priced),
+    }
+
+
+def measure(scenario: Scenario, sizes: Sizes) -> BillRow:
+    """Run one scenario in a fresh Courier over moto and bill what it recorded."""
+    with moto_courier() as bench:
+        return bill_row(bill(scenario(bench, sizes)))
+
+
+def run_cost(sizes: Sizes, progress: Callable[[str], None]) -> list[CostResult]:
+    results: list[CostResult] = []
+    for op in operations(sizes):
+        progress(f"cost: {op.title}")
+        floor_trace, reasoning = op.floor()
+        results.append(
+            {
+                "key": op.key,
+                "title": op.title,
+                "ours": measure(op.ours, sizes),
+                "floor": bill_row(bill(floor_trace)),
+                "naive": measure(op.naive, sizes),
+                "floor_reasoning": reasoning,
+            }
+        )
+    return results

@@ -1,0 +1,402 @@
+"""bench/results/REPORT.md, written from a run's results."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from bench import naive
+from bench.billing import PLATFORM_LOG_BYTES, DurationModel
+from bench.floor import COMMON_REASONS
+from bench.prices import CHECKED_ON, CONNECTION_MINUTE, PRICES, REGION, SERVICES
+from bench.results import BillRow, ColdStart, CostResult, LocalLoad, Results
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], left: int = 1) -> list[str]:
+    """A Markdown table; columns after the first `left` ones are right-aligned."""
+    align = ["---"] * left + ["---:"] * (len(headers) - left)
+    return [
+        "| " + " | ".join(headers) + " |",
+        "| " + " | ".join(align) + " |",
+        *("| " + " | ".join(row) + " |" for row in rows),
+        "",
+    ]
+
+
+def _num(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+
+
+def _per_million(usd: float) -> str:
+    return f"${usd * 1e6:,.2f}"
+
+
+def _ratio(numerator: float, denominator: float) -> str:
+    return f"{numerator / denominator:.2f}x" if denominator else "—"
+
+
+def _units_row(title: str, row: BillRow) -> list[str]:
+    return [
+        title,
+        _num(row["calls"]),
+        _num(row["wru"]),
+        _num(row["rru"]),
+        _num(row["sqs_requests"]),
+        _num(row["api_messages"]),
+        _num(row["lambda_invocations"]),
+        f"{row['lambda_gb_seconds']:.3f}",
+        _num(row["sns_publishes"]),
+        f"{row['log_bytes'] / 1024:,.1f}",
+        _per_million(row["usd"]["total"]),
+    ]
+
+
+UNIT_HEADERS = [
+    "operation",
+    "AWS calls",
+    "WRU",
+    "RRU",
+    "SQS requests",
+    "API GW messages",
+    "Lambda invocations",
+    "Lambda GB-s",
+    "SNS publishes",
+    "log KB",
+    "$ per million",
+]
+
+
+def _cost_section(cost: list[CostResult]) -> list[str]:
+    lines = [
+        "## Cost per operation",
+        "",
+        "Each operation runs through the deployable handlers (`functions/*/app.py`) over moto, "
+        "in a fresh in-process stack, with the workers' jobs run in batches of their event "
+        "sources' `BatchSize`. A botocore event hook records every AWS call with its request "
+        "and response; `bench/billing.py` turns them into billed units. AWS calls are the "
+        "requests our code makes; SQS requests also count the receive and delete of each "
+        "batch a worker gets (Lambda's poller makes them, and they are billed). "
+        "Operations are in steady state (a first message has created the conversation's "
+        "rows); every user has one device. `$ per million` is per million operations: "
+        "messages, or syncs for the sync rows.",
+        "",
+        "### Summary",
+        "",
+        *_findings(cost),
+    ]
+    rows = [
+        [
+            r["title"],
+            _num(r["ours"]["calls"]),
+            _num(r["floor"]["calls"]),
+            _num(r["naive"]["calls"]),
+            _per_million(r["ours"]["usd"]["total"]),
+            _per_million(r["floor"]["usd"]["total"]),
+            _per_million(r["naive"]["usd"]["total"]),
+            _ratio(r["ours"]["usd"]["total"], r["floor"]["usd"]["total"]),
+            _ratio(r["naive"]["usd"]["total"], r["ours"]["usd"]["total"]),
+        ]
+        for r in cost
+    ]
+    headers = ["operation", "calls: ours", "floor", "naive"]
+    headers += ["$/M: ours", "floor", "naive", "ours ÷ floor", "naive ÷ ours"]
+    lines += _table(headers, rows)
+    for name, bills in (
+        ("Courier", [r["ours"] for r in cost]),
+        ("The floor", [r["floor"] for r in cost]),
+        ("The naive baseline", [r["naive"] for r in cost]),
+    ):
+        lines += [f"### {name}: billed units per operation", ""]
+        rows = [_units_row(r["title"], b) for r, b in zip(cost, bills, strict=True)]
+        lines += _table(UNIT_HEADERS, rows)
+    lines += ["### Where Courier's dollars go", ""]
+    services = list(dict.fromkeys(SERVICES.values()))
+    rows = []
+    for r in cost:
+        by_service = dict.fromkeys(services, 0.0)
+        for key, service in SERVICES.items():
+            by_service[service] += r["ours"]["usd"][key]
+        rows.append([r["title"], *(_per_million(by_service[s]) for s in services)])
+    lines += _table(["operation (per million)", *services], rows)
+    lines += ["### Where the calls go: Courier / naive", ""]
+    rows = [
+        [r["title"], _calls_by_operation(r["ours"]), _calls_by_operation(r["naive"])] for r in cost
+    ]
+    lines += _table(["operation", "Courier", "naive"], rows, left=3)
+    return lines
+
+
+def _spread(values: list[float], form: str = "{:.2f}x") -> str:
+    return f"{form.format(min(values))} to {form.format(max(values))}"
+
+
+def _findings(cost: list[CostResult]) -> list[str]:
+    """What the table says, computed from it."""
+    total = [
+        (r["ours"]["usd"]["total"], r["floor"]["usd"]["total"], r["naive"]["usd"]["total"])
+        for r in cost
+    ]
+    api = [r["ours"]["usd"]["api_messages"] / r["ours"]["usd"]["total"] for r in cost]
+    calls = [r["ours"]["calls"] / r["floor"]["calls"] for r in cost]
+    return [
+        f"- Courier costs {_spread([o / f for o, f, _ in total])} the floor in dollars, and "
+        f"makes {_spread(calls)} the floor's AWS calls. The extra calls are one Query per "
+        "member for live connections (the floor batches 100 users per read), one retry "
+        "probe and GetItem per device (the floor: one job per message), the fan-out jobs of "
+        "groups over 100, and the last messages read by a conversation sync. Most are small "
+        "reads, so the gap is narrower in dollars than in calls.",
+        f"- API Gateway WebSocket messages are {_spread(api, '{:.0%}')} of Courier's dollars: "
+        "every frame a client sends (send, ack, read, sync), every reply and every post is "
+        "billed. Each ack is a frame, an invocation, a read and a write: acks are "
+        "cumulative, so a client that acks several messages at once saves the most.",
+        f"- The naive baseline costs {_spread([n / o for o, _, n in total])} Courier's, and "
+        "can go below the floor, which is the floor of Courier's protocol. It saves what "
+        "makes Courier correct (the four-item transaction, strongly consistent "
+        "reads, access checks on ack and read, read state synced to other devices) and pays "
+        "instead with a Scan of every online device per message (its cost grows with "
+        "everyone online: see the naive baseline below) and an unread counter that each "
+        "delivery increments: in the never-acked DM, its five redeliveries add five to "
+        "the reader's unread for one message, the bug Courier exists to prevent.",
+        "",
+    ]
+
+
+def _calls_by_operation(row: BillRow) -> str:
+    return ", ".join(f"{op.split('.')[-1]} {n:,}" for op, n in row["by_operation"].items())
+
+
+def _floor_section(cost: list[CostResult]) -> list[str]:
+    lines = [
+        "### The floor, reasoned",
+        "",
+        "The fewest calls the protocol (docs/protocol.md) permits, written as the trace an "
+        "ideal implementation would leave (`bench/floor.py`) and billed by the same rules. "
+        "It writes no metrics (only Lambda's own log lines).",
+        "",
+    ]
+    lines += ["**Every operation that sends a message**", ""]
+    lines += [f"- {why}" for why in COMMON_REASONS] + [""]
+    for r in cost:
+        lines += [f"**{r['title']}**", ""]
+        lines += [f"- {why}" for why in r["floor_reasoning"]]
+        lines.append("")
+    return lines
+
+
+def _reflow(text: str) -> list[str]:
+    """A docstring's paragraphs and bullets as Markdown lines (one per paragraph or bullet)."""
+    lines: list[str] = []
+    for paragraph in text.strip().split("\n\n"):
+        for piece in paragraph.replace("\n- ", "\n\0- ").split("\n\0"):
+            lines.append(" ".join(line.strip() for line in piece.splitlines()))
+        lines.append("")
+    return lines
+
+
+def _naive_section(online: int) -> list[str]:
+    rru = PRICES["rru"].usd / PRICES["rru"].per
+    rows = [
+        [f"{n:,}", _num(naive.scan_read_units(n)), _per_million(naive.scan_read_units(n) * rru)]
+        for n in (1_000, 10_000, 100_000, 1_000_000)
+    ]
+    return [
+        "### The naive baseline",
+        "",
+        "Implemented inside the bench (`bench/naive.py`), against its own moto tables, "
+        "counted by the same hook. It writes no metrics.",
+        "",
+        *_reflow((naive.__doc__ or "").split("\n\n", 1)[-1]),
+        f"Its connections table held {online:,} online devices here (at least every member). "
+        "The Scan reads every one of them for every message, so its cost follows everyone "
+        "online, not the conversation:",
+        "",
+        *_table(["devices online", "RRU per message", "$ per million messages"], rows),
+    ]
+
+
+def _prices_section() -> list[str]:
+    duration = DurationModel()
+    rows = [
+        [key, f"${p.usd:g}", f"per {p.per:,.0f} {p.unit}", p.source]
+        for key, p in [*PRICES.items(), ("connection_minutes", CONNECTION_MINUTE)]
+    ]
+    return [
+        f"### Prices ({REGION}, list prices, checked {CHECKED_ON})",
+        "",
+        *_table(["key", "price", "unit", "source"], rows, left=1),
+        "The AWS pricing pages render their rates client-side; they were read through pages "
+        "quoting them on that date. Free tiers and volume tiers are ignored.",
+        "",
+        "Assumptions:",
+        "",
+        f"- Lambda duration is not measurable against moto: it is modelled as "
+        f"{duration.base_ms:g} ms per invocation plus {duration.call_ms:g} ms per AWS call made "
+        f"in sequence (posts made in parallel count once per {duration.parallel}), billed per "
+        "1 ms at the function's memory (template.yaml: 256 MB, fan-out 512 MB, arm64).",
+        f"- Logs: what the handler printed (Powertools EMF metrics) plus {PLATFORM_LOG_BYTES} "
+        "bytes of Lambda's START/END/REPORT lines per invocation.",
+        "- DynamoDB: UpdateItem is sized from its key and the attributes it sets (Courier's "
+        "rows hold nothing else, all under 1 KB); no recorded operation creates or deletes a "
+        "membership row, so the by-channel index (keys only) costs no writes here.",
+        "- Not per operation, so not counted: connection-minutes "
+        f"(${CONNECTION_MINUTE.usd:g} per million: a device online all day is 1,440 a day), "
+        "keep-alive pings (a ping and a pong per device every < 10 min: about 288 messages a "
+        "day), X-Ray traces (Tracing: Active; sampled), Lambda's idle SQS long polls, storage.",
+        "",
+    ]
+
+
+def _coldstart_section(cold: ColdStart) -> list[str]:
+    base = cold["baseline"]
+    rows = [
+        [
+            name,
+            f"{s['median_ms']:.0f}",
+            f"{s['p90_ms']:.0f}",
+            _ratio(s["median_ms"], base["median_ms"]),
+        ]
+        for name, s in cold["handlers"].items()
+    ]
+    rows.append(
+        [
+            "`import boto3` + one client",
+            f"{base['median_ms']:.0f}",
+            f"{base['p90_ms']:.0f}",
+            "1.00x",
+        ]
+    )
+    shares = [[s["package"], f"{s['ms']:.0f}"] for s in cold["importtime"]]
+    return [
+        "## Cold import",
+        "",
+        f"Each handler module imported as Lambda does (its folder and the layer on sys.path, "
+        f"`AWS_LAMBDA_FUNCTION_NAME` set), beside `import boto3; boto3.client('dynamodb')`, "
+        f"each in a fresh interpreter, {base['runs']} rounds interleaving every target. Time "
+        "is measured inside the interpreter (its own start-up excluded), with warm file "
+        "caches and compiled bytecode: Lambda's first import also reads the package from "
+        "its disk. Handlers open no client at import (runtime.py opens them on first use).",
+        "",
+        *_table(["import", "median ms", "p90 ms", "÷ boto3 + client"], rows),
+        f"Where `{cold['importtime_of']}`'s import time goes (`-X importtime`, self time by "
+        "top-level package):",
+        "",
+        *_table(["package", "ms"], shares),
+    ]
+
+
+def _local_section(local: LocalLoad) -> list[str]:
+    lat, ack, top = local["latency_ms"], local["sendack_ms"], local["ceiling"]
+    share = local["messages_per_s"] / top["send_paths_per_s"] if top["send_paths_per_s"] else 0.0
+    rest = max(0.0, 1 - local["moto_share"] - local["posts_share"])
+    bound = (
+        "moto is what bounds the local stack"
+        if local["moto_share"] >= max(local["posts_share"], rest)
+        else "the stack's own work (handler code and Lambda emulation, one handler at a time, "
+        "the gateway and the pollers, all in one Python process) bounds it more than moto"
+    )
+    headers = ["pairs", "window s", "messages", "messages/s", "p50 ms", "p90 ms", "p99 ms"]
+    row = [
+        str(local["pairs"]),
+        f"{local['seconds']:.1f}",
+        _num(local["messages"]),
+        f"{local['messages_per_s']:.1f}",
+        f"{lat['p50']:.1f}",
+        f"{lat['p90']:.1f}",
+        f"{lat['p99']:.1f}",
+    ]
+    ceiling_row = [
+        f"{top['accepts_per_s_empty']:.1f}",
+        f"{top['accepts_per_s']:.1f}",
+        f"{top['send_paths_per_s']:.1f}",
+    ]
+    return [
+        "## Local stack: throughput and latency",
+        "",
+        f"`make run`'s stack (ServerThread on a free port) and, in another process, "
+        f"{local['pairs']} pairs of raw aiohttp WebSocket clients playing DM ping-pong: each "
+        "message is timed from its `send` frame to the `message` frame at the peer, which "
+        "acks it and answers. Retry probes run as deployed (2 s later, finding the acks).",
+        "",
+        *_table(
+            [*headers, "max ms", "timeouts"], [[*row, f"{lat['max']:.1f}", str(local["timeouts"])]]
+        ),
+        f"send → sendack: p50 {ack['p50']:.1f} ms, p90 {ack['p90']:.1f} ms, p99 "
+        f"{ack['p99']:.1f} ms. The stack made {local['aws_calls_per_s']:.0f} AWS calls/s to "
+        f"moto ({local['aws_calls_per_message']:.1f} per message: send, ack, probe, the "
+        "pollers' receives and deletes).",
+        "",
+        "The moto ceiling, in the same run, against the same moto server: the send path's "
+        "own calls, made by Courier's layer functions in a loop on one thread (no gateway, "
+        "no Lambda emulation; the stack's invoker also runs one handler at a time):",
+        "",
+        *_table(
+            [
+                "accept/s, empty tables",
+                f"accept/s after {local['stored_messages']:,} messages",
+                "send paths/s (accept, 2 Query, probe)",
+            ],
+            [ceiling_row],
+        ),
+        "accept is the GetItem of the counter and the send's TransactWriteItems. moto "
+        "deep-copies every table a TransactWriteItems touches (to roll back), so a "
+        "transaction costs more the more the tables hold, and the stack slows down as it "
+        f"fills. Under load the stack delivered {share:.0%} of the messages/s moto allows "
+        "for their send path alone (each message also brings an ack, a probe and the "
+        f"pollers' calls). Its calls waited on moto for {local['moto_share']:.0%} of the "
+        f"wall time and on the gateway's @connections for {local['posts_share']:.0%} (the "
+        "invoker runs one handler at a time, so these hardly overlap; the pollers' long "
+        f"polls are left out): {bound}. 1-minute load average before, after the load, after "
+        f"the ceiling: {', '.join(f'{x:.2f}' for x in local['loadavg'])}.",
+        "",
+    ]
+
+
+def write_report(results: Results, out: Path, images: list[str]) -> None:
+    m = results["machine"]
+    loads = "; ".join(
+        f"{part} {', '.join(f'{x:.2f}' for x in avg)}"
+        for part, avg in results.get("loadavg", {}).items()
+    )
+    seconds = ", ".join(f"{part} {s:.0f} s" for part, s in results.get("seconds", {}).items())
+    lines = [
+        "# Courier bench",
+        "",
+        f"`make bench` (`python -m bench`), {m['date']}, on {m['cores']} cores, Python "
+        f"{m['python']}, {m['platform']}. Load average (1, 5, 15 min) when each part began: "
+        f"{loads}. Wall time: {seconds}.",
+        "",
+        "Counts and dollars do not depend on the machine; timings do (cold imports, the "
+        "local stack): they were disturbed when the load average exceeded the core count.",
+        "",
+    ]
+    quick = results.get("quick_parts", [])
+    if quick:
+        lines += [f"**Run with `--quick` (smaller sizes) for: {', '.join(quick)}.**", ""]
+    lines += [f"![{Path(i).stem}]({Path(i).name})" for i in images] + [""]
+    if "cost" in results:
+        lines += _cost_section(results["cost"])
+        lines += _floor_section(results["cost"])
+        lines += _naive_section(int(str(results.get("sizes", {}).get("online", 0))))
+        lines += _prices_section()
+    if "coldstart" in results:
+        lines += _coldstart_section(results["coldstart"])
+    if "local" in results:
+        lines += _local_section(results["local"])
+    lines += [
+        "## Not measured",
+        "",
+        "- Real AWS: latencies and Lambda durations (modelled above), throttling, cold starts "
+        "as Lambda runs them (init of the runtime and the layer's extraction).",
+        "- moto is not DynamoDB: the local stack's figures bound nothing in production.",
+        "- Devices per user: every scenario has one; more devices multiply posts, acks and "
+        "probes (and the naive baseline's unread increments).",
+        "",
+        "## Re-running",
+        "",
+        "`make bench` runs everything (a few minutes); `.venv/bin/python -m bench --parts "
+        "local coldstart` re-runs the timed parts alone (on a quiet machine) and rebuilds "
+        "this report with the other parts' saved results (bench/results/results.json); "
+        "`--quick` shrinks every size for a smoke run.",
+        "",
+    ]
+    out.write_text("\n".join(lines))

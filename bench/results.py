@@ -1,0 +1,139 @@
+"""What a bench run produces, as JSON-ready records (bench/results/results.json), so that a
+part can be run again alone and the report rebuilt from the rest."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypedDict, cast
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+RESULTS_JSON = RESULTS_DIR / "results.json"
+
+
+class BillRow(TypedDict):
+    calls: int
+    by_operation: dict[str, int]
+    wru: float
+    rru: float
+    sqs_requests: int
+    sqs_fifo: int
+    api_messages: int
+    lambda_invocations: int
+    lambda_gb_seconds: float
+    sns_publishes: int
+    log_bytes: int
+    usd: dict[str, float]  # per price key, and "total": one operation
+
+
+class CostResult(TypedDict):
+    key: str
+    title: str
+    ours: BillRow
+    floor: BillRow
+    naive: BillRow
+    floor_reasoning: list[str]
+
+
+class Spread(TypedDict):
+    median_ms: float
+    p90_ms: float
+    runs: int
+
+
+class ImportShare(TypedDict):
+    package: str
+    ms: float
+
+
+class ColdStart(TypedDict):
+    handlers: dict[str, Spread]
+    baseline: Spread  # import boto3 and create one client
+    importtime_of: str
+    importtime: list[ImportShare]  # self time summed by top-level package
+
+
+class Percentiles(TypedDict):
+    p50: float
+    p90: float
+    p99: float
+    max: float
+
+
+class Ceiling(TypedDict):
+    accepts_per_s_empty: float  # GetItem + TransactWriteItems, on empty tables
+    accepts_per_s: float  # the same after the load
+    send_paths_per_s: float  # accept, two Query, SendMessageBatch, after the load
+
+
+class LocalLoad(TypedDict):
+    pairs: int
+    seconds: float
+    messages: int
+    messages_per_s: float
+    latency_ms: Percentiles
+    sendack_ms: Percentiles
+    latencies_ms: list[float]
+    timeouts: int
+    aws_calls_per_s: float
+    aws_calls_per_message: float
+    moto_share: float  # of the wall time, spent waiting on moto (long polls excluded)
+    posts_share: float  # of the wall time, spent posting to the gateway's @connections
+    stored_messages: int  # what the load left in the tables (warm-up included)
+    ceiling: Ceiling
+    loadavg: list[float]  # 1-minute load average before, after the load, after the ceiling
+
+
+class Machine(TypedDict):
+    date: str
+    cores: int
+    python: str
+    platform: str
+
+
+class Results(TypedDict, total=False):
+    machine: Machine
+    quick_parts: list[str]  # the parts last run with --quick
+    sizes: dict[str, object]
+    cost: list[CostResult]
+    coldstart: ColdStart
+    local: LocalLoad
+    seconds: dict[str, float]  # wall time of each part
+    loadavg: dict[str, list[float]]  # load averages when each part started
+
+
+def machine() -> Machine:
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "cores": os.cpu_count() or 0,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+    }
+
+
+def loadavg() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def percentiles(samples: list[float]) -> Percentiles:
+    if len(samples) < 2:
+        only = samples[0] if samples else 0.0
+        return {"p50": only, "p90": only, "p99": only, "max": only}
+    cuts = statistics.quantiles(samples, n=100, method="inclusive")
+    return {"p50": cuts[49], "p90": cuts[89], "p99": cuts[98], "max": max(samples)}
+
+
+def load() -> Results:
+    if not RESULTS_JSON.exists():
+        return {}
+    return cast(Results, json.loads(RESULTS_JSON.read_text()))
+
+
+def save(results: Results) -> None:
+    RESULTS_DIR.mkdir(exist_ok=True)
+    RESULTS_JSON.write_text(json.dumps(results, indent=1) + "\n")
