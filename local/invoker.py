@@ -5,6 +5,9 @@ time across all functions: in Lambda every function has a process of its own, wh
 here they share one, and Powertools Metrics keeps its metric set per process (one
 function's flush would empty another's). Posts to @connections go through the event
 loop, never through this lock, so a handler that posts cannot deadlock.
+
+Each invocation runs inside `faults.invocation`, a no-op unless the chaos harness
+installed a fault plan (local/faults.py).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
+from local import faults
 from local.events import LambdaContext
 from local.handlers import Handler, load_handler
 
@@ -28,7 +32,7 @@ class Invoker:
         self._lock = threading.Lock()
 
     def _run(self, function: str, event: dict[str, Any]) -> Any:
-        with self._lock:
+        with self._lock, faults.invocation(function):
             return self._handlers[function](event, LambdaContext(f"courier-local-{function}"))
 
     async def __call__(self, function: str, event: dict[str, Any]) -> Any:

@@ -5,15 +5,21 @@ As Lambda does: a record listed in the result's `batchItemFailures` (with
 ReportBatchItemFailures), or every record of a batch whose invocation raised, stays
 in the queue; it comes back after the visibility timeout, and SQS (moto) moves it to
 the DLQ after `maxReceiveCount` receives.
+
+Under the chaos harness's fault plan (local/faults.py) a batch of a standard queue may
+be delivered twice, as its at-least-once delivery allows, and a failed batch comes back
+sooner.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Mapping
 from typing import Any
 
+from local import faults
 from local.events import sqs_event
 from local.invoker import Invoker
 from local.template import EventSourceMapping
@@ -49,6 +55,7 @@ class Poller:
         self.invoke = invoke
         attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
         self.queue_arn: str = attributes["Attributes"]["QueueArn"]
+        self.fifo = self.queue_arn.endswith(".fifo")  # processed once, redelivered on failure only
         self.received = 0
         self.deleted = 0
 
@@ -60,7 +67,7 @@ class Poller:
                     QueueUrl=self.queue_url,
                     MaxNumberOfMessages=min(SQS_RECEIVE_LIMIT, self.mapping["BatchSize"]),
                     WaitTimeSeconds=WAIT_SECONDS,
-                    VisibilityTimeout=self.mapping["VisibilityTimeout"],
+                    VisibilityTimeout=faults.visibility_timeout(self.mapping["VisibilityTimeout"]),
                     MessageSystemAttributeNames=["All"],
                     MessageAttributeNames=["All"],
                 )
@@ -73,6 +80,8 @@ class Poller:
             messages: list[Mapping[str, Any]] = reply.get("Messages", [])
             if messages:
                 await self.deliver(messages)
+                if not self.fifo and faults.duplicate_delivery(self.mapping["queue"]):
+                    await self.deliver_again(messages)
 
     async def deliver(self, messages: list[Mapping[str, Any]]) -> None:
         self.received += len(messages)
@@ -94,3 +103,9 @@ class Poller:
                 self.sqs.delete_message_batch, QueueUrl=self.queue_url, Entries=entries
             )
             self.deleted += len(done)
+
+    async def deliver_again(self, messages: list[Mapping[str, Any]]) -> None:
+        """The same batch once more (SQS delivers at least once); its outcome is ignored."""
+        self.received += len(messages)
+        with contextlib.suppress(Exception):
+            await self.invoke(self.mapping["function"], sqs_event(messages, self.queue_arn))

@@ -1,0 +1,23 @@
+"""`make chaos`: python -m chaos [--seed N] [options]; exits 1 on any violation."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from chaos.cli import parse
+from chaos.report import table, write_json
+from chaos.run import run
+
+
+def main(argv: list[str] | None = None) -> int:
+    config = parse(sys.argv[1:] if argv is None else argv)
+    outcome = asyncio.run(run(config))
+    print(table(outcome))
+    write_json(outcome, config.json_path)
+    print(f"  JSON: {config.json_path}")
+    return 0 if outcome.verdict.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,216 @@
+"""The checker: a run's history in, one list of violations per guarantee out. Pure.
+
+Each function returns one line per violation, readable on its own; an empty list
+means the guarantee held.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from chaos.history import History, Message, user_of
+
+DETAILS_KEPT = 50
+
+
+def members_of(history: History, channel: str) -> list[str]:
+    if channel in history.members:
+        return history.members[channel]
+    if channel.startswith("dm:"):
+        return channel.split(":")[1:]
+    return []
+
+
+def _server_index(history: History) -> dict[tuple[str, int], Message]:
+    return {(m.channel, m.seq): m for m in history.server_messages}
+
+
+def lost(history: History) -> list[str]:
+    """Acknowledged messages the server does not hold, and stored messages some member
+    device does not hold after the drain."""
+    server = _server_index(history)
+    found: list[str] = []
+    for ack in history.sendacks:
+        stored = server.get((ack.channel, ack.seq))
+        if stored is None or stored.client_msg_no != ack.client_msg_no:
+            found.append(f"{ack.channel}#{ack.seq}: acknowledged to {ack.device}, not stored")
+    for (channel, seq), message in sorted(server.items()):
+        for user in members_of(history, channel):
+            for device in history.devices.get(user, []):
+                held = {(m.channel, m.seq) for m in history.stores.get(device, [])}
+                if (channel, seq) not in held:
+                    found.append(f"{channel}#{seq} ({message.client_msg_no}): not on {device}")
+    return found
+
+
+def unexpected(history: History) -> list[str]:
+    """Stored messages no device attempted, or not as attempted, or (on a device)
+    not as the server stored them."""
+    attempts = {(user_of(a.device), a.client_msg_no): a for a in history.attempts}
+    server = _server_index(history)
+    holders: list[tuple[str, list[Message]]] = [("server", history.server_messages)]
+    holders += sorted(history.stores.items())
+    found: list[str] = []
+    for where, messages in holders:
+        for m in messages:
+            attempt = attempts.get((m.sender, m.client_msg_no))
+            original = server.get((m.channel, m.seq))
+            if attempt is None:
+                found.append(f"{where}: {m.channel}#{m.seq} from {m.sender} was never sent")
+            elif (attempt.channel, attempt.body) != (m.channel, m.body):
+                found.append(f"{where}: {m.channel}#{m.seq} differs from what was sent")
+            elif original is None or original.message_id != m.message_id:
+                found.append(f"{where}: {m.channel}#{m.seq} differs from the server's")
+    return found
+
+
+def shown_twice(history: History) -> list[str]:
+    """A (channel, seq) a device's SDK showed more than once, and a (sender, clientMsgNo)
+    that came to name two messages."""
+    found = [
+        f"{device}: {channel}#{seq} shown {count} times"
+        for device, shown in sorted(history.shown.items())
+        for (channel, seq), count in sorted(Counter(shown).items())
+        if count > 1
+    ]
+    named: dict[tuple[str, str], set[tuple[str, int]]] = defaultdict(set)
+    for ack in history.sendacks:
+        named[(user_of(ack.device), ack.client_msg_no)].add((ack.channel, ack.seq))
+    for m in history.server_messages + [m for ms in history.stores.values() for m in ms]:
+        named[(m.sender, m.client_msg_no)].add((m.channel, m.seq))
+    found += [
+        f"{sender} {client_msg_no}: names {sorted(places)}"
+        for (sender, client_msg_no), places in sorted(named.items())
+        if len(places) > 1
+    ]
+    return found
+
+
+def unacknowledged(history: History) -> list[str]:
+    """Messages attempted whose sender never got a sendack, and outboxes not emptied."""
+    acked = {(user_of(a.device), a.client_msg_no) for a in history.sendacks}
+    found = [
+        f"{a.device}: {a.client_msg_no} to {a.channel} never acknowledged"
+        for a in history.attempts
+        if (user_of(a.device), a.client_msg_no) not in acked
+    ]
+    found += [
+        f"{device}: {len(left)} left in the outbox"
+        for device, left in sorted(history.outbox_left.items())
+        if left
+    ]
+    return found
+
+
+def true_read(history: History) -> dict[tuple[str, str], tuple[int, str]]:
+    """Each (user, channel)'s read cursor as the users made it, and what made it: their
+    reads and their own stored messages (sending reads the channel up to the message)."""
+    truth: dict[tuple[str, str], tuple[int, str]] = {}
+    made = [((user_of(r.device), r.channel), r.seq, f"a read on {r.device}") for r in history.reads]
+    made += [((m.sender, m.channel), m.seq, "a message sent") for m in history.server_messages]
+    for key, seq, why in made:
+        if seq > truth.get(key, (0, ""))[0]:
+            truth[key] = (seq, why)
+    return truth
+
+
+def unread_mismatches(history: History) -> list[str]:
+    """(user, channel) pairs where a device's SDK or the server's sync disagrees with
+    lastSeq - the true read cursor."""
+    truth = true_read(history)
+    found: list[str] = []
+    for channel in sorted(history.members):
+        last = history.last_seq.get(channel, 0)
+        for user in members_of(history, channel):
+            read, why = truth.get((user, channel), (0, "nothing read"))
+            expected = max(0, last - read)
+            seen: dict[str, int | None] = {}
+            for device in history.devices.get(user, []):
+                seen[device] = history.device_unread.get(device, {}).get(channel, 0)
+                listed = history.server_unread.get(device, {}).get(channel)
+                seen[f"sync to {device}"] = listed if listed is not None or last > 0 else 0
+            wrong = {where: value for where, value in seen.items() if value != expected}
+            if wrong:
+                sent = history.reads_sent.get((user, channel), 0)
+                found.append(
+                    f"{user} {channel}: unread should be {expected} (lastSeq {last}, read "
+                    f"{read} by {why}), seen {wrong}; highest read frame the server got: {sent}"
+                )
+    return found
+
+
+def cursor_regressions(history: History) -> list[str]:
+    """A cursor value lower than one the same source observed before it."""
+    found: list[str] = []
+    for source, observed in sorted(history.cursors.items()):
+        highest: dict[tuple[str, ...], int] = {}
+        for key, value in observed:
+            if value < highest.get(key, 0):
+                found.append(f"{source}: {'/'.join(key)} went from {highest[key]} to {value}")
+            highest[key] = max(value, highest.get(key, 0))
+    return found
+
+
+def excess_copies(history: History) -> list[str]:
+    """(message, device) pairs the server sent more than 1 + MAX_RETRIES times."""
+    bound = 1 + history.max_retries
+    return [
+        f"{device}: {channel}#{seq} sent {count} times (at most {bound})"
+        for device, copies in sorted(history.copies.items())
+        for (channel, seq), count in sorted(copies.items())
+        if count > bound
+    ]
+
+
+def seq_gaps(history: History) -> list[str]:
+    """Channels whose stored seqs are not exactly 1..lastSeq."""
+    seqs: dict[str, list[int]] = defaultdict(list)
+    for m in history.server_messages:
+        seqs[m.channel].append(m.seq)
+    found: list[str] = []
+    for channel in sorted(set(seqs) | set(history.last_seq)):
+        expected = list(range(1, history.last_seq.get(channel, 0) + 1))
+        if sorted(seqs[channel]) != expected:
+            found.append(f"{channel}: seqs {sorted(seqs[channel])} but lastSeq {len(expected)}")
+    return found
+
+
+CHECKS: dict[str, tuple[str, Callable[[History], list[str]]]] = {
+    "lost": ("lost", lost),
+    "unexpected": ("unexpected", unexpected),
+    "shown_twice": ("shown twice", shown_twice),
+    "unacknowledged": ("never acknowledged after the drain", unacknowledged),
+    "unread_mismatches": ("(user, channel) unread differing from the truth", unread_mismatches),
+    "cursor_regressions": ("cursor regressions", cursor_regressions),
+    "excess_copies": ("copies per (message, device) above 1 + MAX_RETRIES", excess_copies),
+    "seq_gaps": ("channels with seq gaps", seq_gaps),
+}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    attempted: int
+    acknowledged: int
+    stored: int
+    redelivered: int  # message frames a device got beyond the first: the server's retries
+    violations: dict[str, list[str]]
+
+    @property
+    def ok(self) -> bool:
+        return not any(self.violations.values())
+
+
+def check(history: History) -> Verdict:
+    acked = {(user_of(a.device), a.client_msg_no) for a in history.sendacks}
+    attempted = {(user_of(a.device), a.client_msg_no) for a in history.attempts}
+    return Verdict(
+        attempted=len(attempted),
+        acknowledged=len(acked & attempted),
+        stored=len(history.server_messages),
+        redelivered=sum(
+            count - 1 for copies in history.copies.values() for count in copies.values()
+        ),
+        violations={name: run(history) for name, (_, run) in CHECKS.items()},
+    )

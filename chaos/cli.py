@@ -1,0 +1,101 @@
+"""The command line of `python -m chaos`."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from chaos.config import (
+    DEFAULT_NETWORK,
+    DEFAULT_SERVER,
+    REPRODUCIBILITY,
+    ChaosConfig,
+    NetworkRates,
+)
+from local.faults import ServerFaultRates
+
+HELP = {
+    "drop_ack": "per ack frame a device sends: lost",
+    "drop_out": "per other frame a device sends: lost",
+    "duplicate_out": "per send frame: arrives twice",
+    "cut_send": "per send frame: the connection dies right after it left",
+    "drop_in": "per frame the server sends a device: lost",
+    "duplicate_in": "per frame the server sends a device: arrives twice",
+    "storm_seconds": "mean seconds between reconnect storms (0: none)",
+    "crash": "per write call of a function: an exception just before or after it",
+    "throttle": "per DynamoDB call: ProvisionedThroughputExceededException",
+    "conflict": "per TransactWriteItems: cancelled by a TransactionConflict",
+    "gone": "per PostToConnection: the connection drops, 410 GoneException",
+    "limit": "per PostToConnection: 429 LimitExceededException",
+    "duplicate_job": "per batch of a standard SQS queue: delivered twice",
+    "invocation": "per invocation: the function fails after its work",
+}
+
+
+def _option(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _rates(parser: argparse.ArgumentParser, title: str, defaults: Any) -> None:
+    group = parser.add_argument_group(title)
+    for field in dataclasses.fields(defaults):
+        default = getattr(defaults, field.name)
+        group.add_argument(
+            _option(field.name),
+            type=float,
+            default=default,
+            metavar="P" if field.name != "storm_seconds" else "S",
+            help=f"{HELP[field.name]} ({default})",
+        )
+
+
+def parser() -> argparse.ArgumentParser:
+    base = ChaosConfig()
+    p = argparse.ArgumentParser(
+        prog="python -m chaos",
+        description="Many simulated devices against the local stack, faults on both sides, "
+        "then a drain and a checker of Courier's guarantees. Exits 1 on any violation. "
+        + REPRODUCIBILITY,
+    )
+    options: list[tuple[str, type, str]] = [
+        ("seed", int, "drives every random decision"),
+        ("users", int, "simulated users (some have two devices)"),
+        ("groups", int, "groups besides the DMs"),
+        ("messages", int, "messages sent in all"),
+        ("duration", float, "seconds to spread the sends over"),
+        ("retry_base_seconds", int, "COURIER_RETRY_BASE_SECONDS of the stack"),
+        ("max_retries", int, "COURIER_MAX_RETRIES of the stack"),
+        ("fanout_inline_limit", int, "groups larger than this are delivered by fan-out jobs"),
+        ("visibility_seconds", int, "a failed SQS batch comes back after this"),
+        ("drain_seconds", float, "the longest each drain step waits"),
+        ("json_path", Path, "where to write the JSON report"),
+    ]
+    for name, kind, text in options:
+        default = getattr(base, name)
+        flag, metavar = ("--json", "PATH") if name == "json_path" else (_option(name), "N")
+        p.add_argument(
+            flag, dest=name, type=kind, default=default, metavar=metavar, help=f"{text} ({default})"
+        )
+    p.add_argument("--no-faults", action="store_true", help="the same run without any fault")
+    p.add_argument("--verbose", action="store_true", help="the handlers' warnings and errors")
+    _rates(p, "network faults (probabilities)", DEFAULT_NETWORK)
+    _rates(p, "server faults (probabilities)", DEFAULT_SERVER)
+    return p
+
+
+def parse(argv: list[str]) -> ChaosConfig:
+    args = parser().parse_args(argv)
+    values = vars(args)
+    network = NetworkRates(**{f.name: values[f.name] for f in dataclasses.fields(NetworkRates)})
+    server = ServerFaultRates(
+        **{f.name: values[f.name] for f in dataclasses.fields(ServerFaultRates)}
+    )
+    general = {
+        f.name: values[f.name]
+        for f in dataclasses.fields(ChaosConfig)
+        if f.name not in ("network", "server")
+    }
+    config = ChaosConfig(**general, network=network, server=server)
+    return config.without_faults() if args.no_faults else config

@@ -1,0 +1,74 @@
+"""What a chaos run does: its size, its fault rates and its seed."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from local.faults import ServerFaultRates
+
+DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "last.json"
+REPRODUCIBILITY = (
+    "A seed fixes every random decision of the harness (population, workload, fault plans); "
+    "thread and network interleavings still vary, so a rerun is similar, not identical."
+)
+
+
+@dataclass(frozen=True)
+class NetworkRates:
+    """Probabilities of the faulty network between the devices and the gateway."""
+
+    drop_ack: float = 0.0  # per `ack` frame a device sends: lost
+    drop_out: float = 0.0  # per other frame a device sends: lost
+    duplicate_out: float = 0.0  # per `send` frame: arrives twice
+    cut_send: float = 0.0  # per `send` frame: the connection dies right after it left
+    drop_in: float = 0.0  # per frame the server sends: lost
+    duplicate_in: float = 0.0  # per frame the server sends: arrives twice
+    storm_seconds: float = 0.0  # mean time between reconnect storms (0: none)
+
+
+DEFAULT_NETWORK = NetworkRates(
+    drop_ack=0.10,
+    drop_out=0.02,
+    duplicate_out=0.03,
+    cut_send=0.03,
+    drop_in=0.03,
+    duplicate_in=0.05,
+    storm_seconds=15.0,
+)
+DEFAULT_SERVER = ServerFaultRates(
+    crash=0.02,
+    throttle=0.02,
+    conflict=0.05,
+    gone=0.02,
+    limit=0.03,
+    duplicate_job=0.10,
+    invocation=0.01,
+)
+
+
+@dataclass(frozen=True)
+class ChaosConfig:
+    seed: int = 1
+    users: int = 10
+    messages: int = 300
+    duration: float = 45.0  # seconds the devices take to send their messages
+    groups: int = 3
+    network: NetworkRates = DEFAULT_NETWORK
+    server: ServerFaultRates = DEFAULT_SERVER
+    retry_base_seconds: int = 1
+    max_retries: int = 3
+    fanout_inline_limit: int = 3  # larger groups are delivered by fan-out jobs
+    visibility_seconds: int = 10  # a failed SQS batch comes back after this
+    drain_seconds: float = 90.0  # the longest each drain step may wait
+    json_path: Path = field(default=DEFAULT_JSON)
+    verbose: bool = False
+
+    def without_faults(self) -> ChaosConfig:
+        return replace(self, network=NetworkRates(), server=ServerFaultRates())
+
+
+def derive(seed: int, *names: str) -> random.Random:
+    """An independent random source for one part of the run, fixed by the run's seed."""
+    return random.Random("/".join([str(seed), *names]))

@@ -1,0 +1,47 @@
+"""Who takes part: users, their devices, their DMs and groups, drawn from the seed."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from chaos.history import device_name
+
+DM_PEERS = 2  # DMs each user starts
+SECOND_DEVICE = 0.4  # share of users with a laptop besides their phone
+GROUP_SIZES = (3, 6)
+
+
+@dataclass(frozen=True)
+class Population:
+    users: list[str]
+    devices: dict[str, list[str]]  # user -> `user/device`
+    dms: list[str]
+    groups: dict[str, list[str]]  # group name (without `g:`) -> members
+
+    def members(self) -> dict[str, list[str]]:
+        """Every channel of the run and its users."""
+        found = {dm: dm.split(":")[1:] for dm in self.dms}
+        return found | {f"g:{name}": members for name, members in self.groups.items()}
+
+    def channels_of(self, user: str) -> list[str]:
+        return [channel for channel, users in self.members().items() if user in users]
+
+
+def populate(users: int, groups: int, rng: random.Random) -> Population:
+    names = [f"u{i:02d}" for i in range(users)]
+    devices = {
+        user: [device_name(user, "phone")]
+        + ([device_name(user, "laptop")] if rng.random() < SECOND_DEVICE else [])
+        for user in names
+    }
+    dms: set[str] = set()
+    for user in names:
+        for peer in rng.sample([u for u in names if u != user], min(DM_PEERS, users - 1)):
+            low, high = sorted((user, peer))
+            dms.add(f"dm:{low}:{high}")
+    group_members = {
+        f"team{i}": sorted(rng.sample(names, min(users, rng.randint(*GROUP_SIZES))))
+        for i in range(groups)
+    }
+    return Population(names, devices, sorted(dms), group_members)

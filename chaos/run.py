@@ -1,0 +1,236 @@
+"""One chaos run: the local stack in this process, the faulty network in front of it,
+the devices, the workload with faults on, the drain with faults off, and the check."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import time
+import warnings
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from chaos import workload
+from chaos.checker import Verdict, check
+from chaos.config import ChaosConfig, derive
+from chaos.device import Device
+from chaos.drain import drain
+from chaos.history import History
+from chaos.network import Network
+from chaos.population import Population, populate
+from chaos.server_state import DEAD_LETTERS, ServerState
+from local import faults
+from local.server import LocalServer
+from local.stack import HOST
+
+SAMPLE_SECONDS = 1.0
+TOKEN_TTL_SECONDS = 3600
+
+
+@dataclass
+class Outcome:
+    config: ChaosConfig
+    population: Population
+    history: History
+    verdict: Verdict
+    network_faults: Counter[str]
+    server_faults: Counter[str]
+    server_fault_places: Counter[str]
+    queues_left: dict[str, int]
+    dead_letters: dict[str, int]
+    seconds: dict[str, float]
+
+
+@contextlib.contextmanager
+def stack_environment(config: ChaosConfig) -> Iterator[None]:
+    """The stack's retry and fan-out settings; quiet functions unless --verbose."""
+    wanted = {
+        "COURIER_RETRY_BASE_SECONDS": str(config.retry_base_seconds),
+        "COURIER_MAX_RETRIES": str(config.max_retries),
+        "COURIER_FANOUT_INLINE_LIMIT": str(config.fanout_inline_limit),
+        "POWERTOOLS_LOG_LEVEL": "WARNING" if config.verbose else "CRITICAL",
+    }
+    saved = {name: os.environ.get(name) for name in wanted}
+    os.environ.update(wanted)
+    try:
+        with contextlib.ExitStack() as quiet:
+            if not config.verbose:  # the functions print their metrics (EMF) on stdout
+                sink = quiet.enter_context(open(os.devnull, "w"))
+                quiet.enter_context(contextlib.redirect_stdout(sink))
+                quiet.enter_context(warnings.catch_warnings())
+                warnings.filterwarnings("ignore", "No application metrics to publish")
+            yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+class ConnectionDropper:
+    """Closes a gateway connection from any thread: an injected 410 then tells the truth."""
+
+    def __init__(self, server: LocalServer, loop: asyncio.AbstractEventLoop) -> None:
+        self._server = server
+        self._loop = loop
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def __call__(self, connection_id: str) -> None:
+        self._loop.call_soon_threadsafe(self._close, connection_id)
+
+    def _close(self, connection_id: str) -> None:
+        gateway = self._server.gateway
+        connection = gateway.connections.get(connection_id) if gateway is not None else None
+        if connection is not None:
+            task = self._loop.create_task(connection.ws.close())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+
+async def _admin(session: aiohttp.ClientSession, method: str, url: str, body: Any) -> Any:
+    async with session.request(method, url, json=body) as reply:
+        if reply.status != 200:
+            raise RuntimeError(f"{method} {url}: {reply.status} {await reply.text()}")
+        return await reply.json()
+
+
+async def _devices(
+    server_url: str, network_url: str, population: Population, history: History
+) -> list[Device]:
+    """Create the groups, then a device (a token, an SDK client) per user device."""
+    devices: list[Device] = []
+    async with aiohttp.ClientSession() as session:
+        for name, members in population.groups.items():
+            await _admin(session, "PUT", f"{server_url}/admin/groups/{name}", {"members": members})
+        for user, names in population.devices.items():
+            for name in names:
+                body = {"user": user, "device": name.split("/")[1], "ttlSeconds": TOKEN_TTL_SECONDS}
+                token = await _admin(session, "POST", f"{server_url}/admin/tokens", body)
+                devices.append(Device(name, network_url, str(token["token"]), history))
+    return devices
+
+
+async def _sample(state: ServerState, history: History) -> None:
+    """The server's cursors, every SAMPLE_SECONDS, until cancelled."""
+    observed = history.cursors.setdefault("server", [])
+    while True:
+        observed.extend(await asyncio.to_thread(state.cursors))
+        await asyncio.sleep(SAMPLE_SECONDS)
+
+
+async def _with_faults(
+    config: ChaosConfig,
+    population: Population,
+    devices: list[Device],
+    network: Network,
+    plan: faults.ServerFaults,
+) -> None:
+    """The workload, faults on: every device spends its quota of messages."""
+    seed = config.seed
+    quotas = workload.quotas(config.messages, [d.name for d in devices], derive(seed, "quotas"))
+    plan.enabled = network.enabled = True
+    storms = asyncio.create_task(
+        workload.storms(network, config.network.storm_seconds, derive(seed, "storms"))
+    )
+    try:
+        await asyncio.gather(
+            *(
+                workload.act(
+                    device,
+                    population.channels_of(device.user),
+                    quotas[device.name],
+                    config.duration,
+                    derive(seed, "device", device.name),
+                )
+                for device in devices
+            )
+        )
+    finally:
+        plan.enabled = network.enabled = False
+        storms.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await storms
+
+
+async def _collect(
+    history: History, devices: list[Device], network: Network, state: ServerState
+) -> None:
+    """After the drain: what the server and every device hold."""
+    history.server_messages = await asyncio.to_thread(state.messages)
+    history.last_seq = await asyncio.to_thread(state.last_seqs)
+    history.cursors.setdefault("server", []).extend(await asyncio.to_thread(state.cursors))
+    watch = network.watch
+    for device in devices:
+        history.stores[device.name] = device.stored()
+        history.device_unread[device.name] = {c: device.unread(c) for c in history.members}
+        history.server_unread[device.name] = dict(watch.conversations.get(device.name, {}))
+        history.outbox_left[device.name] = device.outbox()
+        history.cursors[device.name] = list(watch.cursors.get(device.name, []))
+        history.copies[device.name] = watch.copies.get(device.name, Counter())
+    history.reads_sent = dict(watch.reads_sent)
+
+
+async def run(config: ChaosConfig) -> Outcome:
+    random.seed(config.seed)  # the SDK's backoff and the layer's jitter, as far as they go
+    population = populate(config.users, config.groups, derive(config.seed, "population"))
+    history = History(config.max_retries, population.members(), population.devices)
+    plan = faults.ServerFaults(
+        config.server, derive(config.seed, "server"), visibility_seconds=config.visibility_seconds
+    )
+    plan.enabled = False
+    network = Network(config.network, config.seed)
+    server = LocalServer(port=0)
+    devices: list[Device] = []
+    laps = [time.monotonic()]
+    with stack_environment(config):
+        faults.install(plan)  # before the stack starts: the handlers' clients copy its hooks
+        try:
+            await server.start()
+            plan.drop_connection = ConnectionDropper(server, asyncio.get_running_loop())
+            await network.start(HOST, server.url)
+            stack = server.stack
+            state = ServerState(stack.endpoint, stack.environment, stack.queues)
+            devices = await _devices(server.url, network.url, population, history)
+            await asyncio.gather(*(device.start() for device in devices))
+            laps.append(time.monotonic())
+            sampler = asyncio.create_task(_sample(state, history))
+            try:
+                await _with_faults(config, population, devices, network, plan)
+                laps.append(time.monotonic())
+                rng = derive(config.seed, "drain")
+                drained = await drain(devices, network, state, rng, config.drain_seconds)
+                laps.append(time.monotonic())
+            finally:
+                sampler.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sampler
+            await _collect(history, devices, network, state)
+            dead = await asyncio.to_thread(state.depth, DEAD_LETTERS)
+        finally:
+            await asyncio.gather(*(device.stop() for device in devices), return_exceptions=True)
+            await network.stop()
+            await server.stop()
+            faults.uninstall()
+    phases = ("setup", "workload", "drain")
+    seconds = {name: laps[i + 1] - laps[i] for i, name in enumerate(phases)}
+    seconds |= {f"drain: {step}": value for step, value in drained.seconds.items()}
+    seconds["total"] = time.monotonic() - laps[0]
+    return Outcome(
+        config=config,
+        population=population,
+        history=history,
+        verdict=check(history),
+        network_faults=network.injected,
+        server_faults=plan.injected,
+        server_fault_places=plan.where,
+        queues_left=drained.queues_left,
+        dead_letters=dead,
+        seconds=seconds,
+    )

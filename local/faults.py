@@ -1,0 +1,237 @@
+"""Server-side faults for the chaos harness (`make chaos`). Off unless `install` is called.
+
+Faults are injected where the deployed code meets AWS, so the handlers run unchanged:
+
+- botocore event hooks on every client the handlers open (boto3's default session: call
+  `install` before the stack starts, as clients copy the session's hooks when built):
+  an exception just before or just after a write (a function dying between the writes
+  of one operation), DynamoDB throttling, transactions cancelled by a conflict,
+  PostToConnection answering 410 (the connection just dropped) or 429;
+- the invoker: a function that fails after doing its work (a timeout), so API Gateway
+  answers an error and an SQS batch comes back;
+- the SQS pollers: a batch delivered a second time, and failed batches visible again
+  sooner than the queue's visibility timeout (so their redelivery happens within a run).
+
+Only calls made while the invoker runs a function are touched (it runs one at a time);
+the pollers' own SQS calls never are.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+from botocore.awsrequest import AWSResponse
+
+HOOK_ID = "courier-local-faults"
+WRITES = frozenset(
+    {
+        ("dynamodb", "PutItem"),
+        ("dynamodb", "UpdateItem"),
+        ("dynamodb", "DeleteItem"),
+        ("dynamodb", "TransactWriteItems"),
+        ("dynamodb", "BatchWriteItem"),
+        ("apigatewaymanagementapi", "PostToConnection"),
+        ("apigatewaymanagementapi", "DeleteConnection"),
+        ("sqs", "SendMessage"),
+        ("sqs", "SendMessageBatch"),
+        ("sns", "Publish"),
+    }
+)
+POST = ("apigatewaymanagementapi", "PostToConnection")
+CRASH_AFTER = "courier_chaos_crash_after"  # in botocore's per-call context
+TRANSACTION = ("dynamodb", "TransactWriteItems")
+
+
+class InjectedCrash(Exception):
+    """A fault: the function dies at this point."""
+
+
+@dataclass(frozen=True)
+class ServerFaultRates:
+    """Probabilities, each per opportunity."""
+
+    crash: float = 0.0  # per write call: an exception just before or (as often) just after it
+    throttle: float = 0.0  # per DynamoDB call: ProvisionedThroughputExceededException
+    conflict: float = 0.0  # per TransactWriteItems: cancelled, TransactionConflict
+    gone: float = 0.0  # per PostToConnection: the connection drops, 410 GoneException
+    limit: float = 0.0  # per PostToConnection: 429 LimitExceededException
+    duplicate_job: float = 0.0  # per SQS batch: delivered a second time
+    invocation: float = 0.0  # per invocation: the function fails after its work
+
+
+class ServerFaults:
+    """A fault plan: its rates, its own random source, and what it injected.
+
+    `drop_connection(connection_id)` closes a live connection (called from a handler's
+    thread) so that an injected 410 tells the truth; `visibility_seconds` replaces the
+    queues' visibility timeout for the pollers.
+    """
+
+    def __init__(
+        self,
+        rates: ServerFaultRates,
+        rng: random.Random,
+        *,
+        drop_connection: Callable[[str], None] | None = None,
+        visibility_seconds: int | None = None,
+    ) -> None:
+        self.rates = rates
+        self.enabled = True
+        self.injected: Counter[str] = Counter()
+        self.where: Counter[str] = Counter()  # "kind function Operation"
+        self._rng = rng
+        self._lock = threading.Lock()
+        self.drop_connection = drop_connection
+        self.visibility_seconds = visibility_seconds
+
+    def chance(self, rate: float) -> bool:
+        if not self.enabled or rate <= 0:
+            return False
+        with self._lock:
+            return self._rng.random() < rate
+
+    def count(self, kind: str, where: str) -> None:
+        with self._lock:
+            self.injected[kind] += 1
+            self.where[f"{kind} {where}"] += 1
+
+    def roll(self, kind: str, rate: float, where: str) -> bool:
+        """Decide one opportunity; count it when the fault fires."""
+        fired = self.chance(rate)
+        if fired:
+            self.count(kind, where)
+        return fired
+
+    def drop(self, connection_id: str) -> None:
+        if self.drop_connection is not None:
+            self.drop_connection(connection_id)
+
+
+_plan: ServerFaults | None = None
+_function: str | None = None  # the function the invoker is running
+
+
+def install(plan: ServerFaults) -> None:
+    """Turn faults on for this process: hooks on boto3's default session, then `plan`."""
+    import boto3  # noqa: PLC0415 - only the harness pays for it
+
+    global _plan  # noqa: PLW0603 - one plan per process, like the stack itself
+    if boto3.DEFAULT_SESSION is None:
+        boto3.setup_default_session()
+    events = boto3.DEFAULT_SESSION.events
+    events.register("before-call", _before_call, unique_id=f"{HOOK_ID}-before")
+    events.register("after-call", _after_call, unique_id=f"{HOOK_ID}-after")
+    _plan = plan
+
+
+def uninstall() -> None:
+    """Faults off; clients built from now on carry no hooks (those built before keep
+    inert ones)."""
+    import boto3  # noqa: PLC0415
+
+    global _plan  # noqa: PLW0603
+    _plan = None
+    if boto3.DEFAULT_SESSION is not None:
+        events = boto3.DEFAULT_SESSION.events
+        events.unregister("before-call", _before_call, unique_id=f"{HOOK_ID}-before")
+        events.unregister("after-call", _after_call, unique_id=f"{HOOK_ID}-after")
+
+
+def _active() -> ServerFaults | None:
+    plan = _plan
+    return plan if plan is not None and plan.enabled else None
+
+
+@contextmanager
+def invocation(function: str) -> Iterator[None]:
+    """Around one invocation (the invoker runs one at a time): faults know whose calls
+    they touch; on success, the function may still fail after its work."""
+    global _function  # noqa: PLW0603
+    _function = function
+    try:
+        yield
+    finally:
+        _function = None
+    plan = _active()
+    if plan is not None and plan.roll("invocation", plan.rates.invocation, function):
+        raise InjectedCrash(f"{function} failed after its work (injected)")
+
+
+def duplicate_delivery(queue: str) -> bool:
+    """Whether SQS hands this batch over a second time."""
+    plan = _active()
+    return plan is not None and plan.roll("duplicate_job", plan.rates.duplicate_job, queue)
+
+
+def visibility_timeout(queue_default: int) -> int:
+    plan = _plan
+    if plan is None or plan.visibility_seconds is None:
+        return queue_default
+    return plan.visibility_seconds
+
+
+def _error(status: int, code: str, **fields: Any) -> tuple[AWSResponse, dict[str, Any]]:
+    """A response as botocore parses a failed call: the client raises its ClientError."""
+    http = AWSResponse(url="", status_code=status, headers={}, raw=None)
+    parsed = {
+        "Error": {"Code": code, "Message": f"{code} (injected)"},
+        "ResponseMetadata": {"HTTPStatusCode": status},
+        **fields,
+    }
+    return http, parsed
+
+
+def _conflict(params: dict[str, Any]) -> tuple[AWSResponse, dict[str, Any]]:
+    """TransactWriteItems cancelled, nothing written: one reason per item, and another
+    transaction held the second one (a send's channel counter)."""
+    items = len(json.loads(params.get("body") or b"{}").get("TransactItems", []))
+    reasons = [{"Code": "None"} for _ in range(max(items, 2))]
+    reasons[1] = {"Code": "TransactionConflict"}
+    return _error(400, "TransactionCanceledException", CancellationReasons=reasons)
+
+
+def _call(model: Any) -> tuple[str, str]:
+    return str(model.service_model.service_id.hyphenize()), str(model.name)
+
+
+def _before_call(model: Any, params: dict[str, Any], context: dict[str, Any], **_: Any) -> Any:
+    plan, function = _active(), _function
+    if plan is None or function is None:
+        return None
+    call = _call(model)
+    where = f"{function} {call[1]}"
+    rates = plan.rates
+    if call == POST:
+        if plan.roll("gone", rates.gone, where):
+            plan.drop(unquote(str(params.get("url_path", "")).rsplit("/", 1)[-1]))
+            return _error(410, "GoneException")
+        if plan.roll("limit", rates.limit, where):
+            return _error(429, "LimitExceededException")
+    if call[0] == "dynamodb" and plan.roll("throttle", rates.throttle, where):
+        return _error(400, "ProvisionedThroughputExceededException")
+    if call == TRANSACTION and plan.roll("conflict", rates.conflict, where):
+        return _conflict(params)
+    if call in WRITES and plan.chance(rates.crash):
+        if plan.chance(0.5):
+            context[CRASH_AFTER] = where  # once the write is done: see _after_call
+        else:
+            plan.count("crash", f"{where} (before)")
+            raise InjectedCrash(f"{function} died before {call[1]} (injected)")
+    return None
+
+
+def _after_call(http_response: Any, context: dict[str, Any], **_: Any) -> None:
+    where = context.pop(CRASH_AFTER, None)
+    plan = _active()
+    if plan is None or where is None or http_response.status_code >= 300:
+        return  # no crash planned, or the write failed by itself
+    plan.count("crash", f"{where} (after)")
+    raise InjectedCrash(f"died just after {where} (injected)")
