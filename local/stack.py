@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import threading
 from dataclasses import dataclass, field
 from typing import Any
 
 from local.environment import LOCAL_JWT_SECRET, apply_local_environment
 from local.handlers import LAYER_DIR
+from local.moto_patches import AtomicDynamoDB, FifoDeduplicationWindow
 from local.template import (
     create_queues,
     create_tables,
@@ -26,8 +26,8 @@ from local.template import (
 )
 
 HOST = "127.0.0.1"
-# Names of the deployed stack that mean nothing locally (the secret is a literal here).
 _werkzeug = logging.getLogger("werkzeug")
+# Names of the deployed stack that mean nothing locally (the secret is a literal here).
 _NOT_LOCAL = frozenset({"COURIER_JWT_SECRET_PARAM", "COURIER_WS_ENDPOINT"})
 
 
@@ -38,34 +38,6 @@ def _reset_handler_services() -> None:
     from courier import runtime  # noqa: PLC0415 - the layer is on sys.path from here
 
     runtime.reset_services(clients=True)
-
-
-class _AtomicDynamoDB:
-    """DynamoDB applies each request atomically; moto's threaded server does not, so
-    serialize its DynamoDB requests (conditional writes then mean what they say)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.RLock()
-        self._original: Any = None
-
-    def install(self) -> None:
-        from moto.dynamodb.responses import DynamoHandler  # noqa: PLC0415
-
-        original = self._original = DynamoHandler.call_action
-        lock = self._lock
-
-        def call_action(handler: Any) -> Any:
-            with lock:
-                return original(handler)
-
-        DynamoHandler.call_action = call_action  # type: ignore[method-assign]
-
-    def uninstall(self) -> None:
-        from moto.dynamodb.responses import DynamoHandler  # noqa: PLC0415
-
-        if self._original is not None:
-            DynamoHandler.call_action = self._original  # type: ignore[method-assign]
-            self._original = None
 
 
 @dataclass
@@ -82,7 +54,8 @@ class LocalStack:
     _server: Any = None
     _saved_environ: dict[str, str] | None = None
     _werkzeug_level: int = logging.NOTSET
-    _atomic: _AtomicDynamoDB = field(default_factory=_AtomicDynamoDB)
+    _atomic: AtomicDynamoDB = field(default_factory=AtomicDynamoDB)
+    _fifo: FifoDeduplicationWindow = field(default_factory=FifoDeduplicationWindow)
 
     def start(self) -> None:
         import boto3  # noqa: PLC0415 - after the environment is set
@@ -97,6 +70,7 @@ class LocalStack:
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
         self._atomic.install()
+        self._fifo.install()
         os.environ["AWS_ENDPOINT_URL"] = self.endpoint
         os.environ.setdefault("COURIER_JWT_SECRET", LOCAL_JWT_SECRET)
         apply_local_environment({})
@@ -138,6 +112,7 @@ class LocalStack:
                 wsgi.server_close()  # stop() leaves the listening socket open
             self._server = None
         self._atomic.uninstall()
+        self._fifo.uninstall()
         _werkzeug.setLevel(self._werkzeug_level)
         if self._saved_environ is not None:
             os.environ.clear()
