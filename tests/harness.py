@@ -3,6 +3,7 @@ and a recording @connections API (moto's own concatenates frames and never answe
 
 from __future__ import annotations
 
+import copy
 import functools
 import itertools
 import json
@@ -16,6 +17,7 @@ import boto3
 from moto.apigatewaymanagementapi.models import ApiGatewayManagementApiBackend
 from moto.core.exceptions import JsonRESTError
 from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.dynamodb.models import dynamodb_backends
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler
 from moto.sns.models import SNSBackend
@@ -333,12 +335,17 @@ class Courier:
         queue._messages.clear()
         return bodies
 
-    def run_worker(self, function: str, bodies: list[Any]) -> dict[str, Any]:
-        """Invoke an SQS worker with one batch made of these job bodies."""
+    def run_worker(
+        self, function: str, bodies: list[Any], *, receive_count: int = 1
+    ) -> dict[str, Any]:
+        """Invoke an SQS worker with one batch made of these job bodies (`receive_count` > 1:
+        SQS delivers them again after a failed run)."""
         sample = load_event(SAMPLE_JOBS[function])["Records"][0]
+        attributes = {**sample["attributes"], "ApproximateReceiveCount": str(receive_count)}
         records = [
             {
                 **sample,
+                "attributes": attributes,
                 "messageId": f"job-{next(self._ids)}",
                 "body": body if isinstance(body, str) else json.dumps(body),
             }
@@ -364,3 +371,16 @@ class Courier:
             items = self.dynamodb.scan(TableName=name)["Items"]
             state[logical] = sorted(items, key=repr)
         return state
+
+    def items(self, logical_id: str) -> list[dict[str, Any]]:
+        """Every item of a table, as a Scan returns them, read from moto's backend: no
+        request, no serialization (property tests read the tables after every step)."""
+        table = dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].get_table(
+            self.tables[logical_id]
+        )
+        return [copy.deepcopy(item.to_json()["Attributes"]) for item in table.all_items()]
+
+    def state(self) -> dict[str, list[dict[str, Any]]]:
+        """What snapshot() returns, through items(): ten times faster, for tests that take
+        one before and after each of thousands of generated frames."""
+        return {logical: sorted(self.items(logical), key=repr) for logical in sorted(self.tables)}

@@ -23,7 +23,6 @@ import json
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import jwt
@@ -33,6 +32,7 @@ from courier.frames import loads
 from local.handlers import load_handler
 from tests.events import load_event, websocket_event
 from tests.harness import JWT_SECRET, ROUTE_FUNCTIONS, Conn, Courier
+from tests.world import DM, TEAM, World, make_world, strict_parse
 
 INVALID = "invalid"
 UNKNOWN_ACTION = "unknown_action"
@@ -41,7 +41,6 @@ TOO_LARGE = "too_large"
 ROUTES = ["send", "ack", "read", "sync", "$default"]
 ONE_WAY = {"ack"}  # no direct reply: a refusal is posted to the asking connection
 SAMPLES = {"send": "send-dm", "ack": "ack", "read": "read", "sync": "sync-conversations"}
-DM, TEAM = "dm:alice:bob", "g:team"
 REQUEST_ID = "req-42"
 MAX_BODY = 16 * 1024
 LONE = "\ud800"  # a lone surrogate: json.dumps writes it as the JSON text "\ud800"
@@ -50,24 +49,9 @@ LONE = "\ud800"  # a lone surrogate: json.dumps writes it as the JSON text "\ud8
 # --- helpers ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class World:
-    """alice and bob with a DM of two messages and a group g:team; carol outside both."""
-
-    courier: Courier
-    conns: dict[str, Conn]
-
-
 @pytest.fixture
 def world(courier: Courier) -> World:
-    conns = {name: courier.connect(name) for name in ("alice", "bob", "carol")}
-    courier.group("team", ["alice", "bob"])
-    courier.send(conns["alice"], DM, "m1")
-    courier.send(conns["bob"], DM, "m2")
-    courier.send(conns["bob"], TEAM, "t1")
-    courier.ack(conns["bob"], DM, 1)
-    courier.read(conns["alice"], TEAM, 1)
-    return World(courier, conns)
+    return make_world(courier)
 
 
 def route_of(text: str) -> str:
@@ -77,18 +61,6 @@ def route_of(text: str) -> str:
     except (ValueError, AttributeError, RecursionError):
         return "$default"
     return action if isinstance(action, str) and action in ROUTE_FUNCTIONS else "$default"
-
-
-def strict_parse(text: str) -> Any:
-    """What the frame says, if it is JSON at all (NaN/Infinity are not); else None."""
-
-    def refuse(name: str) -> Any:
-        raise ValueError(name)
-
-    try:
-        return json.loads(text, parse_constant=refuse)
-    except (ValueError, RecursionError):
-        return None
 
 
 def is_text(value: Any, low: int, high: int) -> bool:
@@ -564,6 +536,10 @@ BAD_CONNECTS: dict[str, Callable[[int], dict[str, str] | None]] = {
     "device-invalid": lambda now: token(sign(claims(now, device="bad/device"))),
     "device-empty": lambda now: token(sign(claims(now, device=""))),
     "device-int": lambda now: token(sign(claims(now, device=5))),
+    # Found by test_fuzz.py: PyJWT's UTF-8 encoding of the token raised UnicodeEncodeError,
+    # not a PyJWTError, and the authorizer failed instead of denying.
+    "token-lone-surrogate": lambda now: token("\ud800"),
+    "token-with-lone-surrogate": lambda now: token(sign(claims(now)) + "\udcff"),
 }
 
 

@@ -21,6 +21,15 @@ def test_a_poison_record_fails_alone_and_the_rest_of_the_batch_succeeds(courier:
     assert sum(1 for f in courier.posted(bob, "message") if f["seq"] == 1) == 2  # the good one ran
 
 
+def test_a_batch_of_nothing_but_poison_records_is_reported_not_raised(courier: Courier) -> None:
+    # Found by test_fuzz.py: Powertools raises when every record of a batch fails, so one
+    # poison job arriving alone crashed the worker's invocation instead of being reported.
+    for function in ("retry_worker", "fanout_worker", "notifier"):
+        result = courier.run_worker(function, ["not json", [1, 2]])
+
+        assert len(result["batchItemFailures"]) == 2, (function, result)
+
+
 def receive_until_dead(sqs: Any, url: str, times: int) -> None:
     for _ in range(times):
         for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get(

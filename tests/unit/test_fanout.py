@@ -98,3 +98,47 @@ def test_a_replayed_plan_job_queues_each_chunk_once(courier: Courier, monkeypatc
     assert sorted(len(j.body["users"]) for j in chunks) == [50, 100, 100]
     courier.drain("FanoutQueue")
     assert all(len(courier.posted(c, "message")) == 1 for c in conns[1:])
+
+
+def message_copies(courier: Courier, conns: list[Conn], channel: str) -> list[int]:
+    return [
+        len([f for f in courier.connections.frames[c.connection_id] if f["channel"] == channel])
+        for c in conns
+    ]
+
+
+def chunk_job_of_a_group_send(courier: Courier, monkeypatch: Any) -> tuple[list[Conn], Any]:
+    monkeypatch.setenv("COURIER_FANOUT_INLINE_LIMIT", "3")
+    monkeypatch.setenv("COURIER_MAX_RETRIES", "2")
+    members = [f"u{i}" for i in range(6)]
+    courier.group("six", members)
+    conns = [courier.connect(u) for u in members]
+    courier.send(conns[0], "g:six", "hello")
+    courier.drain("FanoutQueue")  # the plan
+    (chunk,) = courier.take_jobs("FanoutQueue")
+    return conns[1:], chunk
+
+
+def test_retries_bounded_when_a_chunk_is_redelivered_after_it_posted(
+    courier: Courier, monkeypatch: Any
+) -> None:
+    receivers, chunk = chunk_job_of_a_group_send(courier, monkeypatch)
+    courier.run_worker("fanout_worker", [chunk])  # posted, then the run failed: SQS again
+    courier.run_worker("fanout_worker", [chunk], receive_count=2)
+
+    assert message_copies(courier, receivers, "g:six") == [1] * 5  # the redelivery posts nothing
+    while courier.drain("RetryQueue"):  # nobody acks: every retry falls due
+        pass
+    assert message_copies(courier, receivers, "g:six") == [1 + 2] * 5
+
+
+def test_a_chunk_redelivered_before_it_posted_reaches_devices_through_retries(
+    courier: Courier, monkeypatch: Any
+) -> None:
+    receivers, chunk = chunk_job_of_a_group_send(courier, monkeypatch)
+    courier.run_worker("fanout_worker", [chunk], receive_count=2)  # the first run died early
+
+    assert message_copies(courier, receivers, "g:six") == [0] * 5
+    assert len(courier.jobs("RetryQueue")) == 5  # a probe per device
+    courier.drain("RetryQueue")
+    assert message_copies(courier, receivers, "g:six") == [1] * 5

@@ -167,6 +167,36 @@ def test_a_device_that_disconnects_stops_receiving_retries_and_sync_returns_ever
     assert courier.posted(bob_again) == []  # reconnecting pushes no backlog
 
 
+def test_a_retry_never_pushes_the_sending_connection_its_own_message(courier: Courier) -> None:
+    # Found by the model test (test_model.py): a chain started by bob's message re-posted the
+    # whole seq range to alice's phone, her own message included.
+    alice, bob = courier.connect("alice"), courier.connect("bob")
+    courier.send(alice, DM, "a1")  # posted to bob only
+    courier.send(bob, DM, "b1")  # posted to alice: her phone's chain covers seq 2, not 1
+
+    run_retries(courier)
+
+    assert [f["seq"] for f in courier.posted(alice, "message")] == [2] * (1 + MAX_RETRIES)
+    assert [f["seq"] for f in courier.posted(bob, "message")] == [1] * (1 + MAX_RETRIES)
+
+
+def test_a_message_sent_while_the_device_was_offline_is_not_pushed_after_it_reconnects(
+    courier: Courier,
+) -> None:
+    # Found by the model test: the chain of a message posted after the reconnect covered
+    # the earlier one too, which the device had never been sent (an offline backlog push).
+    alice, bob = courier.connect("alice"), courier.connect("bob")
+    courier.disconnect(bob)
+    courier.send(alice, DM, "m1")  # bob is offline: no post, a notification
+    bob_again = courier.connect("bob")
+    courier.send(alice, DM, "m2")
+
+    run_retries(courier)
+
+    assert (copies(courier, bob_again, 1), copies(courier, bob_again, 2)) == (0, 1 + MAX_RETRIES)
+    assert [m["seq"] for m in courier.all_messages(bob_again, DM)] == [1, 2]
+
+
 def test_a_vanished_socket_gets_no_retries(courier: Courier) -> None:
     alice, bob = courier.connect("alice"), courier.connect("bob")
     courier.send(alice, DM, "m1")

@@ -92,8 +92,12 @@ def deliver_new_message(
     deliver_to_users(svc, message, members, except_connection)
 
 
-def run_fanout_job(svc: Services, job: FanoutJob) -> str:
-    """A plan job splits the members into chunk jobs; a chunk job delivers to its users."""
+def run_fanout_job(svc: Services, job: FanoutJob, *, redelivered: bool = False) -> str:
+    """A plan job splits the members into chunk jobs; a chunk job delivers to its users.
+
+    A chunk SQS delivers again (its first run failed, perhaps after posting) posts
+    nothing: it queues the retry probes, so each device still gets at most 1 + MAX_RETRIES
+    copies, the first of them from the retry chain if the first run never reached it."""
     if job.users is None:
         members = channel_members(svc.tables, parse_channel(job.message.channel))
         chunks = [members[i : i + CHUNK_USERS] for i in range(0, len(members), CHUNK_USERS)]
@@ -105,14 +109,20 @@ def run_fanout_job(svc: Services, job: FanoutJob) -> str:
             ],
         )
         return "planned"
-    deliver_to_users(svc, job.message, job.users, job.except_connection)
-    return "delivered"
+    deliver_to_users(svc, job.message, job.users, job.except_connection, post=not redelivered)
+    return "redelivered" if redelivered else "delivered"
 
 
 def deliver_to_users(
-    svc: Services, message: StoredMessage, users: list[str], except_connection: str | None
+    svc: Services,
+    message: StoredMessage,
+    users: list[str],
+    except_connection: str | None,
+    *,
+    post: bool = True,
 ) -> None:
-    """Post to the users' live connections; queue retry probes and offline notifications."""
+    """Post to the users' live connections; queue retry probes and offline notifications.
+    With `post` False, only the probes and notifications are queued."""
     targets: list[Connection] = []
     offline: list[str] = []
     for user in dict.fromkeys(users):
@@ -123,9 +133,10 @@ def deliver_to_users(
             targets += connections
         elif user != message.sender:
             offline.append(user)
-    report = post_frame(svc.tables, svc.poster, targets, {"type": "message", **message.fields()})
+    frame = {"type": "message", **message.fields()}
+    report = post_frame(svc.tables, svc.poster, targets if post else [], frame)
     settings = svc.settings
-    reached = report.delivered + report.failed
+    reached = report.delivered + report.failed if post else targets
     reached_users = {c.user for c in reached}
     offline += [  # every connection of these turned out to be gone
         user

@@ -8,6 +8,11 @@ A probe that finds the message un-acked and the device connected starts, or join
 device's *chain* for the channel: one row per (device, channel) with
 
     chainSeq   the highest seq the chain covers (coalescing: later probes raise it)
+    seqs       the seqs the chain covers: those its probes named, i.e. the messages that
+               were posted to this device. A seq of the range it was never sent (one sent
+               from this very connection, or while the device was offline) is not "sent
+               again": the sending connection never gets its own message, and a device
+               that reconnects is pushed no backlog
     attempt    how many redeliveries the chain has made (1 .. COURIER_MAX_RETRIES)
     floorSeq   seqs at or below it are finished: never redelivered again
 
@@ -74,15 +79,25 @@ class Chain:
     seq: int
     attempt: int
     floor: int
+    seqs: frozenset[int] | None = None  # None: a row written before `seqs` (its whole range)
 
     @classmethod
     def from_item(cls, item: Item) -> Chain:
+        seqs = item.get("seqs")
         return cls(
             id=get_s(item, "chainId"),
             seq=get_n(item, "chainSeq"),
             attempt=get_n(item, "attempt"),
             floor=get_n(item, "floorSeq"),
+            seqs=frozenset(int(v) for v in seqs["NS"]) if seqs else None,
         )
+
+    def covers(self, seq: int) -> bool:
+        return self.seqs is None or seq in self.seqs
+
+
+def _seq_set(seq: int) -> dict[str, list[str]]:
+    return {"NS": [str(seq)]}
 
 
 def retry_delay(base_seconds: int, attempt: int) -> int:
@@ -127,13 +142,14 @@ def _start_or_join(
     started = _update(
         tables,
         job,
-        UpdateExpression="SET chainId = :id, chainSeq = :seq, attempt = :one, dueAt = :due, "
-        "expiresAt = :exp",
+        UpdateExpression="SET chainId = :id, chainSeq = :seq, seqs = :seqs, attempt = :one, "
+        "dueAt = :due, expiresAt = :exp",
         ConditionExpression="attribute_not_exists(chainId) AND "
         "(attribute_not_exists(floorSeq) OR floorSeq < :seq)",
         ExpressionAttributeValues={
             ":id": s(secrets.token_hex(8)),
             ":seq": n(job.seq),
+            ":seqs": _seq_set(job.seq),
             ":one": n(1),
             **common,
         },
@@ -155,7 +171,7 @@ def _start_or_join(
             tables,
             job,
             UpdateExpression="SET chainId = :new, chainSeq = :seq, attempt = :next, "
-            "dueAt = :due, expiresAt = :exp",
+            "dueAt = :due, expiresAt = :exp ADD seqs :seqs",
             ConditionExpression="chainId = :old AND attempt = :attempt",
             ExpressionAttributeValues={
                 ":new": s(secrets.token_hex(8)),
@@ -163,19 +179,37 @@ def _start_or_join(
                 ":seq": n(max(chain.seq, job.seq)),
                 ":attempt": n(chain.attempt),
                 ":next": n(chain.attempt + 1),
+                ":seqs": _seq_set(job.seq),
                 **common,
             },
         )
         return Chain.from_item(taken) if taken is not None else None
+    _join(tables, job, chain)
+    return None  # coalesced into the active chain
+
+
+def _join(tables: Tables, job: RetryJob, chain: Chain) -> None:
+    """Add the probe's seq to the active chain (raising chainSeq if it is the highest), unless
+    it is finished. If the chain changed meanwhile the seq gets fewer retries, never more."""
+    values = {":id": s(chain.id), ":seq": n(job.seq), ":seqs": _seq_set(job.seq)}
+    unfinished = "(attribute_not_exists(floorSeq) OR floorSeq < :seq)"
     if chain.seq < job.seq:
-        _update(
+        raised = _update(
             tables,
             job,
-            UpdateExpression="SET chainSeq = :seq",
-            ConditionExpression="chainId = :id AND chainSeq < :seq",
-            ExpressionAttributeValues={":id": s(chain.id), ":seq": n(job.seq)},
+            UpdateExpression="SET chainSeq = :seq ADD seqs :seqs",
+            ConditionExpression=f"chainId = :id AND chainSeq < :seq AND {unfinished}",
+            ExpressionAttributeValues=values,
         )
-    return None  # coalesced into the active chain
+        if raised is not None:
+            return
+    _update(
+        tables,
+        job,
+        UpdateExpression="ADD seqs :seqs",
+        ConditionExpression=f"chainId = :id AND chainSeq >= :seq AND {unfinished}",
+        ExpressionAttributeValues=values,
+    )
 
 
 def _claim(tables: Tables, job: RetryJob, now: int, next_due: int) -> Chain | None:
@@ -207,7 +241,7 @@ def _end(tables: Tables, job: RetryJob, chain: Chain, *, acked_upto: int | None 
     ended = _update(
         tables,
         job,
-        UpdateExpression="SET floorSeq = chainSeq REMOVE chainId, chainSeq, attempt, dueAt",
+        UpdateExpression="SET floorSeq = chainSeq REMOVE chainId, chainSeq, seqs, attempt, dueAt",
         ConditionExpression=condition,
         ExpressionAttributeValues=values,
     )
@@ -259,7 +293,8 @@ def run_retry_job(svc: Services, job: RetryJob) -> str:
         return taken
     chain, connections = taken
     for message in messages_between(tables, job.channel, max(ack, chain.floor), chain.seq):
-        post_frame(tables, svc.poster, connections, {"type": "message", **message.fields()})
+        if chain.covers(message.seq):  # only what was posted to this device is sent again
+            post_frame(tables, svc.poster, connections, {"type": "message", **message.fields()})
     if chain.attempt >= settings.max_retries:
         _end(tables, job, chain)
         return "gave_up"

@@ -39,7 +39,7 @@ def verify_token(secret: str, token: object) -> Identity:
         claims = jwt.decode(
             token, secret, algorithms=[ALGORITHM], options={"require": ["sub", "exp"]}
         )
-    except jwt.PyJWTError as exc:
+    except (jwt.PyJWTError, UnicodeError) as exc:  # a lone surrogate cannot be UTF-8 encoded
         raise InvalidToken(str(exc)) from None
     user = claims.get("sub")
     device = claims.get("device", DEFAULT_DEVICE)

@@ -46,7 +46,8 @@ def retry_record(svc: Services, record: SQSRecord) -> str:
 
 
 def fanout_record(svc: Services, record: SQSRecord) -> str:
-    outcome = run_fanout_job(svc, FanoutJob.from_body(_job_body(record)))
+    redelivered = int(record.attributes.approximate_receive_count) > 1
+    outcome = run_fanout_job(svc, FanoutJob.from_body(_job_body(record)), redelivered=redelivered)
     svc.metrics.add_metric(name=f"Fanout_{outcome}", unit=MetricUnit.Count, value=1)
     return outcome
 
@@ -65,11 +66,16 @@ def process_jobs(
 ) -> dict[str, Any]:
     """Run every record of an SQS batch; the failed ones are reported for SQS to redeliver."""
     svc = services()
-    processor = BatchProcessor(event_type=EventType.SQS)
+    # A batch whose every record fails (one poison job alone, often) is reported like any
+    # other failure, not raised: the records return to the queue either way, and a worker
+    # never crashes on what it was given.
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
     response = process_partial_response(
         event=event,
         record_handler=lambda record: run(svc, record),
         processor=processor,
         context=context,
     )
+    if failed := len(response.get("batchItemFailures", [])):
+        svc.metrics.add_metric(name="JobsFailed", unit=MetricUnit.Count, value=failed)
     return dict(response)
