@@ -113,27 +113,8 @@ class Bench:
     clock: Clock
 
     def connect_many(self, users: list[str], device: str = "phone") -> list[Conn]:
-        """Connection rows as $connect writes them, in batches (set-up, not measured)."""
-        conns = [Conn(f"bench-{user}-{device}", user, device) for user in users]
-        items = [
-            {
-                "PutRequest": {
-                    "Item": {
-                        "connectionId": {"S": c.connection_id},
-                        "userId": {"S": c.user},
-                        "deviceId": {"S": c.device},
-                        "connectedAt": {"N": str(self.clock())},
-                        "expiresAt": {"N": str(self.clock() // 1000 + 10_800)},
-                    }
-                }
-            }
-            for c in conns
-        ]
-        for batch in batched(items, 25):
-            self.courier.dynamodb.batch_write_item(
-                RequestItems={self.courier.tables["ConnectionsTable"]: batch}
-            )
-        return conns
+        """Connection rows as $connect writes them (set-up, not measured)."""
+        return self.courier.connect_many(users, device, connected_at_ms=self.clock())
 
     def run_queue(self, queue: str) -> int:
         """Run the jobs now in a queue, in batches of its event source's BatchSize."""

@@ -8,30 +8,6 @@ from tests.aws_calls import CallLog, recording
 from tests.harness import Conn, Courier
 
 
-def connect_many(courier: Courier, users: list[str]) -> list[Conn]:
-    """Connection records written in batches (what $connect stores), to set up thousands fast."""
-    conns = [Conn(f"bulk-{user}", user, "phone") for user in users]
-    items = [
-        {
-            "PutRequest": {
-                "Item": {
-                    "connectionId": {"S": c.connection_id},
-                    "userId": {"S": c.user},
-                    "deviceId": {"S": c.device},
-                    "connectedAt": {"N": "1795694400000"},
-                    "expiresAt": {"N": "1795705200"},
-                }
-            }
-        }
-        for c in conns
-    ]
-    for start in range(0, len(items), 25):
-        courier.dynamodb.batch_write_item(
-            RequestItems={courier.tables["ConnectionsTable"]: items[start : start + 25]}
-        )
-    return conns
-
-
 def send_and_fan_out(courier: Courier, sender: Conn, channel: str, key: str) -> tuple[Any, CallLog]:
     """Send, then run the fan-out jobs it queued (plan, then chunks), counting AWS calls."""
     with recording() as calls:
@@ -47,7 +23,7 @@ def test_a_5000_member_group_send_writes_as_a_2_member_group_and_each_connection
     members = [f"m{i:04d}" for i in range(5000)]
     courier.group("town", members)
     courier.group("pair", members[:2])
-    conns = connect_many(courier, members)
+    conns = courier.connect_many(members)
     sender = conns[0]
 
     _, pair = send_and_fan_out(courier, sender, "g:pair", "p1")
@@ -88,7 +64,7 @@ def test_a_replayed_plan_job_queues_each_chunk_once(courier: Courier, monkeypatc
     monkeypatch.setenv("COURIER_FANOUT_INLINE_LIMIT", "1")
     members = [f"u{i:03d}" for i in range(250)]
     courier.group("crowd", members)
-    conns = connect_many(courier, members)
+    conns = courier.connect_many(members)
     courier.send(conns[0], "g:crowd", "m1")
     plan = courier.take_jobs("FanoutQueue")
 
