@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from bench import BODY
 from bench.moto_env import Bench
 from bench.recorder import Trace, recording
+from tests.harness import Conn
 
 DM = "dm:alice:bob"
 NOTIFY_WINDOW_SECONDS = 30  # COURIER_NOTIFY_COALESCE_SECONDS, the template's default
@@ -29,14 +30,20 @@ class Sizes:
         return cls(groups=(5, 20, 150), conversations=6, page=20, online=100)
 
 
+def dm_in_steady_state(b: Bench) -> tuple[Conn, Conn]:
+    """alice and bob online, their DM's rows created by a first message bob has acked."""
+    alice, bob = b.connect_many(["alice", "bob"])
+    b.courier.send(alice, DM, "warm-up", BODY)
+    b.courier.ack(bob, DM, 1)
+    b.settle()
+    return alice, bob
+
+
 def dm(b: Bench, sizes: Sizes) -> Trace:
     """alice sends bob a message; bob's device gets it, acks it and reads it; the retry
     probe finds it acked."""
     c = b.courier
-    alice, bob = b.connect_many(["alice", "bob"])
-    c.send(alice, DM, "warm-up", BODY)
-    c.ack(bob, DM, 1)
-    b.settle()
+    alice, bob = dm_in_steady_state(b)
     with recording() as trace:
         seq = c.send(alice, DM, "m-2", BODY)["seq"]
         c.ack(bob, DM, seq)
@@ -65,10 +72,7 @@ def dm_unacked(b: Bench, sizes: Sizes) -> Trace:
     """bob's device stays connected and never acks: the message is sent again until the
     retry bound (1 + COURIER_MAX_RETRIES copies)."""
     c = b.courier
-    alice, bob = b.connect_many(["alice", "bob"])
-    c.send(alice, DM, "warm-up", BODY)
-    c.ack(bob, DM, 1)
-    b.settle()
+    alice, bob = dm_in_steady_state(b)
     with recording() as trace:
         c.send(alice, DM, "m-2", BODY)
         b.settle()
