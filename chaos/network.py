@@ -131,7 +131,11 @@ class Network:
         return len(links)
 
     def _roll(self, link: Link, kind: str, rate: float) -> bool:
-        if not self.enabled or rate <= 0 or link.rng.random() >= rate:
+        """One opportunity for `kind`: the first one of the run fires (so every kind with
+        a rate above 0 is exercised by construction), later ones by `rate`."""
+        if not self.enabled or rate <= 0:
+            return False
+        if self.injected[kind] > 0 and link.rng.random() >= rate:
             return False
         self.injected[kind] += 1
         return True

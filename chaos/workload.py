@@ -54,8 +54,10 @@ async def storms(network: Network, mean_seconds: float, rng: random.Random) -> N
     """Every connection dies at once, now and then, until cancelled."""
     if mean_seconds <= 0:
         return
+    wait = mean_seconds / 2  # the first storm comes for sure, early in the run
     while True:
-        await asyncio.sleep(rng.expovariate(1 / mean_seconds))
+        await asyncio.sleep(wait)
+        wait = rng.expovariate(1 / mean_seconds)
         if network.enabled:
             network.injected["storm"] += 1
             network.injected["storm_cut"] += await network.cut_all()

@@ -2,8 +2,9 @@
 
 Faults are injected where the deployed code meets AWS, so the handlers run unchanged:
 
-- botocore event hooks on every client the handlers open (boto3's default session: call
-  `install` before the stack starts, as clients copy the session's hooks when built):
+- botocore event hooks on every client the handlers open (botocore's built-in handlers,
+  which every session copies when it is made: moto's in-process mock swaps boto3's
+  default session, so call `install` before the stack starts):
   an exception just before or just after a write (a function dying between the writes
   of one operation), DynamoDB throttling, transactions cancelled by a conflict,
   PostToConnection answering 410 (the connection just dropped) or 429;
@@ -12,8 +13,11 @@ Faults are injected where the deployed code meets AWS, so the handlers run uncha
 - the SQS pollers: a batch delivered a second time, and failed batches visible again
   sooner than the queue's visibility timeout (so their redelivery happens within a run).
 
-Only calls made while the invoker runs a function are touched (it runs one at a time);
-the pollers' own SQS calls never are.
+Only calls a function makes while the invoker runs it are touched (the function is
+known per invocation, however many run at once); the pollers' own SQS calls never are.
+
+The first chance of each kind of fault always fires, whatever its rate (above 0): a run
+then exercises every kind by construction, not by luck.
 """
 
 from __future__ import annotations
@@ -24,13 +28,13 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
 from botocore.awsrequest import AWSResponse
 
-HOOK_ID = "courier-local-faults"
 WRITES = frozenset(
     {
         ("dynamodb", "PutItem"),
@@ -89,6 +93,7 @@ class ServerFaults:
         self.where: Counter[str] = Counter()  # "kind function Operation"
         self._rng = rng
         self._lock = threading.Lock()
+        self._forced: set[str] = set()
         self.drop_connection = drop_connection
         self.visibility_seconds = visibility_seconds
 
@@ -98,6 +103,16 @@ class ServerFaults:
         with self._lock:
             return self._rng.random() < rate
 
+    def decide(self, kind: str, rate: float) -> bool:
+        """One opportunity for `kind`: the first one fires, later ones by `rate`."""
+        if not self.enabled or rate <= 0:
+            return False
+        with self._lock:
+            if kind not in self._forced:
+                self._forced.add(kind)
+                return True
+            return self._rng.random() < rate
+
     def count(self, kind: str, where: str) -> None:
         with self._lock:
             self.injected[kind] += 1
@@ -105,7 +120,7 @@ class ServerFaults:
 
     def roll(self, kind: str, rate: float, where: str) -> bool:
         """Decide one opportunity; count it when the fault fires."""
-        fired = self.chance(rate)
+        fired = self.decide(kind, rate)
         if fired:
             self.count(kind, where)
         return fired
@@ -116,33 +131,46 @@ class ServerFaults:
 
 
 _plan: ServerFaults | None = None
-_function: str | None = None  # the function the invoker is running
+# The function whose invocation this thread is running (set per invocation's context).
+_function: ContextVar[str | None] = ContextVar("courier_local_function", default=None)
+
+
+_HOOK_ID = "courier-local-faults-"
+
+
+def _hooks() -> list[tuple[str, Callable[..., Any]]]:
+    return [("before-call", _before_call), ("after-call", _after_call)]
 
 
 def install(plan: ServerFaults) -> None:
-    """Turn faults on for this process: hooks on boto3's default session, then `plan`."""
+    """Turn faults on for this process: hooks in boto3's default session and in every
+    botocore session made from now on (each copies botocore's built-in handlers), then
+    `plan`."""
     import boto3  # noqa: PLC0415 - only the harness pays for it
+    from botocore import handlers  # noqa: PLC0415
 
     global _plan  # noqa: PLW0603 - one plan per process, like the stack itself
-    if boto3.DEFAULT_SESSION is None:
-        boto3.setup_default_session()
-    events = boto3.DEFAULT_SESSION.events
-    events.register("before-call", _before_call, unique_id=f"{HOOK_ID}-before")
-    events.register("after-call", _after_call, unique_id=f"{HOOK_ID}-after")
+    for event, hook in _hooks():
+        if (event, hook) not in handlers.BUILTIN_HANDLERS:
+            handlers.BUILTIN_HANDLERS.append((event, hook))
+        if boto3.DEFAULT_SESSION is not None:
+            boto3.DEFAULT_SESSION.events.register(event, hook, unique_id=_HOOK_ID + event)
     _plan = plan
 
 
 def uninstall() -> None:
-    """Faults off; clients built from now on carry no hooks (those built before keep
+    """Faults off; sessions made from now on carry no hooks (those made before keep
     inert ones)."""
     import boto3  # noqa: PLC0415
+    from botocore import handlers  # noqa: PLC0415
 
     global _plan  # noqa: PLW0603
     _plan = None
-    if boto3.DEFAULT_SESSION is not None:
-        events = boto3.DEFAULT_SESSION.events
-        events.unregister("before-call", _before_call, unique_id=f"{HOOK_ID}-before")
-        events.unregister("after-call", _after_call, unique_id=f"{HOOK_ID}-after")
+    for event, hook in _hooks():
+        while (event, hook) in handlers.BUILTIN_HANDLERS:
+            handlers.BUILTIN_HANDLERS.remove((event, hook))
+        if boto3.DEFAULT_SESSION is not None:
+            boto3.DEFAULT_SESSION.events.unregister(event, hook, unique_id=_HOOK_ID + event)
 
 
 def _active() -> ServerFaults | None:
@@ -152,14 +180,13 @@ def _active() -> ServerFaults | None:
 
 @contextmanager
 def invocation(function: str) -> Iterator[None]:
-    """Around one invocation (the invoker runs one at a time): faults know whose calls
-    they touch; on success, the function may still fail after its work."""
-    global _function  # noqa: PLW0603
-    _function = function
+    """Around one invocation: faults know whose calls they touch; on success, the
+    function may still fail after its work."""
+    token = _function.set(function)
     try:
         yield
     finally:
-        _function = None
+        _function.reset(token)
     plan = _active()
     if plan is not None and plan.roll("invocation", plan.rates.invocation, function):
         raise InjectedCrash(f"{function} failed after its work (injected)")
@@ -203,7 +230,7 @@ def _call(model: Any) -> tuple[str, str]:
 
 
 def _before_call(model: Any, params: dict[str, Any], context: dict[str, Any], **_: Any) -> Any:
-    plan, function = _active(), _function
+    plan, function = _active(), _function.get()
     if plan is None or function is None:
         return None
     call = _call(model)
@@ -219,7 +246,7 @@ def _before_call(model: Any, params: dict[str, Any], context: dict[str, Any], **
         return _error(400, "ProvisionedThroughputExceededException")
     if call == TRANSACTION and plan.roll("conflict", rates.conflict, where):
         return _conflict(params)
-    if call in WRITES and plan.chance(rates.crash):
+    if call in WRITES and plan.decide("crash", rates.crash):
         if plan.chance(0.5):
             context[CRASH_AFTER] = where  # once the write is done: see _after_call
         else:

@@ -1,10 +1,12 @@
 """Run the deployable handlers the way Lambda does, from asyncio.
 
-Handlers are blocking boto3 code, so each invocation runs in the thread pool, one at a
-time across all functions: in Lambda every function has a process of its own, while
-here they share one, and Powertools Metrics keeps its metric set per process (one
-function's flush would empty another's). Posts to @connections go through the event
-loop, never through this lock, so a handler that posts cannot deadlock.
+Handlers are blocking boto3 code, so each invocation runs on a thread of the loop's
+executor, and any number run at once: invocations of different functions, and of the
+same function, as Lambda runs one execution environment per concurrent invocation.
+What Lambda keeps apart by giving each environment its own process is kept apart here
+per invocation (local/isolation.py): Powertools' metric set and logger keys. Threads,
+not processes, because the handlers reach moto in-process and moto's state is this
+process's; the GIL costs little, as an invocation mostly waits on moto's lock or a post.
 
 Each invocation runs inside `faults.invocation`, a no-op unless the chaos harness
 installed a fault plan (local/faults.py).
@@ -14,11 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from collections.abc import Iterable
 from typing import Any
 
-from local import faults
+from local import faults, isolation
 from local.events import LambdaContext
 from local.handlers import Handler, load_handler
 
@@ -27,12 +28,12 @@ log = logging.getLogger("courier.local")
 
 class Invoker:
     def __init__(self, functions: Iterable[str]) -> None:
+        isolation.install()  # before the handlers build their Metrics and Logger
         # Import every handler up front: imports are not thread-safe, and this is the cold start.
         self._handlers: dict[str, Handler] = {name: load_handler(name) for name in set(functions)}
-        self._lock = threading.Lock()
 
     def _run(self, function: str, event: dict[str, Any]) -> Any:
-        with self._lock, faults.invocation(function):
+        with isolation.invocation(), faults.invocation(function):
             return self._handlers[function](event, LambdaContext(f"courier-local-{function}"))
 
     async def __call__(self, function: str, event: dict[str, Any]) -> Any:

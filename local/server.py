@@ -21,7 +21,7 @@ from local.routes import load_http_routes, load_websocket_api
 from local.stack import HOST, LocalStack
 from local.template import event_source_mappings
 
-HANDLER_THREADS = 32  # handlers, pollers' long polls and @connections calls all block one
+HANDLER_THREADS = 64  # invocations (WebSocket routes and SQS batches at once) and SQS calls
 SHUTDOWN_SECONDS = 5.0  # how long Ctrl-C waits for requests in flight
 
 

@@ -1,8 +1,12 @@
-"""Bootstrap of the local stack: moto in server mode, resources from template.yaml, the
-handlers' environment.
+"""Bootstrap of the local stack: moto, resources from template.yaml, the handlers'
+environment.
 
-boto3 honours AWS_ENDPOINT_URL, so every client the handlers open reaches the moto
-server; COURIER_WS_ENDPOINT points the @connections calls at the local gateway.
+The handlers reach moto in-process (`mock_aws`: their boto3 calls to AWS's own URLs are
+answered without a socket), as a deployed function reaches AWS without a hop through
+anything of ours. moto's server runs beside it on the same state, for the AWS CLI,
+admin tools and anything outside the process. COURIER_WS_ENDPOINT points the
+@connections calls at the local gateway; moto lets those through, as they are not AWS's
+URLs.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ class LocalStack:
     topics: dict[str, str] = field(default_factory=dict)
     environment: dict[str, str] = field(default_factory=dict)
     _server: Any = None
+    _mock: Any = None
     _saved_environ: dict[str, str] | None = None
     _werkzeug_level: int = logging.NOTSET
     _atomic: AtomicDynamoDB = field(default_factory=AtomicDynamoDB)
@@ -59,6 +64,7 @@ class LocalStack:
 
     def start(self) -> None:
         import boto3  # noqa: PLC0415 - after the environment is set
+        from moto import mock_aws  # noqa: PLC0415
         from moto.server import ThreadedMotoServer  # noqa: PLC0415
 
         self._saved_environ = dict(os.environ)
@@ -71,7 +77,11 @@ class LocalStack:
         self.endpoint = f"http://{host}:{port}"
         self._atomic.install()
         self._fifo.install()
-        os.environ["AWS_ENDPOINT_URL"] = self.endpoint
+        # In-process: no endpoint override may send the handlers' calls elsewhere.
+        for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")]:
+            del os.environ[name]
+        self._mock = mock_aws()
+        self._mock.start(reset=False)  # moto's server and this share one state
         os.environ.setdefault("COURIER_JWT_SECRET", LOCAL_JWT_SECRET)
         apply_local_environment({})
         # A local run makes its own credentials; never sign with a real profile's keys.
@@ -90,7 +100,6 @@ class LocalStack:
         self.environment = apply_local_environment(
             {**settings, **resource_env(self.tables, self.queues, self.topics, self.template)}
         )
-        self.environment["AWS_ENDPOINT_URL"] = self.endpoint
         _reset_handler_services()
 
     def set_ws_endpoint(self, url: str) -> None:
@@ -100,11 +109,15 @@ class LocalStack:
         _reset_handler_services()
 
     def client(self, service: str) -> Any:
+        """An in-process client of the stack's moto (as the handlers' are)."""
         import boto3  # noqa: PLC0415
 
-        return boto3.client(service, endpoint_url=self.endpoint, region_name="us-east-1")
+        return boto3.client(service, region_name="us-east-1")
 
     def stop(self) -> None:
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock = None
         if self._server is not None:
             self._server.stop()
             wsgi = getattr(self._server, "_server", None)

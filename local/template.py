@@ -458,10 +458,28 @@ class EventSourceMapping(TypedDict):
     VisibilityTimeout: int  # the queue's, seconds
     maxReceiveCount: int | None  # receives before SQS moves a message to the DLQ
     dead_letter_queue: str | None  # the DLQ's logical id
+    # Batches in flight at once: ScalingConfig.MaximumConcurrency or the function's
+    # ReservedConcurrentExecutions, the lower; None when the template sets neither.
+    MaximumConcurrency: int | None
 
 
 def _function_setting(template: Mapping[str, Any], properties: Mapping[str, Any], key: str) -> Any:
     return properties.get(key, template.get("Globals", {}).get("Function", {}).get(key))
+
+
+def _concurrency(
+    template: Mapping[str, Any], properties: Mapping[str, Any], settings: Mapping[str, Any]
+) -> int | None:
+    where = "ScalingConfig.MaximumConcurrency"
+    limits = [
+        _literal((settings.get("ScalingConfig") or {}).get("MaximumConcurrency"), where),
+        _literal(
+            _function_setting(template, properties, "ReservedConcurrentExecutions"),
+            "ReservedConcurrentExecutions",
+        ),
+    ]
+    found = [int(limit) for limit in limits if limit is not None]
+    return min(found) if found else None
 
 
 def event_source_mappings(template: Mapping[str, Any]) -> list[EventSourceMapping]:
@@ -518,6 +536,7 @@ def event_source_mappings(template: Mapping[str, Any]) -> list[EventSourceMappin
                     if policy is None
                     else int(_literal(policy["maxReceiveCount"], f"{queue}.RedrivePolicy")),
                     "dead_letter_queue": dead_letter_queue(template, queue),
+                    "MaximumConcurrency": _concurrency(template, properties, settings),
                 }
             )
     return mappings

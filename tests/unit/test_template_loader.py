@@ -601,6 +601,7 @@ def test_event_source_mappings_of_the_repository_template(template: dict[str, An
             "VisibilityTimeout": 360,
             "maxReceiveCount": 5,
             "dead_letter_queue": "FanoutDeadLetterQueue",
+            "MaximumConcurrency": None,
         },
         {
             "function": "notifier",
@@ -614,6 +615,7 @@ def test_event_source_mappings_of_the_repository_template(template: dict[str, An
             "VisibilityTimeout": 120,
             "maxReceiveCount": 5,
             "dead_letter_queue": "NotifyDeadLetterQueue",
+            "MaximumConcurrency": None,
         },
         {
             "function": "retry_worker",
@@ -627,6 +629,7 @@ def test_event_source_mappings_of_the_repository_template(template: dict[str, An
             "VisibilityTimeout": 120,
             "maxReceiveCount": 5,
             "dead_letter_queue": "RetryDeadLetterQueue",
+            "MaximumConcurrency": None,
         },
     ]
 
@@ -663,6 +666,7 @@ def test_event_source_mappings_apply_lambda_and_sqs_defaults(tmp_path: pathlib.P
             "VisibilityTimeout": 30,
             "maxReceiveCount": None,
             "dead_letter_queue": None,
+            "MaximumConcurrency": None,
         }
     ]
 
@@ -683,3 +687,15 @@ def test_event_source_mappings_need_a_queue_of_the_template(tmp_path: pathlib.Pa
 
     with pytest.raises(TemplateError, match=r"F\.Events\.Jobs"):
         event_source_mappings(load_template(path))
+
+
+def test_event_source_concurrency_is_the_lower_of_scaling_cap_and_reserved_concurrency() -> None:
+    template = load_template(TEMPLATE_PATH)  # a copy of its own: it is changed below
+    function = template["Resources"]["RetryWorkerFunction"]["Properties"]
+    function["ReservedConcurrentExecutions"] = 4
+    function["Events"]["RetryJobs"]["Properties"]["ScalingConfig"] = {"MaximumConcurrency": 3}
+    retry = {m["queue"]: m for m in event_source_mappings(template)}["RetryQueue"]
+    assert retry["MaximumConcurrency"] == 3
+    function["ReservedConcurrentExecutions"] = 2
+    retry = {m["queue"]: m for m in event_source_mappings(template)}["RetryQueue"]
+    assert retry["MaximumConcurrency"] == 2

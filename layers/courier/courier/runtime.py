@@ -6,6 +6,7 @@ invocation (cold start) and reused after. Tests call `reset_services()` between 
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,9 +51,21 @@ class _LazyPoster:
         self._poster.post(connection_id, data)
 
 
-@cache
+_client_lock = threading.Lock()
+
+
 def _client(service: str, endpoint_url: str | None = None) -> Any:
-    """One client per service and endpoint per container (creating one costs ~50 ms)."""
+    """One client per service and endpoint per container (creating one costs ~50 ms).
+
+    Locked: boto3 builds clients from a shared session, which is not thread-safe, and the
+    local stack runs many invocations at once in one process (Lambda runs one).
+    """
+    with _client_lock:
+        return _build_client(service, endpoint_url)
+
+
+@cache
+def _build_client(service: str, endpoint_url: str | None) -> Any:
     import boto3  # noqa: PLC0415 - on first use, not at import: cold start
     from botocore.config import Config  # noqa: PLC0415
 
@@ -102,4 +115,4 @@ def reset_services(*, clients: bool = False) -> None:
     _built.clear()
     get_settings.cache_clear()
     if clients:
-        _client.cache_clear()
+        _build_client.cache_clear()
