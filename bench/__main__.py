@@ -26,7 +26,7 @@ def _arguments() -> argparse.Namespace:
     )
     parser.add_argument("--repeats", type=int, help="cold import rounds (default 7, quick 2)")
     parser.add_argument("--pairs", type=int, help="local load: DM pairs (default 8, quick 2)")
-    parser.add_argument("--seconds", type=float, help="local load: measured seconds (20, quick 4)")
+    parser.add_argument("--messages", type=int, help="local load: messages (5000, quick 600)")
     return parser.parse_args()
 
 
@@ -60,9 +60,9 @@ def main() -> None:
             from bench.local_load import run_local  # noqa: PLC0415
 
             pairs = args.pairs or (2 if args.quick else 8)
-            seconds = args.seconds or (4.0 if args.quick else 20.0)
-            warmup, ceiling = (1.0, 1.0) if args.quick else (3.0, 5.0)
-            results["local"] = run_local(pairs, seconds, warmup, ceiling, progress)
+            messages = args.messages or (600 if args.quick else 5000)
+            ceiling, delays = (1.0, [1]) if args.quick else (5.0, [1, 2, 4, 8])
+            results["local"] = run_local(pairs, messages, ceiling, delays, progress)
         results.setdefault("seconds", {})[part] = time.monotonic() - began
         if args.quick:
             quick.add(part)

@@ -1,10 +1,11 @@
 """The load on the local stack, run in its own process (so that it does not share the
-stack's interpreter): pairs of raw WebSocket clients play DM ping-pong. Each message is
-timed from its `send` frame to the `message` frame at the peer, which acks it and answers.
+stack's interpreter): pairs of raw WebSocket clients play DM ping-pong in a closed loop
+until they have carried `--messages` in all. Each message is timed from its `send` frame
+to the `message` frame at the peer, which acks it and answers.
 
-    python -m bench.load_client --url http://127.0.0.1:PORT --pairs 8 --seconds 20
+    python -m bench.load_client --url http://127.0.0.1:PORT --pairs 8 --messages 5000
 
-prints one JSON object: the latencies of the measured window, and the totals.
+prints one JSON object: each message's latency and when it arrived, and the totals.
 """
 
 from __future__ import annotations
@@ -26,10 +27,12 @@ FRAME_TIMEOUT = 30.0
 
 @dataclass
 class Stats:
-    measure_from: float
+    began: float
+    wanted: int  # messages to carry in all
     latencies_ms: list[float] = field(default_factory=list)
     sendack_ms: list[float] = field(default_factory=list)
-    messages: int = 0  # all delivered, warm-up included
+    arrived_s: list[float] = field(default_factory=list)  # each message, since `began`
+    started: int = 0  # sends begun
     timeouts: int = 0
 
 
@@ -50,7 +53,7 @@ class Device:
                 await self.inbox.put(frame)
             elif frame.get("type") == "sendack":
                 started = self.sent_at.pop(frame["clientMsgNo"], None)
-                if started is not None and started >= self.stats.measure_from:
+                if started is not None:
                     self.stats.sendack_ms.append((time.monotonic() - started) * 1000)
 
 
@@ -74,10 +77,11 @@ async def _expect(device: Device, client_msg_no: str) -> dict[str, Any]:
             return frame
 
 
-async def _ping_pong(a: Device, b: Device, channel: str, stop_at: float) -> None:
+async def _ping_pong(a: Device, b: Device, channel: str) -> None:
     stats = a.stats
     sender, receiver = a, b
-    while time.monotonic() < stop_at:
+    while stats.started < stats.wanted:
+        stats.started += 1
         client_msg_no = uuid.uuid4().hex
         started = time.monotonic()
         sender.sent_at[client_msg_no] = started
@@ -88,42 +92,39 @@ async def _ping_pong(a: Device, b: Device, channel: str, stop_at: float) -> None
         except TimeoutError:
             stats.timeouts += 1
             continue
-        stats.messages += 1
-        if started >= stats.measure_from:
-            stats.latencies_ms.append((time.monotonic() - started) * 1000)
+        now = time.monotonic()
+        stats.latencies_ms.append((now - started) * 1000)
+        stats.arrived_s.append(now - stats.began)
         await receiver.ws.send_json({"action": "ack", "channel": channel, "seq": message["seq"]})
         sender, receiver = receiver, sender
 
 
-async def run(url: str, pairs: int, seconds: float, warmup: float) -> dict[str, Any]:
+async def run(url: str, pairs: int, messages: int) -> dict[str, Any]:
     async with aiohttp.ClientSession() as session:
-        stats = Stats(measure_from=float("inf"))
+        stats = Stats(began=float("inf"), wanted=messages)
         devices = [
             await _connect(session, url, f"bench-{side}{i}", stats)
             for i in range(pairs)
             for side in "ab"
         ]
         readers = [asyncio.create_task(d.read()) for d in devices]
-        began = time.monotonic()
-        stats.measure_from = began + warmup
-        stop_at = stats.measure_from + seconds
+        stats.began = time.monotonic()
         await asyncio.gather(
             *(
-                _ping_pong(devices[2 * i], devices[2 * i + 1], f"dm:bench-a{i}:bench-b{i}", stop_at)
+                _ping_pong(devices[2 * i], devices[2 * i + 1], f"dm:bench-a{i}:bench-b{i}")
                 for i in range(pairs)
             )
         )
-        active = time.monotonic() - began
-        window = time.monotonic() - stats.measure_from
+        active = time.monotonic() - stats.began
         for device in devices:
             await device.ws.close()
         await asyncio.gather(*readers, return_exceptions=True)
     return {
         "latencies_ms": stats.latencies_ms,
         "sendack_ms": stats.sendack_ms,
-        "window_s": window,
+        "arrived_s": stats.arrived_s,
         "active_s": active,
-        "messages": stats.messages,
+        "messages": len(stats.arrived_s),
         "timeouts": stats.timeouts,
     }
 
@@ -132,10 +133,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", required=True)
     parser.add_argument("--pairs", type=int, default=8)
-    parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument("--messages", type=int, default=5000)
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(run(args.url, args.pairs, args.seconds, args.warmup))))
+    print(json.dumps(asyncio.run(run(args.url, args.pairs, args.messages))))
 
 
 if __name__ == "__main__":

@@ -1,11 +1,16 @@
 """The local stack (`make run`) under load, and the ceiling of its AWS endpoint.
 
 The stack runs in this process (ServerThread, on a free port); the load runs in another
-(bench.load_client), so that clients and stack do not share an interpreter. Every AWS call
-the stack makes to moto meanwhile is counted. Before and after the load, against the same
-moto server, the send path's own calls (Courier's layer functions, no gateway, no Lambda
-emulation) are timed in a loop on one thread, as the stack's invoker runs one handler at a
-time: that is the rate moto alone allows, on empty tables and on the load's data.
+(bench.load_client), so that clients and stack do not share an interpreter: DM pairs in a
+closed loop carry a fixed number of messages, and the rate of the first and the last 500
+says whether the stack slows down as its tables fill. Every AWS call the stack makes
+meanwhile is counted. Before and after the load, against the same in-process moto, the
+send path's own calls (Courier's layer functions, no gateway, no Lambda emulation) are
+timed in a loop on one thread: moto's rate per call, divided by the calls the stack made
+per message, is the most messages/s moto alone would allow (the ceiling).
+
+Last, delayed jobs are sent to the retry queue and their lateness measured: how long
+after its delay each reached the retry worker.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -36,6 +42,7 @@ from local.stack import LocalStack
 
 ROOT = Path(__file__).resolve().parent.parent
 CEILING_CHANNEL = "dm:ceiling-a:ceiling-b"
+FIRST_LAST = 500  # messages: the rate of the first and of the last this many
 
 
 @contextlib.contextmanager
@@ -51,9 +58,9 @@ def _quiet_stack() -> Iterator[None]:
         yield
 
 
-def _load(url: str, pairs: int, seconds: float, warmup: float) -> dict[str, Any]:
+def _load(url: str, pairs: int, messages: int) -> dict[str, Any]:
     command = [sys.executable, "-m", "bench.load_client", "--url", url]
-    command += ["--pairs", str(pairs), "--seconds", str(seconds), "--warmup", str(warmup)]
+    command += ["--pairs", str(pairs), "--messages", str(messages)]
     done = subprocess.run(  # noqa: S603 - our own interpreter and module
         command,
         cwd=ROOT,
@@ -64,7 +71,7 @@ def _load(url: str, pairs: int, seconds: float, warmup: float) -> dict[str, Any]
         capture_output=True,
         text=True,
         check=True,
-        timeout=seconds + warmup + 300,
+        timeout=messages + 300,  # a message a second would be very slow
     )
     result: dict[str, Any] = json.loads(done.stdout)
     return result
@@ -107,56 +114,101 @@ class SendPath:
         self.queue.send(self.settings.retry_queue_url, [Job({"bench": i}, delay_seconds=900)])
 
 
+def _delay_lateness(server: ServerThread, delays: list[int]) -> list[float]:
+    """Send one retry job per delay, each after the last ran; seconds each ran late."""
+    poller = next(p for p in server.server.pollers if p.mapping["queue"] == "RetryQueue")
+    stack = server.server.stack
+    sqs, url = stack.client("sqs"), stack.queues["RetryQueue"]
+    seen: dict[str, float] = {}
+    arrived = threading.Condition()
+    invoke = poller.invoke
+
+    async def watching(function: str, event: dict[str, Any]) -> Any:
+        for record in event.get("Records", []):
+            with arrived:
+                seen.setdefault(json.loads(record["body"]).get("lateness", ""), time.monotonic())
+                arrived.notify_all()
+        return await invoke(function, event)
+
+    poller.invoke = watching  # type: ignore[assignment]
+    late: list[float] = []
+    try:
+        for n, delay in enumerate(delays):
+            marker = f"lateness-{n}"
+            body = json.dumps({"lateness": marker})
+            sent = time.monotonic()
+            sqs.send_message(QueueUrl=url, MessageBody=body, DelaySeconds=delay)
+            with arrived:
+                arrived.wait_for(lambda m=marker: m in seen, timeout=delay + 30)  # type: ignore[misc]
+            late.append(seen.get(marker, float("inf")) - sent - delay)
+    finally:
+        poller.invoke = invoke
+    return late
+
+
 def run_local(
     pairs: int,
-    seconds: float,
-    warmup: float,
+    messages: int,
     ceiling_seconds: float,
+    delays: list[int],
     progress: Callable[[str], None],
 ) -> LocalLoad:
     recorder.install()
     loads = [loadavg()[0]]
     progress(
-        f"local: moto's ceiling, {pairs} DM pairs for {warmup:g} + {seconds:g} s, the ceiling again"
+        f"local: moto's ceiling, {pairs} DM pairs carry {messages:,} messages, the ceiling again"
     )
     with _quiet_stack():
         server = ServerThread()
         url = server.start()
         try:
             path = SendPath(server.server.stack)
+            with recorder.recording() as one:
+                path.whole(-1)
+            calls_per_path = len(one.calls())
             empty = _rate(min(1.0, ceiling_seconds), path.accept)  # few rows left behind
             with recorder.recording() as trace:
-                client = _load(url, pairs, seconds, warmup)
+                client = _load(url, pairs, messages)
             loads.append(loadavg()[0])
             top: Ceiling = {
                 "accepts_per_s_empty": empty,
                 "accepts_per_s": _rate(ceiling_seconds, path.accept),
                 "send_paths_per_s": _rate(ceiling_seconds, path.whole),
+                "calls_per_send_path": calls_per_path,
             }
             loads.append(loadavg()[0])
+            progress(f"local: lateness of retry jobs delayed {delays} s")
+            late = _delay_lateness(server, delays)
         finally:
             server.stop()
-    calls = trace.calls()
-    waited = {"moto": 0.0, "posts": 0.0}
-    for call in calls:
-        if call.service == "apigatewaymanagementapi":
-            waited["posts"] += call.seconds
-        elif call.operation != "ReceiveMessage":  # long polls wait by design
-            waited["moto"] += call.seconds
+    # Receives that found nothing are the pollers' idle polling: their number depends on
+    # how long the run lasted, not on the messages.
+    calls = [
+        c for c in trace.calls() if c.operation != "ReceiveMessage" or c.response.get("Messages")
+    ]
+    arrived = client["arrived_s"]
+    window = min(FIRST_LAST, len(arrived) // 2)
+    first = window / arrived[window - 1] if window else 0.0
+    last = window / (arrived[-1] - arrived[-window - 1]) if window else 0.0
+    per_message = len(calls) / max(1, client["messages"])
+    ceiling = top["send_paths_per_s"] * calls_per_path / per_message
     return {
         "pairs": pairs,
-        "seconds": client["window_s"],
-        "messages": len(client["latencies_ms"]),
-        "messages_per_s": len(client["latencies_ms"]) / client["window_s"],
+        "seconds": client["active_s"],
+        "messages": client["messages"],
+        "messages_per_s": client["messages"] / client["active_s"],
+        "first_per_s": first,
+        "last_per_s": last,
+        "first_last_window": window,
+        "ceiling_messages_per_s": ceiling,
         "latency_ms": percentiles(client["latencies_ms"]),
         "sendack_ms": percentiles(client["sendack_ms"]),
         "latencies_ms": [round(x, 2) for x in client["latencies_ms"]],
         "timeouts": client["timeouts"],
         "aws_calls_per_s": len(calls) / client["active_s"],
-        "aws_calls_per_message": len(calls) / max(1, client["messages"]),
-        "moto_share": waited["moto"] / client["active_s"],
-        "posts_share": waited["posts"] / client["active_s"],
+        "aws_calls_per_message": per_message,
         "stored_messages": client["messages"],
         "ceiling": top,
+        "delay_lateness_s": list(zip(delays, late, strict=True)),
         "loadavg": loads,
     }

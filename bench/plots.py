@@ -98,7 +98,7 @@ def _latency(local: LocalLoad, path: Path) -> str:
     axes.set_ylabel("messages")
     axes.set_title(
         f"local stack: {local['pairs']} DM pairs, {local['messages_per_s']:.1f} messages/s; "
-        f"moto alone: {local['ceiling']['send_paths_per_s']:.0f} send paths/s",
+        f"moto's ceiling: {local['ceiling_messages_per_s']:.0f} messages/s",
         fontsize=10,
     )
     return _save(figure, path)

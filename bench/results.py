@@ -69,6 +69,7 @@ class Ceiling(TypedDict):
     accepts_per_s_empty: float  # GetItem + TransactWriteItems, on empty tables
     accepts_per_s: float  # the same after the load
     send_paths_per_s: float  # accept, two Query, SendMessageBatch, after the load
+    calls_per_send_path: int
 
 
 class LocalLoad(TypedDict):
@@ -76,16 +77,20 @@ class LocalLoad(TypedDict):
     seconds: float
     messages: int
     messages_per_s: float
+    first_per_s: float  # the first `first_last_window` messages
+    last_per_s: float  # the last ones
+    first_last_window: int
+    # moto's calls/s on the send path, one thread, in-process, over the stack's calls per message
+    ceiling_messages_per_s: float
     latency_ms: Percentiles
     sendack_ms: Percentiles
     latencies_ms: list[float]
     timeouts: int
     aws_calls_per_s: float
     aws_calls_per_message: float
-    moto_share: float  # of the wall time, spent waiting on moto (long polls excluded)
-    posts_share: float  # of the wall time, spent posting to the gateway's @connections
     stored_messages: int  # what the load left in the tables (warm-up included)
     ceiling: Ceiling
+    delay_lateness_s: list[tuple[int, float]]  # (DelaySeconds, how late its job ran)
     loadavg: list[float]  # 1-minute load average before, after the load, after the ceiling
 
 
