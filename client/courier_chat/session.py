@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from prompt_toolkit.formatted_text import StyleAndTextTuples, fragment_list_to_text
 
-from courier_chat import cache, commands, view
+from courier_chat import commands, view
 from courier_chat.admin import AdminApi, AdminError
 from courier_chat.channels import group_channel, title
 from courier_chat.options import MEMORY, Options
@@ -81,10 +81,8 @@ class ChatSession:
         self.connection, self.online = "connecting…", False
         self.notice_text, self.notice_error = "", False
         self.activity: dict[str, int] = {}  # channel -> ms of its latest known activity
-        self._witness: dict[str, Any] | None = None  # a stored message, to recognise the server
         self._lines: asyncio.Queue[str] = asyncio.Queue()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._client_tasks: list[asyncio.Task[None]] = []
         self._snapshot: Snapshot | None = None
         self.store, self.client = self._open_store()
 
@@ -109,43 +107,39 @@ class ChatSession:
         return store, CourierClient(self.options.url, self.token, store)
 
     async def _begin(self) -> None:
-        if await cache.is_stale(self.client.ws_url, cache.newest_message(self.store)):
-            self._wipe()
         for channel in self.store.channels():
             messages = self.store.messages(channel)
             if messages:
                 self.activity[channel] = int(messages[-1]["ts"])
-        self._run_client()
+        self._note_outbox()
+        self._spawn(self._connect())
+        self._spawn(self._pump())
         self._changed()
-
-    def _run_client(self) -> None:
-        self._client_tasks = [self._spawn(self._connect()), self._spawn(self._pump())]
 
     async def _connect(self) -> None:
         with contextlib.suppress(AuthError):  # reported by the auth_failed event
             await self.client.connect()
 
-    def _wipe(self) -> None:
-        """Start a new store: the old one holds another server's state."""
-        self.store.close()
-        if self.options.db != MEMORY:
-            Path(self.options.db).unlink(missing_ok=True)
-        self.store, self.client = self._open_store()
-        self.activity = {self.open_channel: _now_ms()} if self.open_channel else {}
-        self.new_from = None
-        self._say("the server does not have the messages stored here (restarted?): cleared them")
+    def _note_outbox(self) -> None:
+        """List the conversations of messages still waiting to go out."""
+        for entry in self.store.outbox():
+            created = int(entry.created * 1000)
+            self.activity[entry.channel] = max(self.activity.get(entry.channel, 0), created)
 
-    async def _recheck(self, witness: dict[str, Any]) -> None:
-        """After a reconnect: if the server is a new one, start again with an empty store."""
-        if not await cache.is_stale(self.client.ws_url, witness):
-            return
-        for task in self._client_tasks:
-            task.cancel()
-        await self.client.close()
-        self._wipe()
-        self.connection, self.online = "connecting…", False
-        self._run_client()
-        self._changed()
+    def _on_server_reset(self, outbox: int) -> None:
+        """The SDK found a server without the stored messages (the local stack restarted
+        empty): it dropped them and kept what the person did. Messages typed and not yet
+        acknowledged stay on screen as pending and go out to the new server."""
+        self.activity = {self.open_channel: _now_ms()} if self.open_channel else {}
+        self._note_outbox()
+        self.new_from = None
+        self.scroll = 0
+        kept = (
+            f"; {outbox} unsent message{'s' if outbox != 1 else ''} will go out" if outbox else ""
+        )
+        self._say(
+            f"the server does not have the messages stored here (restarted?): cleared them{kept}"
+        )
 
     # SDK events
 
@@ -159,13 +153,10 @@ class ChatSession:
         kind = event.get("type")
         if kind == "connected":
             self.connection, self.online = "connected", True
-            if self._witness is not None:
-                self._spawn(self._recheck(self._witness))
-                self._witness = None
         elif kind == "disconnected":
-            if self.online:
-                self._witness = cache.newest_message(self.store)
             self.connection, self.online = "reconnecting…", False
+        elif kind == "server_reset":
+            self._on_server_reset(int(event.get("outbox", 0)))
         elif kind == "auth_failed":
             self.connection, self.online = "token refused", False
             self._say(

@@ -1,4 +1,5 @@
-"""`CourierClient`: one device's connection, with reconnect, outbox resend, sync and acks."""
+"""`CourierClient`: one device's connection, with reconnect, outbox and read resend, sync
+and acks."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ Callback = Callable[[Frame], None]
 PAGE_LIMIT = 100
 REQUEST_TIMEOUT = 10.0
 PING_INTERVAL = 300.0  # API Gateway drops a connection after 10 minutes without a message
-RESEND_TIMEOUT = 10.0  # a send still without its sendack after this goes out again
+RESEND_TIMEOUT = 10.0  # a send without its sendack, a read without its reply: sent again
 MAX_TICK = 1.0
 AUTH_FAILURES = (401, 403)
 PERMANENT_ERRORS = ("invalid", "forbidden", "too_large")  # resending cannot succeed
@@ -32,6 +33,15 @@ SENT_ERRORS = (ConnectionError, aiohttp.ClientError)  # the frame did not go out
 
 class AuthError(Exception):
     """The token was refused at the handshake: get a new one."""
+
+
+class RequestError(ConnectionError):
+    """The server answered a request with an `error` frame (`code` says which)."""
+
+    def __init__(self, frame: Frame) -> None:
+        super().__init__(f"{frame.get('code')}: {frame}")
+        self.frame = frame
+        self.code = frame.get("code")
 
 
 def token_user(token: str) -> str:
@@ -53,8 +63,18 @@ def _parse(text: str) -> Frame | None:
 class CourierClient:
     """A Courier device. Every UI event is put on `events` and passed to each callback.
 
-    While connected it pings a quiet connection every `ping_interval` seconds and resends
-    (with the same clientMsgNo) an outbox entry still unanswered after `resend_timeout`.
+    While connected it pings a quiet connection every `ping_interval` seconds, resends (with
+    the same clientMsgNo) an outbox entry still unanswered after `resend_timeout`, and
+    resends the user's read of a channel, unanswered after `resend_timeout` too, until the
+    server reports a read cursor that covers it (reads are idempotent: the server's cursor
+    only moves forward). Outbox and wanted reads live in the store, so they also survive a
+    restart of the app.
+
+    With `check_server` (the default), each connection first checks that the server still
+    holds the store's newest message (`Store.witness`) before anything else goes out or
+    comes in; if it does not (the local stack restarted empty), the store forgets what came
+    from the old server, keeps what the user did (`Store.forget_server`) and the UI gets a
+    `server_reset` event. Without it, a store must never outlive its server's state.
     """
 
     def __init__(
@@ -68,6 +88,7 @@ class CourierClient:
         ping_interval: float = PING_INTERVAL,
         resend_timeout: float = RESEND_TIMEOUT,
         request_timeout: float = REQUEST_TIMEOUT,
+        check_server: bool = True,
     ) -> None:
         base = url.replace("https://", "wss://").replace("http://", "ws://").rstrip("/")
         self.ws_url = f"{base}/?token={token}"
@@ -80,14 +101,19 @@ class CourierClient:
         self.ping_interval = ping_interval
         self.resend_timeout = resend_timeout
         self.request_timeout = request_timeout
+        self.check_server = check_server
         self._session: aiohttp.ClientSession | None = None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._runner: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._pending: dict[str, asyncio.Future[Frame]] = {}
         self._acked: dict[str, int] = {}  # channel → highest seq acked by this device
-        self._reads: dict[str, int] = {}  # channel → read seq sent, not yet confirmed
         self._due: dict[str, float] = {}  # clientMsgNo → when to send it (again), this connection
+        self._read_due: dict[str, tuple[int, float]] = {}  # channel → (seq sent, when again)
+        self._read_asks: dict[str, tuple[str, int]] = {}  # read requestId → (channel, seq)
+        self._probes: set[str] = set()  # requestIds whose reply must not touch the store
+        self._checked = False  # this connection's server holds the store's state
+        self._held: list[Frame] = []  # frames that came in before that was known
         self._failures: dict[str, int] = {}  # clientMsgNo → throttled/internal answers so far
         self._filling: set[str] = set()
         self._last_traffic = 0.0
@@ -151,16 +177,25 @@ class CourierClient:
         """Serve one open connection until it closes."""
         self._ws = ws
         self._due.clear()  # everything in the outbox goes out again on this connection
+        self._read_due.clear()  # and every wanted read
+        self._read_asks.clear()
+        self._checked, self._held = False, []
         self._last_traffic = asyncio.get_running_loop().time()
         helpers = [self._spawn(self._catch_up(ws)), self._spawn(self._maintain(ws))]
         try:
             async for msg in ws:
                 self._last_traffic = asyncio.get_running_loop().time()
                 frame = _parse(msg.data) if msg.type is aiohttp.WSMsgType.TEXT else None
-                if frame is not None:
+                if frame is None:
+                    continue
+                request_id = frame.get("requestId")
+                if self._checked or (isinstance(request_id, str) and request_id in self._pending):
                     await self.handle_frame(frame)
+                else:
+                    self._held.append(frame)  # until the server is known to be ours
         finally:
             self._ws = None
+            self._checked = False
             for task in helpers:
                 task.cancel()
             for future in self._pending.values():
@@ -183,27 +218,65 @@ class CourierClient:
             await ws.close()  # reconnect and try again
 
     async def _on_connect(self) -> None:
-        """Resend the outbox (same clientMsgNo), then catch every conversation up: reads
-        made offline, messages missed, acks."""
+        """Check that the server still holds the store's state (else forget it), resend the
+        outbox (same clientMsgNo), catch every conversation up (messages missed, acks), then
+        send every read the server does not hold yet (made offline, or its frame lost)."""
+        if self.check_server:
+            await self._check_server()
+        while self._held:
+            await self.handle_frame(self._held.pop(0))
+        self._checked = True
         await self._resend_due()
         for conversation in await self.sync_conversations():
             channel = conversation["channel"]
-            if self.store.read_seq(channel) > int(conversation["readSeq"]):
-                await self._send_read(channel)
             if self.store.contiguous_prefix(channel) < self.store.last_seq(channel):
                 await self._fill(channel)
             await self._ack(channel)
+        await self._resend_reads()
         self._emit({"type": "connected", "totalUnread": self.store.total_unread()})
         self._finish_ready()
 
+    async def _check_server(self) -> None:
+        """Ask the server for the store's witness message; if it does not hold it, the store
+        is another server's (the local stack restarted empty): forget what came from that
+        server, keep the outbox and the reads (`Store.forget_server` says how far)."""
+        witness = self.store.witness()
+        if witness is None or await self._holds(witness):
+            return
+        self.store.forget_server()
+        self._acked.clear()
+        self._failures.clear()
+        self._emit({"type": "server_reset", "outbox": len(self.store.outbox())})
+
+    async def _holds(self, witness: Frame) -> bool:
+        """Whether the server has the witness at its seq. A seq at or below its lastSeq
+        without a message has expired there (retention): that is still the same server.
+        `forbidden` means the channel is unknown to it (groups are made through the admin
+        API, so a server that lost its state does not have them)."""
+        channel, seq = witness["channel"], int(witness["seq"])
+        frame = {"action": "sync", "channel": channel, "afterSeq": seq - 1, "limit": 1}
+        try:
+            page = await self._request(frame, apply=False)
+        except RequestError as exc:
+            if exc.code == "forbidden":
+                return False
+            raise
+        for item in page.get("messages", []):
+            if int(item.get("seq", 0)) == seq:
+                return bool(item.get("messageId") == witness["messageId"])
+        return int(page.get("lastSeq", 0)) >= seq
+
     async def _maintain(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        """While connected: resend unanswered sends, ping when the connection is quiet."""
+        """While connected: resend unanswered sends and reads, ping when the connection is
+        quiet."""
         tick = min(MAX_TICK, self.ping_interval / 2, self.resend_timeout / 2)
         loop = asyncio.get_running_loop()
         try:
             while True:
                 await asyncio.sleep(tick)
-                await self._resend_due()
+                if self._checked:
+                    await self._resend_due()
+                    await self._resend_reads()
                 if loop.time() - self._last_traffic >= self.ping_interval:
                     await self._request({"action": "ping"})
         except (TimeoutError, *SENT_ERRORS):
@@ -222,15 +295,20 @@ class CourierClient:
         await ws.send_str(json.dumps(frame, separators=(",", ":"), ensure_ascii=False))
         self._last_traffic = asyncio.get_running_loop().time()
 
-    async def _request(self, frame: Frame) -> Frame:
+    async def _request(self, frame: Frame, *, apply: bool = True) -> Frame:
+        """Send a frame and return its reply (`RequestError` for an `error` one). The reply
+        is also applied to the store, unless `apply` is false (a probe of the server)."""
         request_id = uuid.uuid4().hex
         future: asyncio.Future[Frame] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = future
+        if not apply:
+            self._probes.add(request_id)
         try:
             await self._send_frame({**frame, "requestId": request_id})
             return await asyncio.wait_for(future, self.request_timeout)
         finally:
             self._pending.pop(request_id, None)
+            self._probes.discard(request_id)
 
     async def send(self, channel: str, body: Any) -> str:
         """Queue a message in the outbox and send it if connected; returns its clientMsgNo.
@@ -238,7 +316,7 @@ class CourierClient:
         client_msg_no = uuid.uuid4().hex
         self.store.outbox_add(client_msg_no, channel, body)
         entry = self.store.outbox_get(client_msg_no)
-        if entry is not None and self.connected:
+        if entry is not None and self.connected and self._checked:
             with contextlib.suppress(*SENT_ERRORS):
                 await self._transmit(entry)
         return client_msg_no
@@ -266,17 +344,38 @@ class CourierClient:
                 return conversations
 
     async def read(self, channel: str) -> None:
-        """Mark the channel read up to the highest seq known (told to the server now if
-        connected, else on the next connect)."""
-        self.store.set_read_seq(channel, self.store.last_seq(channel))
+        """Mark the channel read up to the highest seq known. The read is kept in the store
+        until the server reports a read cursor that covers it: told to the server now if
+        connected, again every `resend_timeout` while unanswered, and on each connect."""
+        seq = self.store.last_seq(channel)
+        self.store.set_read_seq(channel, seq)
+        self.store.want_read(channel, seq)
         self._emit({"type": "unread", "channel": channel, "unread": self.store.unread(channel)})
-        with contextlib.suppress(*SENT_ERRORS):
-            await self._send_read(channel)
+        if self.connected and self._checked:
+            with contextlib.suppress(*SENT_ERRORS):
+                await self._send_read(channel)
 
     async def _send_read(self, channel: str) -> None:
-        seq = self.store.read_seq(channel)
-        self._reads[channel] = max(seq, self._reads.get(channel, 0))
-        await self._send_frame({"action": "read", "channel": channel, "seq": seq})
+        """Send the channel's wanted read, with a requestId: the reply tells this read's
+        outcome apart from other devices' reads."""
+        seq = self.store.wanted_read(channel)
+        if seq <= 0:
+            return
+        request_id = uuid.uuid4().hex
+        for earlier in [r for r, (c, _) in self._read_asks.items() if c == channel]:
+            del self._read_asks[earlier]  # a late reply to it still confirms what it shows
+        self._read_asks[request_id] = (channel, seq)
+        self._read_due[channel] = (seq, asyncio.get_running_loop().time() + self.resend_timeout)
+        frame = {"action": "read", "channel": channel, "seq": seq, "requestId": request_id}
+        await self._send_frame(frame)
+
+    async def _resend_reads(self) -> None:
+        """Send every wanted read not sent on this connection, grown since, or overdue."""
+        now = asyncio.get_running_loop().time()
+        for channel, seq in self.store.wanted_reads().items():
+            sent = self._read_due.get(channel)
+            if sent is None or sent[0] != seq or sent[1] <= now:
+                await self._send_read(channel)
 
     def unread(self, channel: str) -> int:
         return self.store.unread(channel)
@@ -328,14 +427,8 @@ class CourierClient:
     async def handle_frame(self, frame: Frame) -> None:
         """Apply one server frame to the store and emit UI events."""
         kind = frame.get("type")
-        request_id = frame.get("requestId")
-        if isinstance(request_id, str) and request_id in self._pending:
-            future = self._pending[request_id]
-            if not future.done():
-                if kind == "error":
-                    future.set_exception(ConnectionError(f"{frame.get('code')}: {frame}"))
-                else:
-                    future.set_result(frame)
+        if self._answer(frame):
+            return
         if kind == "message":
             await self._on_message(frame)
         elif kind == "messages":
@@ -344,7 +437,7 @@ class CourierClient:
             for conversation in frame.get("conversations", []):
                 channel = conversation["channel"]
                 self.store.set_last_seq(channel, int(conversation["lastSeq"]))
-                self.store.set_read_seq(channel, int(conversation["readSeq"]))
+                self.store.read_confirmed(channel, int(conversation["readSeq"]))
         elif kind == "sendack":
             self._on_sendack(frame)
         elif kind == "read":
@@ -354,11 +447,24 @@ class CourierClient:
         elif kind is None:
             self._on_gateway_error(frame)
 
+    def _answer(self, frame: Frame) -> bool:
+        """Hand a reply to its request; True if it is a probe's, not to be applied."""
+        request_id = frame.get("requestId")
+        if not isinstance(request_id, str) or request_id not in self._pending:
+            return False
+        future = self._pending[request_id]
+        if not future.done():
+            if frame.get("type") == "error":
+                future.set_exception(RequestError(frame))
+            else:
+                future.set_result(frame)
+        return request_id in self._probes
+
     async def _on_message(self, frame: Frame) -> None:
         channel, seq = frame["channel"], int(frame["seq"])
         self.store.set_last_seq(channel, seq)
         if frame.get("from") == self.user:
-            self.store.set_read_seq(channel, seq)  # sent from another device of ours
+            self.store.read_confirmed(channel, seq)  # sent from another device of ours
         if self.store.add_message(channel, frame):
             self._emit({**frame, "unread": self.store.unread(channel)})
         if seq > self.store.contiguous_prefix(channel) + 1:
@@ -368,7 +474,7 @@ class CourierClient:
     def _on_messages(self, frame: Frame) -> None:
         channel = frame["channel"]
         self.store.set_last_seq(channel, int(frame.get("lastSeq", 0)))
-        self.store.set_read_seq(channel, int(frame.get("readSeq", 0)))
+        self.store.read_confirmed(channel, int(frame.get("readSeq", 0)))
         for item in frame.get("messages", []):
             if self.store.add_message(channel, item):
                 self._emit({"type": "message", "channel": channel, **item})
@@ -392,21 +498,35 @@ class CourierClient:
                 },
             )
         self.store.set_last_seq(channel, seq)
-        self.store.set_read_seq(channel, seq)
+        self.store.read_confirmed(channel, seq)  # sending moved the server's cursor there
         self._emit(frame)
 
     def _on_read(self, frame: Frame) -> None:
+        """The user's read cursor, as the server holds it: the reply to a read of this
+        device, or another device's read. It confirms every wanted read it covers. The
+        reply to a read of seq n showing a cursor below n means the server clamped the read
+        to its lastSeq: it holds all of it that it can, so the wanted read (if not higher
+        now) is given up rather than sent forever."""
         channel, read_seq = frame["channel"], int(frame["readSeq"])
-        self.store.set_read_seq(channel, read_seq)
+        request_id = frame.get("requestId")
+        asked = self._read_asks.pop(request_id, None) if isinstance(request_id, str) else None
+        self.store.read_confirmed(channel, read_seq)
         self.store.set_last_seq(channel, read_seq + int(frame["unread"]))
-        if read_seq >= self._reads.get(channel, read_seq + 1):
-            del self._reads[channel]  # the server has it
-        self._emit(frame)
+        if asked is not None and asked[0] == channel and read_seq < asked[1]:
+            self.store.drop_wanted_read(channel, asked[1])
+        self._emit({k: v for k, v in frame.items() if k != "requestId"})  # as other devices see it
         self._emit({"type": "unread", "channel": channel, "unread": self.store.unread(channel)})
 
     def _on_error(self, frame: Frame) -> None:
         client_msg_no = frame.get("clientMsgNo")
         code = frame.get("code")
+        request_id = frame.get("requestId")
+        asked = self._read_asks.pop(request_id, None) if isinstance(request_id, str) else None
+        if asked is not None and code in PERMANENT_ERRORS:
+            self.store.drop_wanted_read(*asked)  # e.g. no longer a member: cannot be held
+        elif asked is not None:
+            due = asyncio.get_running_loop().time() + min(self.resend_timeout, self.backoff_base)
+            self._read_due[asked[0]] = (asked[1], due)
         if isinstance(client_msg_no, str) and code in PERMANENT_ERRORS:
             self.store.outbox_remove(client_msg_no)
             self._due.pop(client_msg_no, None)
@@ -420,13 +540,14 @@ class CourierClient:
         """A frame of API Gateway's own (a function failed or timed out): the outcome of
         whatever caused it is unknown, so everything unanswered goes out again."""
         self._due.clear()
-        for channel in list(self._reads):
-            self._spawn(self._resend_read(channel))
+        self._read_due.clear()
+        self._spawn(self._resend_reads_now())
         self._emit({"type": "gateway_error", "frame": frame})
 
-    async def _resend_read(self, channel: str) -> None:
-        with contextlib.suppress(*SENT_ERRORS):
-            await self._send_read(channel)
+    async def _resend_reads_now(self) -> None:
+        if self._checked:
+            with contextlib.suppress(*SENT_ERRORS):
+                await self._resend_reads()
 
     # events
 

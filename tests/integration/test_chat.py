@@ -2,7 +2,7 @@
 
 Two people talk, badges follow the server's read cursors, groups are made through the
 admin API, mistakes are explained, quitting is clean, and a store left by another
-server is cleared.
+server is cleared of that server's messages but not of what the person typed.
 """
 
 from __future__ import annotations
@@ -209,29 +209,28 @@ def test_a_message_typed_offline_waits_in_the_outbox(stack_url: str) -> None:
     run(scenario)
 
 
-def test_a_store_left_by_another_server_is_cleared_and_a_matching_one_kept(
+def test_a_store_left_by_another_server_is_cleared_but_its_outbox_sent_and_a_matching_one_kept(
     stack_url: str, tmp_path: Path
 ) -> None:
-    dm = "dm:chat-gus:chat-hal"
+    dm, typed = "dm:chat-gus:chat-hal", "dm:chat-gus:chat-ivy"
     stale, kept = tmp_path / "stale.sqlite3", tmp_path / "kept.sqlite3"
     with Store(str(stale)) as store:
         old = {"seq": 1, "messageId": "from-an-older-server", "from": "chat-hal", "ts": 1}
         store.add_message(dm, {**old, "body": {"text": "a ghost"}})
+        store.read_confirmed(dm, 1)
+        store.outbox_add("gus-typed-offline", typed, {"text": "typed before the restart"})
 
     async def scenario() -> None:
         async with chat(stack_url, "--user", "chat-gus", "--db", str(stale)) as gus:
             await until("cleared", lambda: "cleared" in gus.screen("notice"))
+            assert "1 unsent message will go out" in gus.screen("notice")
             await until("connected", lambda: gus.session.online)
+            await until("sent", lambda: gus.session.store.outbox() == [])
             assert gus.session.store.messages(dm) == []
-            assert gus.screen("conversation_list").split() == [
-                "No",
-                "conversations",
-                "yet.",
-                "/dm",
-                "USER",
-                "starts",
-                "one.",
+            assert [m["body"] for m in gus.session.store.messages(typed)] == [
+                {"text": "typed before the restart"}
             ]
+            assert gus.screen("conversation_list").split() == ["chat-ivy"]
 
         async with chat(stack_url, "--user", "chat-gus", "--db", str(kept)) as gus:
             await until("connected", lambda: gus.session.online)
@@ -242,6 +241,6 @@ def test_a_store_left_by_another_server_is_cleared_and_a_matching_one_kept(
             await until("connected", lambda: gus.session.online)
             assert "cleared" not in gus.screen("notice")
             assert [m["body"] for m in gus.session.store.messages(dm)] == [{"text": "still here"}]
-            assert gus.screen("conversation_list").split() == ["chat-hal"]
+            assert gus.screen("conversation_list").split() == ["chat-hal", "chat-ivy"]
 
     run(scenario)

@@ -1,6 +1,7 @@
 """What an app built on the client SDK sees, over real WebSockets against the local stack:
 conversations, retries that never change unread, a return after being offline, an app
-restart, and a function failure whose outcome the client cannot know."""
+restart, a lost read frame, a store left by a server that lost its state, and a function
+failure whose outcome the client cannot know."""
 
 from __future__ import annotations
 
@@ -26,11 +27,16 @@ RETRY_WINDOW = 2.5
 
 class Device(CourierClient):
     """The SDK as an app uses it, counting the raw `message` frames the server pushes and
-    the messages the UI is told to show; when told to, it loses every ack it sends."""
+    the messages the UI is told to show; when told to, it loses every ack it sends, and the
+    first `drop_reads` read frames."""
 
-    def __init__(self, *args: Any, drop_acks: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, drop_acks: bool = False, drop_reads: int = 0, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.drop_acks = drop_acks
+        self.drop_reads = drop_reads
+        self.connections = 0
         self.pushed: collections.Counter[tuple[str, int]] = collections.Counter()
         self.shown_to_ui: list[tuple[str, int]] = []
         self.callbacks.append(self._note)
@@ -39,8 +45,15 @@ class Device(CourierClient):
         if event["type"] == "message":
             self.shown_to_ui.append((event["channel"], event["seq"]))
 
+    def _open(self) -> Any:
+        self.connections += 1
+        return super()._open()
+
     async def _send_frame(self, frame: Frame) -> None:
         if self.drop_acks and frame.get("action") == "ack":
+            return
+        if self.drop_reads and frame.get("action") == "read":
+            self.drop_reads -= 1
             return
         await super()._send_frame(frame)
 
@@ -198,6 +211,60 @@ def test_an_app_restart_keeps_the_outbox_and_the_read_state(stack_url: str, tmp_
             assert dict(ines.pushed) == {(group, 1): 1}  # sent once, shown once
             assert (await server_unread(session, stack_url, "scn.hugo"))[dm] == 0
             assert hugo.unread(dm) == 0 and hugo.unread(group) == 0
+
+    run(scenario)
+
+
+def test_a_read_whose_frame_is_lost_is_sent_again_until_the_server_holds_it(
+    stack_url: str,
+) -> None:
+    dm = "dm:scn.olga:scn.pia"
+
+    async def scenario(session: aiohttp.ClientSession) -> None:
+        olga = await device(session, stack_url, "scn.olga")
+        pia = await device(session, stack_url, "scn.pia", drop_reads=2, resend_timeout=0.2)
+        async with online(olga, pia):
+            await olga.send(dm, {"text": "did you read this?"})
+            await until(lambda: pia.unread(dm) == 1)
+            await pia.read(dm)  # lost, and so is the first resend
+            assert pia.store.wanted_read(dm) == 1
+            read = await next_event(pia, "read")
+            assert read["readSeq"] == 1 and pia.drop_reads == 0
+            assert pia.store.wanted_reads() == {} and pia.connections == 1
+            assert (await server_unread(session, stack_url, "scn.pia"))[dm] == 0
+
+    run(scenario)
+
+
+def test_a_store_left_by_a_server_that_lost_its_state_keeps_what_the_user_did(
+    stack_url: str, tmp_path: Path
+) -> None:
+    dm, other, quinn_db = "dm:scn.quinn:scn.rob", "dm:scn.quinn:scn.sam", str(tmp_path / "q.db")
+    with Store(quinn_db) as old:  # what quinn's app kept from a server since restarted empty
+        for seq in (1, 2):
+            message = {"seq": seq, "messageId": f"older-server-{seq}", "from": "scn.rob", "ts": seq}
+            old.add_message(dm, {**message, "body": {"text": "gone with the old server"}})
+        old.set_read_seq(dm, 2)
+        old.want_read(dm, 2)  # read there, not yet told: means nothing to this server
+        old.outbox_add("quinn-typed-1", other, {"text": "typed before the restart"})
+
+    async def scenario(session: aiohttp.ClientSession) -> None:
+        rob = await device(session, stack_url, "scn.rob")
+        sam = await device(session, stack_url, "scn.sam")
+        async with online(rob, sam):
+            for n in (1, 2):  # this server's 1 and 2: quinn has not seen them
+                await rob.send(dm, {"text": f"new {n}"})
+                await next_event(rob, "sendack")
+            quinn = await device(session, stack_url, "scn.quinn", store=quinn_db)
+            async with online(quinn):
+                assert (await next_event(quinn, "server_reset"))["outbox"] == 1
+                ack = await next_event(quinn, "sendack")
+                assert ack["clientMsgNo"] == "quinn-typed-1" and ack["seq"] == 1
+                await until(lambda: sam.shown(other) == [{"text": "typed before the restart"}])
+                assert quinn.store.outbox() == [] and quinn.store.wanted_reads() == {}
+                assert quinn.shown(dm) == [{"text": "new 1"}, {"text": "new 2"}]
+                on_server = await server_unread(session, stack_url, "scn.quinn")
+                assert quinn.unread(dm) == on_server[dm] == 2  # the old read marked nothing
 
     run(scenario)
 

@@ -1,20 +1,25 @@
-"""The chat CLI's pure parts: channel names, command parsing, options, the view model and
-the check that a store belongs to the server."""
+"""The chat CLI's pure parts: channel names, command parsing, options, the view model; and
+a session over a fake server that restarts empty."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from prompt_toolkit.formatted_text import fragment_list_to_text
 
-from courier_chat import cache, commands, view
+from courier_chat import commands, view
+from courier_chat.admin import AdminApi
 from courier_chat.channels import dm_channel, is_channel_of, title
 from courier_chat.commands import CreateGroup, Invalid, MarkRead, Open, Quit, Say, ShowHelp
-from courier_chat.options import default_store_path, parse_options
-from courier_client import Store
+from courier_chat.options import MEMORY, default_store_path, parse_options
+from courier_chat.session import ChatSession
+from courier_client import CourierClient, Store
 from courier_client.store import OutboxEntry
+from tests.unit.fake_courier import DROP, FakeServer, token_for, until
+from tests.unit.test_client_reset import Device, Restarted, comes_back_as
 
 NOW = datetime(2026, 3, 5, 14, 30, tzinfo=UTC)
 
@@ -293,30 +298,62 @@ def test_the_status_bar_shows_who_where_the_connection_and_total_unread() -> Non
     )
 
 
-# the store is a cache of one server
+# a session across a server reset
 
 
-def test_the_newest_stored_message_is_the_witness_of_the_server() -> None:
-    with Store(":memory:") as store:
-        assert cache.newest_message(store) is None
-        store.add_message(
-            "dm:alice:bob", message(1, "bob", "old", datetime(2026, 1, 1, tzinfo=UTC))
+class FakeSession(ChatSession):
+    """The chat session, its SDK client served by a FakeServer that can go down."""
+
+    def __init__(self, server: FakeServer) -> None:
+        self.server = server
+        options = parse_options(
+            ["--user", "alice", "--url", "http://courier.test", "--db", MEMORY], {}
         )
-        store.add_message("g:team", message(7, "carol", "newest"))
-        store.add_message(
-            "dm:alice:bob", message(2, "bob", "older", datetime(2026, 2, 1, tzinfo=UTC))
-        )
-        newest = cache.newest_message(store)
-        assert newest is not None
-        assert (newest["channel"], newest["seq"], newest["messageId"]) == ("g:team", 7, "m7")
+        super().__init__(options, token_for("alice"), AdminApi(options.url))
+
+    def _open_store(self) -> tuple[Store, CourierClient]:
+        store = Store(self.options.db)
+        return store, Device(self.server, store, backoff_max=0.05, resend_timeout=60)
+
+    def shows(self, part: str) -> str:
+        return fragment_list_to_text(getattr(self.snapshot(), part))
 
 
-def test_a_reply_matches_only_when_the_server_holds_that_very_message() -> None:
-    witness = {"channel": "g:team", "seq": 7, "messageId": "m7"}
-    same = {"type": "messages", "messages": [{"seq": 7, "messageId": "m7"}]}
-    other = {"type": "messages", "messages": [{"seq": 7, "messageId": "new-server"}]}
-    assert cache.matches(same, witness) is True
-    assert cache.matches(other, witness) is False
-    assert cache.matches({"type": "messages", "messages": []}, witness) is False
-    assert cache.matches({"type": "error", "code": "forbidden"}, witness) is False
-    assert cache.matches({"type": "error", "code": "throttled"}, witness) is None
+def test_a_message_typed_while_the_server_was_down_stays_pending_across_its_reset() -> None:
+    async def scenario() -> None:
+        old = FakeServer("alice")
+        old.add("dm:alice:bob", "bob", "hello alice")
+        session = FakeSession(old)
+        session.start()
+        try:
+            await until(lambda: session.online)
+            session.submit("/dm bob")
+            await until(lambda: "bob: hello alice" in session.shows("body"))
+            client = session.client
+            assert isinstance(client, Device)
+            client.down = True
+            await client.socket.close()
+            await until(lambda: not session.online)
+            session.submit("are you there?")
+            await until(lambda: "alice: are you there?  (sending…)" in session.shows("body"))
+
+            new = Restarted("alice", faults={"send": [DROP]})  # first answer lost: pending
+            comes_back_as(client, new)
+            await until(lambda: "cleared" in session.shows("notice"))
+            await until(lambda: session.online)
+            assert "1 unsent message will go out" in session.shows("notice")
+            body = session.shows("body")
+            assert "hello alice" not in body  # the old server's messages are gone
+            assert "alice: are you there?  (sending…)" in body  # what was typed is not
+            assert session.shows("conversation_list").split() == ["bob"]
+
+            await client.socket.close()  # the next connection resends it
+            await until(lambda: "(sending…)" not in session.shows("body"))
+            assert "alice: are you there?" in session.shows("body")
+            sends = new.sent("send")
+            assert len(sends) == 2 and sends[0] == sends[1]  # the same clientMsgNo
+            assert [m["seq"] for m in session.store.messages("dm:alice:bob")] == [1]
+        finally:
+            await session.stop()
+
+    asyncio.run(scenario())
