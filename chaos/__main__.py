@@ -1,4 +1,5 @@
-"""`make chaos`: python -m chaos [--seed N] [options]; exits 1 on any violation."""
+"""`make chaos`: python -m chaos [--seed N] [--scale N] [options]; exits 0 when every
+guarantee held, 1 on any violation, 3 when the drain could not finish (INCONCLUSIVE)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     print(table(outcome))
     write_json(outcome, config.json_path)
     print(f"  JSON: {config.json_path}")
-    return 0 if outcome.verdict.ok else 1
+    return outcome.verdict.exit_code
 
 
 if __name__ == "__main__":

@@ -2,17 +2,26 @@
 
 Each function returns one line per violation, readable on its own; an empty list
 means the guarantee held.
+
+Some checks only mean something once the drain has finished: "not on a device" or
+"never acknowledged" is a violation only if the device had every chance to get it. When
+the drain did not finish (work still pending when it gave up), those checks are not run
+and the verdict says so; the others are run, as each is sound on an unfinished run: a
+violation it reports is one whatever happens next (see `Check.needs_drain`).
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal, NamedTuple
 
-from chaos.history import History, Message, user_of
+from chaos.history import History, Message, Read, user_of
 
 DETAILS_KEPT = 50
+Result = Literal["pass", "fail", "inconclusive"]
+EXIT_CODES: dict[Result, int] = {"pass": 0, "fail": 1, "inconclusive": 3}
 
 
 def members_of(history: History, channel: str) -> list[str]:
@@ -27,20 +36,29 @@ def _server_index(history: History) -> dict[tuple[str, int], Message]:
     return {(m.channel, m.seq): m for m in history.server_messages}
 
 
-def lost(history: History) -> list[str]:
-    """Acknowledged messages the server does not hold, and stored messages some member
-    device does not hold after the drain."""
+def not_stored(history: History) -> list[str]:
+    """Acknowledged messages the server does not hold (or holds as another message)."""
     server = _server_index(history)
     found: list[str] = []
     for ack in history.sendacks:
         stored = server.get((ack.channel, ack.seq))
         if stored is None or stored.client_msg_no != ack.client_msg_no:
             found.append(f"{ack.channel}#{ack.seq}: acknowledged to {ack.device}, not stored")
-    for (channel, seq), message in sorted(server.items()):
+    return found
+
+
+def lost(history: History) -> list[str]:
+    """Stored messages some member device does not hold after the drain."""
+    held = {
+        device: {(m.channel, m.seq) for m in messages}
+        for device, messages in history.stores.items()
+    }
+    nothing: set[tuple[str, int]] = set()
+    found: list[str] = []
+    for (channel, seq), message in sorted(_server_index(history).items()):
         for user in members_of(history, channel):
             for device in history.devices.get(user, []):
-                held = {(m.channel, m.seq) for m in history.stores.get(device, [])}
-                if (channel, seq) not in held:
+                if (channel, seq) not in held.get(device, nothing):
                     found.append(f"{channel}#{seq} ({message.client_msg_no}): not on {device}")
     return found
 
@@ -141,6 +159,22 @@ def unread_mismatches(history: History) -> list[str]:
     return found
 
 
+def unheld_reads(reads: Iterable[Read], held: Mapping[tuple[str, str], int]) -> list[Read]:
+    """The reads a (user, channel) read cursor of `held` does not reach, each once (a
+    user may read the same channel up to the same seq again)."""
+    return [r for r in dict.fromkeys(reads) if held.get((user_of(r.device), r.channel), 0) < r.seq]
+
+
+def reads_not_held(history: History) -> list[str]:
+    """Reads a device made that the server's read cursor does not reach after the drain
+    (guarantee 7: a read the user made is never lost)."""
+    return [
+        f"{r.device} read {r.channel} up to {r.seq}; the server's cursor for "
+        f"{user_of(r.device)} is at {history.server_reads.get((user_of(r.device), r.channel), 0)}"
+        for r in unheld_reads(history.reads, history.server_reads)
+    ]
+
+
 def cursor_regressions(history: History) -> list[str]:
     """A cursor value lower than one the same source observed before it."""
     found: list[str] = []
@@ -177,15 +211,46 @@ def seq_gaps(history: History) -> list[str]:
     return found
 
 
-CHECKS: dict[str, tuple[str, Callable[[History], list[str]]]] = {
-    "lost": ("lost", lost),
-    "unexpected": ("unexpected", unexpected),
-    "shown_twice": ("shown twice", shown_twice),
-    "unacknowledged": ("never acknowledged after the drain", unacknowledged),
-    "unread_mismatches": ("(user, channel) unread differing from the truth", unread_mismatches),
-    "cursor_regressions": ("cursor regressions", cursor_regressions),
-    "excess_copies": ("copies per (message, device) above 1 + MAX_RETRIES", excess_copies),
-    "seq_gaps": ("channels with seq gaps", seq_gaps),
+class Check(NamedTuple):
+    """One line of the verdict. `needs_drain`: the check is only sound once the drain has
+    finished, and is not run when it did not.
+
+    Needing a finished drain: `lost` (a member device may still be catching up),
+    `unacknowledged` (an outbox may still be draining, a sendack on its way),
+    `unread_mismatches` (a read or a message may still be on its way to a device or to
+    the server, and the final sync reply may be missing) and `reads_not_held` (a read may
+    still be on its way to the server). What they call missing may only be late.
+
+    Sound on an unfinished run, each violation being one whatever happens next:
+    `unexpected`, `not_stored` and `seq_gaps` compare one consistent snapshot of the
+    server (chaos/server_state.py `snapshot`) taken after every device went offline, so
+    every message a device holds or got a sendack for was committed before it, and no send
+    committed while it was read; `shown_twice` (a message shown twice, a clientMsgNo
+    naming two messages), `cursor_regressions` (a cursor seen going back) and
+    `excess_copies` (more copies than the bound) note things no later event can undo:
+    more time could only add violations, never take one back.
+    """
+
+    label: str
+    run: Callable[[History], list[str]]
+    needs_drain: bool
+
+
+CHECKS: dict[str, Check] = {
+    "not_stored": Check("acknowledged, not stored by the server", not_stored, False),
+    "lost": Check("stored, missing from a member device", lost, True),
+    "unexpected": Check("unexpected", unexpected, False),
+    "shown_twice": Check("shown twice", shown_twice, False),
+    "unacknowledged": Check("never acknowledged after the drain", unacknowledged, True),
+    "unread_mismatches": Check(
+        "(user, channel) unread differing from the truth", unread_mismatches, True
+    ),
+    "reads_not_held": Check("reads not held by the server", reads_not_held, True),
+    "cursor_regressions": Check("cursor regressions", cursor_regressions, False),
+    "excess_copies": Check(
+        "copies per (message, device) above 1 + MAX_RETRIES", excess_copies, False
+    ),
+    "seq_gaps": Check("channels with seq gaps", seq_gaps, False),
 }
 
 
@@ -195,14 +260,33 @@ class Verdict:
     acknowledged: int
     stored: int
     redelivered: int  # message frames a device got beyond the first: the server's retries
-    violations: dict[str, list[str]]
+    violations: dict[str, list[str]]  # the checks that were run
+    not_checked: tuple[str, ...] = ()  # the checks that need a finished drain, when not
+    pending: dict[str, list[str]] = field(default_factory=dict)  # drain step -> what was left
+
+    @property
+    def result(self) -> Result:
+        """A violation fails the run even when the drain did not finish (the checks run
+        then are sound on an unfinished run); otherwise an unfinished drain proves
+        nothing either way."""
+        if any(self.violations.values()):
+            return "fail"
+        return "inconclusive" if self.pending else "pass"
 
     @property
     def ok(self) -> bool:
-        return not any(self.violations.values())
+        return self.result == "pass"
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.result]
 
 
-def check(history: History) -> Verdict:
+def check(history: History, pending: Mapping[str, list[str]] | None = None) -> Verdict:
+    """Every check on a history; with work `pending` (the drain did not finish), only the
+    checks that do not need a finished drain."""
+    pending = {step: list(left) for step, left in (pending or {}).items() if left}
+    run = {name: c for name, c in CHECKS.items() if not (pending and c.needs_drain)}
     acked = {(user_of(a.device), a.client_msg_no) for a in history.sendacks}
     attempted = {(user_of(a.device), a.client_msg_no) for a in history.attempts}
     return Verdict(
@@ -212,5 +296,7 @@ def check(history: History) -> Verdict:
         redelivered=sum(
             count - 1 for copies in history.copies.values() for count in copies.values()
         ),
-        violations={name: run(history) for name, (_, run) in CHECKS.items()},
+        violations={name: c.run(history) for name, c in run.items()},
+        not_checked=tuple(name for name in CHECKS if name not in run),
+        pending=pending,
     )

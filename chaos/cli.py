@@ -51,13 +51,32 @@ def _rates(parser: argparse.ArgumentParser, title: str, defaults: Any) -> None:
         )
 
 
+SIZE = ("users", "groups", "messages", "duration")  # set by --scale unless given
+TEN = ChaosConfig().scaled(10)
+SCALE_HELP = (
+    "N times the default run: N times the messages, 5N users and N groups (never fewer "
+    "than the defaults), each device at the default pace; --scale 10 is "
+    f"{TEN.users} users, {TEN.groups} groups, {TEN.messages:,} messages over "
+    f"{TEN.duration:g} s. --users, --groups, --messages and --duration given as well win"
+)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not 1 or more")
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
     base = ChaosConfig()
     p = argparse.ArgumentParser(
         prog="python -m chaos",
         description="Many simulated devices against the local stack, faults on both sides, "
-        "then a drain and a checker of Courier's guarantees. Exits 1 on any violation. "
-        + REPRODUCIBILITY,
+        "then a drain and a checker of Courier's guarantees. Exits 0 when every guarantee "
+        "held, 1 on any violation, 3 when the drain could not finish (INCONCLUSIVE: the "
+        "report lists what was still pending, and the checks that need a finished drain "
+        "are not run). " + REPRODUCIBILITY,
     )
     options: list[tuple[str, type, str]] = [
         ("seed", int, "drives every random decision"),
@@ -69,14 +88,31 @@ def parser() -> argparse.ArgumentParser:
         ("max_retries", int, "COURIER_MAX_RETRIES of the stack"),
         ("fanout_inline_limit", int, "groups larger than this are delivered by fan-out jobs"),
         ("visibility_seconds", int, "a failed SQS batch comes back after this"),
-        ("drain_seconds", float, "the longest each drain step waits"),
+        (
+            "stall_seconds",
+            float,
+            "a drain step gives up (INCONCLUSIVE) when nothing it waits for has moved for "
+            "this long; the queue step adds a whole retry chain and the visibility timeout",
+        ),
+        (
+            "drain_seconds",
+            float,
+            "a drain step still moving gives up after this plus a share per unit of work it "
+            "saw pending (outbox message, job, read, missing seq)",
+        ),
         ("json_path", Path, "where to write the JSON report"),
     ]
+    p.add_argument("--scale", type=_positive, default=1, metavar="N", help=SCALE_HELP)
     for name, kind, text in options:
         default = getattr(base, name)
         flag, metavar = ("--json", "PATH") if name == "json_path" else (_option(name), "N")
         p.add_argument(
-            flag, dest=name, type=kind, default=default, metavar=metavar, help=f"{text} ({default})"
+            flag,
+            dest=name,
+            type=kind,
+            default=None if name in SIZE else default,
+            metavar=metavar,
+            help=f"{text} ({default}{', or as --scale sets it' if name in SIZE else ''})",
         )
     p.add_argument("--no-faults", action="store_true", help="the same run without any fault")
     p.add_argument("--verbose", action="store_true", help="the handlers' warnings and errors")
@@ -92,8 +128,9 @@ def parse(argv: list[str]) -> ChaosConfig:
     server = ServerFaultRates(
         **{f.name: values[f.name] for f in dataclasses.fields(ServerFaultRates)}
     )
+    sized = ChaosConfig().scaled(args.scale)
     general = {
-        f.name: values[f.name]
+        f.name: values[f.name] if values[f.name] is not None else getattr(sized, f.name)
         for f in dataclasses.fields(ChaosConfig)
         if f.name not in ("network", "server")
     }

@@ -61,12 +61,34 @@ class ChaosConfig:
     max_retries: int = 3
     fanout_inline_limit: int = 3  # larger groups are delivered by fan-out jobs
     visibility_seconds: int = 10  # a failed SQS batch comes back after this
-    drain_seconds: float = 90.0  # the longest each drain step may wait
+    # a drain step gives up when nothing it waits for has moved for this long (the queue
+    # step adds a whole retry chain and the visibility timeout)...
+    stall_seconds: float = 20.0
+    # ... or, still moving, after this plus a share per unit of work it saw pending
+    drain_seconds: float = 60.0
+    scale: int = 1  # the size preset the run was made from (see `scaled`)
     json_path: Path = field(default=DEFAULT_JSON)
     verbose: bool = False
 
     def without_faults(self) -> ChaosConfig:
         return replace(self, network=NetworkRates(), server=ServerFaultRates())
+
+    def scaled(self, n: int) -> ChaosConfig:
+        """`n` times the default run: n times the messages, 5n users and n groups (never
+        fewer than the defaults), over a duration that keeps each device's pace. n = 10:
+        50 users, 10 groups, 3,000 messages over 90 s."""
+        base = ChaosConfig()
+        users = max(base.users, 5 * n)
+        messages = base.messages * n
+        pace = (base.messages / base.users) / base.duration  # messages per user per second
+        return replace(
+            self,
+            scale=n,
+            users=users,
+            groups=max(base.groups, n),
+            messages=messages,
+            duration=round(messages / users / pace, 1),
+        )
 
 
 def derive(seed: int, *names: str) -> random.Random:

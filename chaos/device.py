@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any
 
 from chaos.history import Attempt, History, Message, Read, Sendack, user_of
 from courier_client import CourierClient, Store
@@ -18,23 +19,30 @@ class Device:
         self.client = CourierClient(url, token, Store(":memory:"), backoff_max=2.0)
         self.history = history
         self.sent = 0
+        self.caught_up = False  # its last connect returned: connected, synced, filled
         self._events: asyncio.Task[None] | None = None
-        self._connecting: asyncio.Task[None] | None = None
+        self._connecting: asyncio.Task[bool] | None = None
 
     async def start(self) -> None:
         self._events = asyncio.create_task(self._watch())
         await self.online()
 
-    async def online(self) -> None:
-        """Connect; returns once caught up, or after CONNECT_TIMEOUT (the SDK keeps trying)."""
-        with contextlib.suppress(TimeoutError):
+    async def online(self) -> bool:
+        """Connect; returns once caught up (True), or after CONNECT_TIMEOUT (False: the SDK
+        keeps trying)."""
+        try:
             await asyncio.wait_for(self.client.connect(), CONNECT_TIMEOUT)
+        except TimeoutError:
+            return False
+        self.caught_up = True
+        return True
 
     def go_online(self) -> None:
         """Start connecting, as an app does, while the user goes on using it."""
         self._connecting = asyncio.create_task(self.online())
 
     async def offline(self) -> None:
+        self.caught_up = False
         if self._connecting is not None:
             self._connecting.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -42,9 +50,9 @@ class Device:
             self._connecting = None
         await self.client.close()
 
-    async def reconnect(self) -> None:
+    async def reconnect(self) -> bool:
         await self.offline()
-        await self.online()
+        return await self.online()
 
     async def stop(self) -> None:
         await self.offline()
@@ -73,6 +81,11 @@ class Device:
     def outbox(self) -> list[str]:
         return [entry.client_msg_no for entry in self.client.store.outbox()]
 
+    def missing(self, channel: str, last_seq: int) -> int:
+        """How many of the seqs 1..last_seq of the channel the store does not hold."""
+        held = {int(m["seq"]) for m in self.client.store.messages(channel)}
+        return sum(1 for seq in range(1, last_seq + 1) if seq not in held)
+
     def stored(self) -> list[Message]:
         """Every message in the device's store."""
         return [
@@ -88,21 +101,29 @@ class Device:
             for m in self.client.store.messages(channel)
         ]
 
+    def flush_events(self) -> None:
+        """Note the UI events emitted and not yet noted (once the device is offline)."""
+        while not self.client.events.empty():
+            self._note(self.client.events.get_nowait())
+
     async def _watch(self) -> None:
-        """Note the UI events: messages shown and sendacks received."""
-        shown = self.history.shown.setdefault(self.name, [])
+        """Note the UI events as they come."""
         while True:
-            event = await self.client.events.get()
-            kind = event.get("type")
-            if kind == "message":
-                shown.append((str(event["channel"]), int(event["seq"])))
-            elif kind == "sendack":
-                self.history.sendacks.append(
-                    Sendack(
-                        device=self.name,
-                        client_msg_no=str(event["clientMsgNo"]),
-                        channel=str(event["channel"]),
-                        seq=int(event["seq"]),
-                        message_id=str(event["messageId"]),
-                    )
+            self._note(await self.client.events.get())
+
+    def _note(self, event: dict[str, Any]) -> None:
+        """Messages shown and sendacks received."""
+        kind = event.get("type")
+        if kind == "message":
+            shown = self.history.shown.setdefault(self.name, [])
+            shown.append((str(event["channel"]), int(event["seq"])))
+        elif kind == "sendack":
+            self.history.sendacks.append(
+                Sendack(
+                    device=self.name,
+                    client_msg_no=str(event["clientMsgNo"]),
+                    channel=str(event["channel"]),
+                    seq=int(event["seq"]),
+                    message_id=str(event["messageId"]),
                 )
+            )

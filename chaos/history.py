@@ -83,5 +83,7 @@ class History:
     # the unread of each conversation in the server's `sync` reply to each device's final catch-up
     server_unread: dict[str, dict[str, int]] = field(default_factory=dict)
     outbox_left: dict[str, list[str]] = field(default_factory=dict)
+    # the server's read cursor of each (user, channel)
+    server_reads: dict[tuple[str, str], int] = field(default_factory=dict)
     # evidence only: the highest read seq of each (user, channel) that reached the server
     reads_sent: dict[tuple[str, str], int] = field(default_factory=dict)

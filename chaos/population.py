@@ -35,6 +35,8 @@ def populate(users: int, groups: int, rng: random.Random) -> Population:
         + ([device_name(user, "laptop")] if rng.random() < SECOND_DEVICE else [])
         for user in names
     }
+    if names and all(len(found) == 1 for found in devices.values()):
+        devices[names[0]].append(device_name(names[0], "laptop"))  # always a multi-device user
     dms: set[str] = set()
     for user in names:
         for peer in rng.sample([u for u in names if u != user], min(DM_PEERS, users - 1)):

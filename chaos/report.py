@@ -8,11 +8,13 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from chaos.checker import CHECKS, DETAILS_KEPT
+from chaos.checker import CHECKS, DETAILS_KEPT, Verdict
 from chaos.config import REPRODUCIBILITY
-from chaos.run import Outcome
+from chaos.outcome import Outcome
 
 SHOWN_PER_CHECK = 5
+SHOWN_PENDING = 8  # lines of what was pending, per drain step
+NOT_CHECKED = "not checked (the drain did not finish)"
 
 
 def _counts(counter: Counter[str]) -> str:
@@ -26,16 +28,42 @@ def _max_copies(outcome: Outcome) -> int:
     )
 
 
+def _drain(outcome: Outcome) -> str:
+    return "; ".join(
+        f"{name} {step.seconds:.1f} s, " + (step.why if step.status != "done" else "done")
+        for name, step in outcome.drained.steps.items()
+    )
+
+
+def _result(verdict: Verdict) -> str:
+    found = sum(len(v) for v in verdict.violations.values())
+    unrun = f"{len(verdict.not_checked)} checks not run"
+    if verdict.result == "pass":
+        return f"PASS ({found} violations)"
+    if verdict.result == "fail" and not verdict.pending:
+        return f"FAIL ({found} violations)"
+    if verdict.result == "fail":
+        return f"FAIL ({found} violations; the drain did not finish either: {unrun})"
+    return (
+        f"INCONCLUSIVE (the drain did not finish: {unrun}; none of the "
+        f"{len(verdict.violations)} checks run found a violation)"
+    )
+
+
 def table(outcome: Outcome) -> str:
     config, verdict, population = outcome.config, outcome.verdict, outcome.population
     devices = sum(len(d) for d in population.devices.values())
+    several = sum(len(d) > 1 for d in population.devices.values())
     seconds = outcome.seconds
+    scale = f" (--scale {config.scale})" if config.scale != 1 else ""
     lines = [
-        f"Courier chaos run, seed {config.seed}",
-        f"  {config.users} users on {devices} devices, {len(population.dms)} DMs and "
-        f"{len(population.groups)} groups; {config.messages} messages over ~{config.duration:g} s; "
+        f"Courier chaos run, seed {config.seed}{scale}",
+        f"  {config.users} users on {devices} devices ({several} users with more than one), "
+        f"{len(population.dms)} DMs and {len(population.groups)} groups; "
+        f"{config.messages} messages over ~{config.duration:g} s; "
         f"MAX_RETRIES {config.max_retries}, retry base {config.retry_base_seconds} s",
         "  time: " + ", ".join(f"{name} {value:.1f} s" for name, value in seconds.items()),
+        f"  drain: {_drain(outcome)}",
         f"  network faults: {_counts(outcome.network_faults)}",
         f"  server faults:  {_counts(outcome.server_faults)}",
         f"  server retries: {verdict.redelivered} message frames beyond a device's first copy "
@@ -48,15 +76,25 @@ def table(outcome: Outcome) -> str:
         f"  {'messages acknowledged':<58}{verdict.acknowledged:>7}",
         f"  {'messages stored':<58}{verdict.stored:>7}",
     ]
-    for name, (label, _) in CHECKS.items():
-        found = len(verdict.violations[name])
-        lines.append(f"  {label:<58}{found:>7}  {'ok' if found == 0 else 'VIOLATION'}")
+    for name, check in CHECKS.items():
+        if name in verdict.violations:
+            found = len(verdict.violations[name])
+            mark = "ok" if found == 0 else "VIOLATION"
+            lines.append(f"  {check.label:<58}{found:>7}  {mark}")
+        else:
+            lines.append(f"  {check.label:<58}{'-':>7}  {NOT_CHECKED}")
     lines.append("")
-    for name, (label, _) in CHECKS.items():
-        for detail in verdict.violations[name][:SHOWN_PER_CHECK]:
-            lines.append(f"  {label}: {detail}")
-    total = sum(len(v) for v in verdict.violations.values())
-    lines.append(f"  result: {'PASS' if verdict.ok else 'FAIL'} ({total} violations)")
+    for name, check in CHECKS.items():
+        for detail in verdict.violations.get(name, [])[:SHOWN_PER_CHECK]:
+            lines.append(f"  {check.label}: {detail}")
+    for step, left in verdict.pending.items():
+        drained = outcome.drained.steps.get(step)
+        why = f" ({drained.why})" if drained is not None else ""
+        lines.append(f"  pending after the {step} step{why}:")
+        lines += [f"    {line}" for line in left[:SHOWN_PENDING]]
+        if len(left) > SHOWN_PENDING:
+            lines.append(f"    ... and {len(left) - SHOWN_PENDING} more")
+    lines.append(f"  result: {_result(verdict)}")
     lines.append(f"  {REPRODUCIBILITY}")
     return "\n".join(lines)
 
@@ -68,6 +106,18 @@ def to_json(outcome: Outcome) -> dict[str, Any]:
     return {
         "seed": outcome.config.seed,
         "ok": verdict.ok,
+        "result": verdict.result,
+        "pending": {step: left[:DETAILS_KEPT] for step, left in verdict.pending.items()},
+        "not_checked": list(verdict.not_checked),
+        "drain": {
+            name: {
+                "status": step.status,
+                "seconds": round(step.seconds, 2),
+                "why": step.why,
+                "pending": list(step.pending[:DETAILS_KEPT]),
+            }
+            for name, step in outcome.drained.steps.items()
+        },
         "config": config,
         "population": dataclasses.asdict(outcome.population),
         "seconds": {name: round(value, 2) for name, value in outcome.seconds.items()},
@@ -78,7 +128,11 @@ def to_json(outcome: Outcome) -> dict[str, Any]:
             "redelivered": verdict.redelivered,
             "max_copies": _max_copies(outcome),
         },
-        "violations": {name: len(found) for name, found in verdict.violations.items()},
+        # null: not checked (the drain did not finish)
+        "violations": {
+            name: len(verdict.violations[name]) if name in verdict.violations else None
+            for name in CHECKS
+        },
         "details": {name: found[:DETAILS_KEPT] for name, found in verdict.violations.items()},
         "faults": {
             "network": dict(outcome.network_faults),

@@ -9,42 +9,29 @@ import os
 import random
 import time
 import warnings
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 
 from chaos import workload
-from chaos.checker import Verdict, check
+from chaos.checker import check
 from chaos.config import ChaosConfig, derive
 from chaos.device import Device
 from chaos.drain import drain
 from chaos.history import History
 from chaos.network import Network
+from chaos.outcome import Outcome
 from chaos.population import Population, populate
-from chaos.server_state import DEAD_LETTERS, ServerState
+from chaos.server_state import DEAD_LETTERS, ServerState, read_cursors
 from local import faults
 from local.server import LocalServer
 from local.stack import HOST
 
 SAMPLE_SECONDS = 1.0
 TOKEN_TTL_SECONDS = 3600
-
-
-@dataclass
-class Outcome:
-    config: ChaosConfig
-    population: Population
-    history: History
-    verdict: Verdict
-    network_faults: Counter[str]
-    server_faults: Counter[str]
-    server_fault_places: Counter[str]
-    queues_left: dict[str, int]
-    dead_letters: dict[str, int]
-    seconds: dict[str, float]
+ADMIN_CALLS_AT_ONCE = 16  # set-up calls (groups, tokens) in flight together
 
 
 @contextlib.contextmanager
@@ -104,17 +91,36 @@ async def _admin(session: aiohttp.ClientSession, method: str, url: str, body: An
 async def _devices(
     server_url: str, network_url: str, population: Population, history: History
 ) -> list[Device]:
-    """Create the groups, then a device (a token, an SDK client) per user device."""
-    devices: list[Device] = []
+    """Create the groups, then a device (a token, an SDK client) per user device; the
+    calls of each kind go out together, a few at a time."""
+    slots = asyncio.Semaphore(ADMIN_CALLS_AT_ONCE)
     async with aiohttp.ClientSession() as session:
-        for name, members in population.groups.items():
-            await _admin(session, "PUT", f"{server_url}/admin/groups/{name}", {"members": members})
-        for user, names in population.devices.items():
-            for name in names:
-                body = {"user": user, "device": name.split("/")[1], "ttlSeconds": TOKEN_TTL_SECONDS}
-                token = await _admin(session, "POST", f"{server_url}/admin/tokens", body)
-                devices.append(Device(name, network_url, str(token["token"]), history))
-    return devices
+
+        async def admin(method: str, path: str, body: Any) -> Any:
+            async with slots:
+                return await _admin(session, method, f"{server_url}{path}", body)
+
+        await asyncio.gather(
+            *(
+                admin("PUT", f"/admin/groups/{name}", {"members": members})
+                for name, members in population.groups.items()
+            )
+        )
+        names = [name for names in population.devices.values() for name in names]
+        tokens = await asyncio.gather(
+            *(
+                admin(
+                    "POST",
+                    "/admin/tokens",
+                    {"user": user, "device": device, "ttlSeconds": TOKEN_TTL_SECONDS},
+                )
+                for user, device in (name.split("/", 1) for name in names)
+            )
+        )
+    return [
+        Device(name, network_url, str(token["token"]), history)
+        for name, token in zip(names, tokens, strict=True)
+    ]
 
 
 async def _sample(state: ServerState, history: History) -> None:
@@ -162,19 +168,29 @@ async def _with_faults(
 async def _collect(
     history: History, devices: list[Device], network: Network, state: ServerState
 ) -> None:
-    """After the drain: what the server and every device hold."""
-    history.server_messages = await asyncio.to_thread(state.messages)
-    history.last_seq = await asyncio.to_thread(state.last_seqs)
-    history.cursors.setdefault("server", []).extend(await asyncio.to_thread(state.cursors))
+    """After the drain: what every device holds, then what the server holds. The devices
+    go offline first, so every message a device holds or got a sendack for was committed
+    before the server's state is read (what makes the checks that do not need a finished
+    drain sound on an unfinished one)."""
+    await asyncio.gather(*(device.offline() for device in devices))
     watch = network.watch
+    channels: dict[str, list[str]] = defaultdict(list)  # user -> the channels they are in
+    for channel, users in history.members.items():
+        for user in users:
+            channels[user].append(channel)
     for device in devices:
+        device.flush_events()
         history.stores[device.name] = device.stored()
-        history.device_unread[device.name] = {c: device.unread(c) for c in history.members}
+        history.device_unread[device.name] = {c: device.unread(c) for c in channels[device.user]}
         history.server_unread[device.name] = dict(watch.conversations.get(device.name, {}))
         history.outbox_left[device.name] = device.outbox()
         history.cursors[device.name] = list(watch.cursors.get(device.name, []))
         history.copies[device.name] = watch.copies.get(device.name, Counter())
     history.reads_sent = dict(watch.reads_sent)
+    history.last_seq, history.server_messages = await asyncio.to_thread(state.snapshot)
+    cursors = await asyncio.to_thread(state.cursors)
+    history.cursors.setdefault("server", []).extend(cursors)
+    history.server_reads = read_cursors(cursors)
 
 
 async def run(config: ChaosConfig) -> Outcome:
@@ -205,7 +221,7 @@ async def run(config: ChaosConfig) -> Outcome:
                 await _with_faults(config, population, devices, network, plan)
                 laps.append(time.monotonic())
                 rng = derive(config.seed, "drain")
-                drained = await drain(devices, network, state, rng, config.drain_seconds)
+                drained = await drain(devices, network, state, history, rng=rng, config=config)
                 laps.append(time.monotonic())
             finally:
                 sampler.cancel()
@@ -213,12 +229,16 @@ async def run(config: ChaosConfig) -> Outcome:
                     await sampler
             await _collect(history, devices, network, state)
             dead = await asyncio.to_thread(state.depth, DEAD_LETTERS)
+            laps.append(time.monotonic())
         finally:
             await asyncio.gather(*(device.stop() for device in devices), return_exceptions=True)
             await network.stop()
             await server.stop()
             faults.uninstall()
-    phases = ("setup", "workload", "drain")
+    laps.append(time.monotonic())
+    verdict = check(history, drained.pending)
+    laps.append(time.monotonic())
+    phases = ("setup", "workload", "drain", "collect", "stop", "check")
     seconds = {name: laps[i + 1] - laps[i] for i, name in enumerate(phases)}
     seconds |= {f"drain: {step}": value for step, value in drained.seconds.items()}
     seconds["total"] = time.monotonic() - laps[0]
@@ -226,11 +246,11 @@ async def run(config: ChaosConfig) -> Outcome:
         config=config,
         population=population,
         history=history,
-        verdict=check(history),
+        verdict=verdict,
+        drained=drained,
         network_faults=network.injected,
         server_faults=plan.injected,
         server_fault_places=plan.where,
-        queues_left=drained.queues_left,
         dead_letters=dead,
         seconds=seconds,
     )

@@ -3,8 +3,8 @@ DynamoDB and SQS with clients of their own (never touched by the fault hooks).""
 
 from __future__ import annotations
 
-import asyncio
 import json
+import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -14,12 +14,23 @@ from chaos.history import CursorKey, Message
 
 QUEUES = ("RetryQueue", "FanoutQueue")  # the jobs that post to devices
 DEAD_LETTERS = ("RetryDeadLetterQueue", "FanoutDeadLetterQueue", "NotifyDeadLetterQueue")
-QUEUE_DEPTH = (
-    "ApproximateNumberOfMessages",
-    "ApproximateNumberOfMessagesNotVisible",
-    "ApproximateNumberOfMessagesDelayed",
-)
-POLL_SECONDS = 0.5
+QUEUE_DEPTH = {  # disjoint: a job is in one of them
+    "ApproximateNumberOfMessages": "due",
+    "ApproximateNumberOfMessagesNotVisible": "in flight",
+    "ApproximateNumberOfMessagesDelayed": "delayed",
+}
+SNAPSHOT_ATTEMPTS = 10
+SNAPSHOT_PAUSE_SECONDS = 0.5
+
+
+def read_cursors(cursors: list[tuple[CursorKey, int]]) -> dict[tuple[str, str], int]:
+    """The (user, channel) read cursors among `cursors` (what `ServerState.cursors` gives)."""
+    found: dict[tuple[str, str], int] = {}
+    for key, value in cursors:
+        if key[0] == "read":
+            user, channel = key[1], key[2]
+            found[(user, channel)] = max(value, found.get((user, channel), 0))
+    return found
 
 
 class ServerState:
@@ -79,23 +90,41 @@ class ServerState:
             if "lastSeq" in item
         }
 
-    def depth(self, queues: tuple[str, ...]) -> dict[str, int]:
-        """Jobs in each queue: visible, in flight or delayed."""
-        found: dict[str, int] = {}
+    def snapshot(self) -> tuple[dict[str, int], list[Message]]:
+        """Every channel's lastSeq and every message, as of one moment.
+
+        lastSeq is read before the messages: every seq up to it was committed before the
+        scan began, so the scan holds it. When lastSeq reads the same after the scan, no
+        send committed meanwhile and the messages are returned as they are (a message
+        beyond lastSeq would then be an anomaly for the checker to see). Sends may still
+        be committing (the devices are offline, but the stack may not have caught up with
+        their frames): then the scan is tried again, and if lastSeq never holds still, the
+        messages beyond the lastSeq read before the last scan are left out, as committed
+        after that moment; what is left is the state as of that read."""
+        before = self.last_seqs()
+        for _ in range(SNAPSHOT_ATTEMPTS):
+            messages = self.messages()
+            after = self.last_seqs()
+            if after == before:
+                return before, messages
+            before = after
+            time.sleep(SNAPSHOT_PAUSE_SECONDS)
+        before = self.last_seqs()
+        messages = self.messages()
+        return before, [m for m in messages if m.seq <= before.get(m.channel, 0)]
+
+    def jobs(self, queues: tuple[str, ...]) -> dict[str, dict[str, int]]:
+        """Jobs in each queue: due (visible), in flight (received, not yet deleted) and
+        delayed (DelaySeconds not yet over)."""
+        found: dict[str, dict[str, int]] = {}
         for queue in queues:
             reply = self._sqs.get_queue_attributes(
                 QueueUrl=self._queues[queue], AttributeNames=list(QUEUE_DEPTH)
             )
-            found[queue] = sum(int(reply["Attributes"].get(name, 0)) for name in QUEUE_DEPTH)
+            counts = reply["Attributes"]
+            found[queue] = {kind: int(counts.get(name, 0)) for name, kind in QUEUE_DEPTH.items()}
         return found
 
-    async def settle(self, timeout: float) -> dict[str, int]:
-        """Wait until the delivery queues are empty (or `timeout`); what is left in them."""
-        left: dict[str, int] = {}
-        deadline = asyncio.get_running_loop().time() + timeout
-        while asyncio.get_running_loop().time() < deadline:
-            left = await asyncio.to_thread(self.depth, QUEUES)
-            if not any(left.values()):
-                return left
-            await asyncio.sleep(POLL_SECONDS)
-        return left
+    def depth(self, queues: tuple[str, ...]) -> dict[str, int]:
+        """Jobs in each queue: due, in flight or delayed."""
+        return {queue: sum(kinds.values()) for queue, kinds in self.jobs(queues).items()}

@@ -1,15 +1,36 @@
 """The chaos checker on hand-made histories: a clean run passes, and each guarantee's
-violation is reported on its own line."""
+violation is reported on its own line. Then the drain's decisions (done, progressing,
+stalled, out of time) on hand-made series of pending work, and an unfinished run's verdict,
+report and exit code."""
 
 from __future__ import annotations
 
+import random
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import replace
 
 import pytest
 
-from chaos.checker import check
+import courier.retry
+from chaos.checker import CHECKS, check
+from chaos.cli import parse
+from chaos.config import ChaosConfig, derive
 from chaos.history import Attempt, History, Message, Read, Sendack
+from chaos.outcome import Outcome
+from chaos.population import Population, populate
+from chaos.progress import (
+    Drained,
+    Patience,
+    Pending,
+    Status,
+    Step,
+    judge,
+    queue_patience,
+    retry_chain_seconds,
+    retry_delays,
+)
+from chaos.report import table, to_json
 
 DM = "dm:alice:bob"
 ONE = Message(DM, 1, "id1", "alice", "c1", {"text": "one"})
@@ -53,6 +74,7 @@ def clean() -> History:
         },
         server_messages=[ONE, TWO],
         last_seq={DM: 2},
+        server_reads={("alice", DM): 1, ("bob", DM): 2},
         stores={device: [ONE, TWO] for device in DEVICES},
         device_unread=unread,
         server_unread=unread,
@@ -80,11 +102,11 @@ def test_a_stored_message_missing_from_a_member_device_is_lost() -> None:
     assert "alice/laptop" in check(history).violations["lost"][0]
 
 
-def test_an_acknowledged_message_the_server_does_not_hold_is_lost() -> None:
+def test_an_acknowledged_message_the_server_does_not_hold_is_not_stored() -> None:
     history = clean()
     history.attempts.append(Attempt("bob/phone", "c3", DM, {"text": "three"}))
     history.sendacks.append(Sendack("bob/phone", "c3", DM, 3, "id3"))
-    assert violations(history) == {"lost": 1}
+    assert violations(history) == {"not_stored": 1}
 
 
 def test_a_message_nobody_sent_or_with_another_body_is_unexpected() -> None:
@@ -142,6 +164,7 @@ def test_the_servers_sync_counts_as_well_as_the_devices() -> None:
 def test_a_read_on_one_device_is_the_truth_for_every_device_of_the_user() -> None:
     history = clean()
     history.reads.append(Read("alice/laptop", DM, 2))
+    history.server_reads[("alice", DM)] = 2
     assert violations(history) == {"unread_mismatches": 1}  # alice still shows 1 unread
     history.device_unread = {**history.device_unread, "alice/phone": {DM: 0}}
     history.device_unread["alice/laptop"] = {DM: 0}
@@ -173,3 +196,209 @@ def test_a_hole_in_a_channels_seqs_is_reported() -> None:
         history.device_unread[device] = {DM: history.device_unread[device][DM] + 1}
     history.server_unread = dict(history.device_unread)
     assert violations(history) == {"seq_gaps": 1}
+
+
+def test_reads_the_server_holds_pass() -> None:
+    history = clean()
+    history.reads += [Read("alice/laptop", DM, 1), Read("bob/phone", DM, 2)]
+    assert check(history).violations["reads_not_held"] == []
+    assert check(history).ok
+
+
+def test_a_read_the_servers_cursor_does_not_reach_is_not_held() -> None:
+    history = clean()
+    history.reads += [Read("alice/laptop", DM, 2)] * 2  # the server's cursor: alice at 1
+    history.device_unread = {**history.device_unread, "alice/phone": {DM: 0}}
+    history.device_unread["alice/laptop"] = {DM: 0}
+    history.server_unread = dict(history.device_unread)
+    assert violations(history) == {"reads_not_held": 1}
+    found = check(history).violations["reads_not_held"][0]
+    assert "alice/laptop" in found and DM in found and "at 1" in found
+
+
+# The drain's decisions: series of (seconds, pending work) folded into a status.
+
+PATIENT = Patience(stall_seconds=10, base_seconds=100, seconds_per_item=1)
+
+
+def series(
+    *counts: int, every: float = 1.0, item: str = "alice/phone"
+) -> list[tuple[float, Pending]]:
+    return [(i * every, {item: count}) for i, count in enumerate(counts)]
+
+
+@pytest.mark.parametrize(
+    ("snapshots", "status"),
+    [
+        (series(3, 2, 1, 0), "done"),
+        (series(3, 3, 3, 2, 2), "progressing"),  # moved at 3 s, 1 s ago
+        (series(3, 3, 2, *[2] * 11), "stalled"),  # nothing below 2 for 11 s
+        (series(5, 4, 5, 4, 5, 4, every=3.0), "stalled"),  # back to an old low is no move
+        (series(*range(50, 0, -1), every=4.0), "deadline"),  # moving at 100 s + 1 s x 50
+    ],
+)
+def test_the_drain_waits_while_work_moves_and_stops_when_done_stuck_or_out_of_time(
+    snapshots: list[tuple[float, Pending]], status: Status
+) -> None:
+    assert judge(PATIENT, snapshots) == status
+
+
+def test_a_new_low_of_any_item_is_progress_even_while_the_total_grows() -> None:
+    snapshots: list[tuple[float, Pending]] = [
+        (float(t), {"RetryQueue delayed": 10 - t, "RetryQueue due": 2 * t}) for t in range(10)
+    ]
+    assert judge(PATIENT, snapshots) == "progressing"
+
+
+def test_the_cap_grows_with_the_work_pending() -> None:
+    small = [(float(t), {"a": 60 - t // 4}) for t in range(0, 240, 4)]
+    assert judge(PATIENT, small) == "deadline"  # 100 s + 60 x 1 s
+    big = [(float(t), {"a": 200 - t // 4}) for t in range(0, 240, 4)]
+    assert judge(PATIENT, big) == "progressing"  # 100 s + 200 x 1 s
+
+
+@pytest.mark.parametrize(("base", "retries"), [(1, 3), (2, 5), (60, 6)])
+def test_the_drains_retry_schedule_bounds_the_stacks(
+    base: int, retries: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(random, "uniform", lambda low, high: high)  # the latest jitter
+    bound = retry_delays(base, retries)
+    assert bound[0] >= base  # the probe
+    for attempt in range(2, retries + 1):
+        assert bound[attempt - 1] >= courier.retry.retry_delay(base, attempt)
+
+
+def delayed_backlog(chain: int) -> Iterable[tuple[float, Pending]]:
+    """A retry queue whose jobs are all delayed: its depth falls only once a whole retry
+    chain has run out, then to nothing."""
+    for t in range(chain + 1):
+        yield float(t), {"RetryQueue delayed": 686}
+    yield float(chain + 2), {}
+
+
+def test_a_delayed_retry_backlog_is_waited_for_not_called_a_stall() -> None:
+    chain = retry_chain_seconds(base_seconds=4, max_retries=3)
+    assert chain >= 4 + 8 + 16
+    patience = queue_patience(
+        stall_seconds=10,
+        base_seconds=60,
+        retry_base_seconds=4,
+        max_retries=3,
+        visibility_seconds=10,
+        seconds_per_job=0.5,
+    )
+    assert judge(patience, delayed_backlog(chain)) == "done"
+    assert judge(PATIENT, delayed_backlog(chain)) == "stalled"  # without the schedule
+
+
+# An unfinished drain: inconclusive, never a false "lost".
+
+PENDING = {"queues": ["RetryQueue 686 jobs (0 due, 0 in flight, 686 delayed)"]}
+NEEDS_DRAIN = {"lost", "unacknowledged", "unread_mismatches", "reads_not_held"}
+
+
+def unfinished() -> History:
+    """What an unfinished drain may leave: a device behind, an outbox not empty."""
+    history = clean()
+    history.stores["alice/laptop"] = [ONE]
+    history.attempts.append(Attempt("bob/phone", "c3", DM, {"text": "three"}))
+    history.outbox_left["bob/phone"] = ["c3"]
+    return history
+
+
+def test_an_unfinished_drain_is_inconclusive_and_skips_only_the_checks_needing_it() -> None:
+    assert violations(unfinished()) == {"lost": 1, "unacknowledged": 2}  # if it had finished
+    verdict = check(unfinished(), PENDING)
+    assert {name for name, c in CHECKS.items() if c.needs_drain} == NEEDS_DRAIN
+    assert set(verdict.not_checked) == NEEDS_DRAIN
+    assert set(verdict.violations) == set(CHECKS) - NEEDS_DRAIN
+    assert (verdict.result, verdict.exit_code, verdict.ok) == ("inconclusive", 3, False)
+    assert verdict.pending == PENDING
+
+
+def test_a_sound_violation_fails_an_unfinished_run_too() -> None:
+    history = unfinished()
+    history.shown["alice/laptop"].append((DM, 1))
+    verdict = check(history, PENDING)
+    assert (verdict.result, verdict.exit_code) == ("fail", 1)
+
+
+@pytest.mark.parametrize(
+    ("history", "pending", "code"),
+    [(clean(), None, 0), (unfinished(), None, 1), (clean(), PENDING, 3), (clean(), {"x": []}, 0)],
+)
+def test_exit_codes(history: History, pending: dict[str, list[str]] | None, code: int) -> None:
+    assert check(history, pending).exit_code == code
+
+
+def outcome(history: History, pending: dict[str, list[str]]) -> Outcome:
+    steps = {name: Step("done", 1.0) for name in ("outboxes", "final reads", "catch-up")}
+    steps["queues"] = Step("stalled", 39.0, "stalled: nothing moved for 39 s", ("RetryQueue 686",))
+    return Outcome(
+        config=ChaosConfig(),
+        population=Population(
+            users=["alice", "bob"],
+            devices=history.devices,
+            dms=[DM],
+            groups={},
+        ),
+        history=history,
+        verdict=check(history, pending),
+        drained=Drained(steps, {"RetryQueue": 686, "FanoutQueue": 0}),
+        network_faults=Counter(),
+        server_faults=Counter(),
+        server_fault_places=Counter(),
+        dead_letters={},
+        seconds={"drain: queues": 39.0},
+    )
+
+
+def test_the_report_of_an_unfinished_run_says_inconclusive_and_what_was_pending() -> None:
+    run = outcome(unfinished(), PENDING)
+    text = table(run)
+    assert "result: INCONCLUSIVE" in text
+    assert "RetryQueue 686 jobs (0 due, 0 in flight, 686 delayed)" in text
+    assert "queues 39.0 s, stalled: nothing moved for 39 s" in text
+    for name in NEEDS_DRAIN:
+        line = next(line for line in text.splitlines() if CHECKS[name].label in line)
+        assert "not checked" in line and not line.endswith("ok"), line
+    assert "not on alice/laptop" not in text  # a device behind is not reported as lost
+    report = to_json(run)
+    assert (report["result"], report["ok"]) == ("inconclusive", False)
+    assert report["pending"] == PENDING
+    assert report["violations"]["lost"] is None and report["violations"]["seq_gaps"] == 0
+    assert set(report["not_checked"]) == NEEDS_DRAIN
+    assert report["drain"]["queues"]["status"] == "stalled"
+
+
+def test_the_report_of_a_finished_run_checks_everything() -> None:
+    run = outcome(clean(), {})
+    assert "result: PASS" in table(run) and "not checked" not in table(run)
+    report = to_json(run)
+    assert report["result"] == "pass" and report["not_checked"] == []
+    assert report["violations"] == dict.fromkeys(CHECKS, 0)
+
+
+# The 10x run.
+
+
+def test_scale_ten_is_fifty_users_ten_groups_three_thousand_messages() -> None:
+    config = parse(["--scale", "10"])
+    assert (config.users, config.groups, config.messages) == (50, 10, 3000)
+    assert config.duration > ChaosConfig().duration
+    assert parse(["--scale", "10", "--messages", "500"]).messages == 500
+    assert parse([]) == ChaosConfig()
+    with pytest.raises(SystemExit):
+        parse(["--scale", "0"])
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_ten_times_population_has_users_on_several_devices(seed: int) -> None:
+    population = populate(50, 10, derive(seed, "population"))
+    assert len(population.groups) == 10
+    assert sum(len(devices) > 1 for devices in population.devices.values()) >= 5
+
+
+def test_a_tiny_population_has_a_user_on_several_devices_too() -> None:
+    population = populate(2, 0, derive(1, "population"))
+    assert any(len(devices) > 1 for devices in population.devices.values())
