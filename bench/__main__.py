@@ -1,4 +1,4 @@
-"""python -m bench [--quick] [--parts [cost coldstart local]]: run the bench, then write
+"""python -m bench [--quick] [--parts [cost coldstart moto local]]: run the bench, then write
 bench/results/REPORT.md and its plots. Parts not run keep their last saved results."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from bench import recorder
 from bench.results import RESULTS_DIR, Results, load, loadavg, machine, save
 from bench.scenarios import Sizes
 
-PARTS = ("cost", "coldstart", "local")
+PARTS = ("cost", "coldstart", "moto", "local")
 
 
 def _arguments() -> argparse.Namespace:
@@ -56,6 +56,12 @@ def main() -> None:
 
             repeats = args.repeats or (2 if args.quick else 7)
             results["coldstart"] = run_coldstart(repeats, progress)
+        elif part == "moto":
+            from bench.moto_transactions import run_moto_transactions  # noqa: PLC0415
+
+            results["moto"] = run_moto_transactions(
+                seconds=0.5 if args.quick else 1.5, progress=progress
+            )
         else:
             from bench.local_load import run_local  # noqa: PLC0415
 

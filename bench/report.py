@@ -9,7 +9,7 @@ from bench import naive
 from bench.billing import PLATFORM_LOG_BYTES, DurationModel
 from bench.floor import COMMON_REASONS
 from bench.prices import CHECKED_ON, CONNECTION_MINUTE, PRICES, REGION, SERVICES
-from bench.results import BillRow, ColdStart, CostResult, LocalLoad, Results
+from bench.results import BillRow, ColdStart, CostResult, LocalLoad, Rates, Results
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], left: int = 1) -> list[str]:
@@ -284,6 +284,37 @@ def _coldstart_section(cold: ColdStart) -> list[str]:
     ]
 
 
+def _moto_section(rates: list[Rates]) -> list[str]:
+    rows = [
+        [
+            f"{r['size']:,}",
+            "patched" if r["patched"] else "as shipped",
+            f"{r['transact_per_s']:,.1f}",
+            f"{r['get_per_s']:,.0f}",
+            f"{r['query_per_s']:,.0f}",
+            f"{r['index_query_per_s']:,.1f}",
+        ]
+        for r in rates
+    ]
+    return [
+        "## moto in-process: what a request costs as tables fill",
+        "",
+        "Requests/s on one thread, each size in a fresh mock with the template's tables: a "
+        "4-item TransactWriteItems (a send's shape, replacing existing items), GetItem, a "
+        "base-table Query and a GSI Query of 10 items. `patched` is the local stack's moto "
+        "(local/moto_patches.py: a transaction rolls back the items it touched instead of "
+        "deep-copying its tables; a base-table Query reads its partition).",
+        "",
+        *_table(
+            ["items/table", "moto", "TransactWriteItems/s", "GetItem/s", "Query/s", "GSI Query/s"],
+            rows,
+        ),
+        "A GSI Query still reads every item (moto keeps no index): fan-out's ByChannel query "
+        "grows with the memberships table.",
+        "",
+    ]
+
+
 def _local_section(local: LocalLoad) -> list[str]:
     lat, ack, top = local["latency_ms"], local["sendack_ms"], local["ceiling"]
     ratio = local["last_per_s"] / local["first_per_s"] if local["first_per_s"] else 0.0
@@ -385,6 +416,8 @@ def write_report(results: Results, out: Path, images: list[str]) -> None:
         lines += _prices_section()
     if "coldstart" in results:
         lines += _coldstart_section(results["coldstart"])
+    if "moto" in results:
+        lines += _moto_section(results["moto"])
     if "local" in results:
         lines += _local_section(results["local"])
     lines += [

@@ -101,6 +101,17 @@ class Machine(TypedDict):
     platform: str
 
 
+class Rates(TypedDict):
+    """In-process moto's requests/s at one table size (bench/moto_transactions.py)."""
+
+    size: int  # items in each table
+    patched: bool  # local/moto_patches.py's cost patches installed
+    transact_per_s: float
+    get_per_s: float
+    query_per_s: float
+    index_query_per_s: float
+
+
 class Results(TypedDict, total=False):
     machine: Machine
     quick_parts: list[str]  # the parts last run with --quick
@@ -108,6 +119,7 @@ class Results(TypedDict, total=False):
     cost: list[CostResult]
     coldstart: ColdStart
     local: LocalLoad
+    moto: list[Rates]
     seconds: dict[str, float]  # wall time of each part
     loadavg: dict[str, list[float]]  # load averages when each part started
 

@@ -6,13 +6,45 @@ for the life of one local stack.
 - An SQS FIFO queue drops a message whose deduplication id it has seen in the last
   5 minutes; moto only compares against messages still in the queue, so a job sent again
   after the first copy was processed and deleted would run twice.
+
+Where moto's DynamoDB costs what its tables hold rather than what a request touches, so the
+local stack slows down as it fills (`DynamoDBCostPatches` installs both; the results are
+moto's own):
+
+- TransactWriteItems deep-copies every table it names, to roll back a cancelled
+  transaction (2.5 four-table transactions/s at 5,000 items a table, 70 at 200).
+  `TransactionRollbackByItem` keeps a copy of each item it is about to write instead,
+  and puts back exactly those (about 770/s at either size; bench/moto_transactions.py).
+- A Query sorts the whole table, then keeps the items it can use. `PartitionQuery` hands
+  a base-table Query the partition it names alone, and an index Query the items whose
+  index hash key may match, unsorted (it sorts those it keeps by their keys anyway); the
+  latter still reads every item, as moto keeps no index to read instead.
+
+Where moto's SQS costs what a queue holds, per message (`SqsCostPatches`): a queue of
+thousands of delayed retry jobs made every SendMessage count the queue three times, and
+every received message count it again (for its retention period). Counting stays for
+GetQueueAttributes, each count reading the clock once rather than once per message.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
+import inspect
 import threading
 import time
+from dataclasses import dataclass, field
 from typing import Any
+
+# TransactWriteItems' limit, and its operations (moto's own values).
+MAX_TRANSACTION_ITEMS = 100
+TRANSACTION_OPERATIONS = frozenset({"ConditionCheck", "Put", "Delete", "Update"})
+
+# What PartitionQuery reads from Table.query's arguments.
+QUERY_PARAMETERS = frozenset({"hash_key", "index_name", "hash_key_conditions"})
+
+# One entry of a TransactionCanceledException's reasons: (code, message, ALL_OLD item).
+CancellationReason = tuple[str | None, str | None, dict[str, Any] | None]
 
 FIFO_DEDUPLICATION_SECONDS = 300.0
 
@@ -86,3 +118,424 @@ class FifoDeduplicationWindow:
             Queue.add_message = self._original  # type: ignore[method-assign]
             self._original = None
         self._seen.clear()
+
+
+@dataclass
+class _PriorItem:
+    """What a table held at one key before a transaction wrote there (None: nothing)."""
+
+    table: Any
+    hash_key: Any
+    range_key: Any  # None for a table without a range key
+    stored: Any  # a deep copy: an Update changes the stored item in place
+    partition_existed: bool
+
+    def restore(self) -> None:
+        # Table.put_item stores items[hash] = item without a range key and
+        # items[hash][range] = item with one (items is a defaultdict(dict)).
+        items = self.table.items
+        if self.range_key is None:
+            if self.partition_existed:
+                items[self.hash_key] = self.stored
+            else:
+                items.pop(self.hash_key, None)
+        elif self.stored is not None:
+            items[self.hash_key][self.range_key] = self.stored
+        else:
+            partition = items.get(self.hash_key)
+            if partition is not None:
+                partition.pop(self.range_key, None)
+                if not partition and not self.partition_existed:
+                    del items[self.hash_key]  # moto's lookups leave empty partitions behind
+
+
+@dataclass
+class _ItemUndo:
+    """The state a transaction's writes replace, item by item, and how to put it back."""
+
+    items: list[_PriorItem] = field(default_factory=list)
+    # Stream records appended by the transaction's writes are dropped with them.
+    streams: dict[int, tuple[Any, list[Any], int]] = field(default_factory=dict)
+
+    def remember(self, table: Any, hash_key: Any, range_key: Any) -> None:
+        if range_key is None:
+            existed = hash_key in table.items
+            stored = table.items.get(hash_key)
+        else:
+            partition = table.items.get(hash_key)  # .get: the defaultdict would add it
+            existed = partition is not None
+            stored = partition.get(range_key) if partition is not None else None
+        self.items.append(_PriorItem(table, hash_key, range_key, copy.deepcopy(stored), existed))
+        shard = table.stream_shard
+        if shard is not None and id(shard) not in self.streams:
+            self.streams[id(shard)] = (shard, shard.items, len(shard.items))
+
+    def rollback(self) -> None:
+        for prior in reversed(self.items):  # the last write to a partition goes first
+            prior.restore()
+        for shard, records, count in self.streams.values():
+            del records[count:]
+            shard.items = records  # moto starts a new list when it delivers to a Lambda
+
+
+def _transaction_key(backend: Any, op_type: str, op: dict[str, Any]) -> dict[str, Any]:
+    if op_type != "Put":
+        return dict(op["Key"])
+    attrs = op["Item"]
+    table = backend.get_table(op["TableName"])
+    key = {table.hash_key_attr: attrs[table.hash_key_attr]}
+    if table.range_key_attr is not None:
+        key[table.range_key_attr] = attrs[table.range_key_attr]
+    return key
+
+
+def _write(backend: Any, op_type: str, op: dict[str, Any], key: dict[str, Any]) -> None:
+    """The write itself, as moto's transact_write_items makes it."""
+    table_name = op["TableName"]
+    condition = op.get("ConditionExpression")
+    names = op.get("ExpressionAttributeNames")
+    values = op.get("ExpressionAttributeValues")
+    if op_type == "Put":
+        backend.put_item(
+            table_name,
+            op["Item"],
+            condition_expression=condition,
+            expression_attribute_names=names,
+            expression_attribute_values=values,
+        )
+    elif op_type == "Delete":
+        backend.delete_item(
+            table_name,
+            key,
+            condition_expression=condition,
+            expression_attribute_names=names,
+            expression_attribute_values=values,
+        )
+    elif op_type == "Update":
+        backend.update_item(
+            table_name,
+            key,
+            update_expression=op["UpdateExpression"],
+            condition_expression=condition,
+            expression_attribute_names=names,
+            expression_attribute_values=values,
+        )
+
+
+def _apply_one(
+    backend: Any,
+    transact_item: dict[str, Any],
+    targets: set[tuple[str, str]],
+    undo: _ItemUndo,
+) -> CancellationReason:
+    """One operation of a transaction: its cancellation reason, or (None, None, None).
+    A validation error (two operations on one item among them) is raised, not collected."""
+    from moto.dynamodb.comparisons import get_filter_expression  # noqa: PLC0415
+    from moto.dynamodb.exceptions import (  # noqa: PLC0415
+        ConditionalCheckFailed,
+        MockValidationException,
+        MultipleTransactionsException,
+    )
+
+    original_item: dict[str, Any] | None = None
+    try:
+        op_type, op = next(iter(transact_item.items()))
+        if op_type not in TRANSACTION_OPERATIONS:
+            raise ValueError("Unsupported transaction operation")
+        table_name = op["TableName"]
+        key = _transaction_key(backend, op_type, op)
+        target = (str(table_name), str(dict(sorted(key.items()))))
+        if target in targets:
+            raise MultipleTransactionsException()
+        targets.add(target)
+
+        # Raises what backend.get_item would, just before it would.
+        table = backend.get_table(table_name)
+        undo.remember(table, *backend.get_keys_value(table, key))
+        current = backend.get_item(table_name, key)
+        condition = op.get("ConditionExpression")
+        if condition is not None:
+            condition_op = get_filter_expression(
+                condition, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+            )
+            if not condition_op.expr(current):
+                if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current:
+                    original_item = current.to_json()["Attributes"]
+                raise ConditionalCheckFailed(item=original_item)
+        _write(backend, op_type, op, key)
+    except MockValidationException:
+        raise
+    except ConditionalCheckFailed as error:
+        return ("ConditionalCheckFailed", str(error.message), original_item)
+    except Exception as error:  # moto reports any other failure as the operation's reason
+        return (type(error).__name__, str(error), original_item)
+    return (None, None, None)
+
+
+def transact_write_items(backend: Any, transact_items: list[dict[str, Any]]) -> None:
+    """moto's DynamoDBBackend.transact_write_items, rolled back item by item.
+
+    Operations apply one after another and every reason is collected, as moto does; when
+    any failed, or a validation error stops the transaction, the items written so far are
+    put back and the same exception is raised. One difference: moto leaves the operations
+    before an item naming two operations applied; here they are rolled back too."""
+    from moto.dynamodb.exceptions import (  # noqa: PLC0415
+        TooManyTransactionsException,
+        TransactionCanceledException,
+        TransactWriteSingleOpException,
+    )
+
+    if len(transact_items) > MAX_TRANSACTION_ITEMS:
+        raise TooManyTransactionsException()
+    undo = _ItemUndo()
+    targets: set[tuple[str, str]] = set()
+    reasons: list[CancellationReason] = []
+    try:
+        for transact_item in transact_items:
+            if len(transact_item) > 1:
+                raise TransactWriteSingleOpException
+            reasons.append(_apply_one(backend, transact_item, targets, undo))
+    except BaseException:
+        undo.rollback()
+        raise
+    if any(code is not None for code, _, _ in reasons):
+        undo.rollback()
+        raise TransactionCanceledException(reasons)
+
+
+class TransactionRollbackByItem:
+    """TransactWriteItems rolls back what it wrote, not a copy of every table it names.
+
+    moto keeps nothing of an index but the table's items, so putting those back puts back
+    every index too; the stream records the writes appended are dropped, as they are
+    with moto's copy of the table."""
+
+    def __init__(self) -> None:
+        self._original: Any = None
+
+    def install(self) -> None:
+        from moto.dynamodb.models import DynamoDBBackend  # noqa: PLC0415
+
+        original = self._original = DynamoDBBackend.transact_write_items
+
+        @functools.wraps(original)
+        def patched(backend: Any, transact_items: list[dict[str, Any]]) -> None:
+            transact_write_items(backend, transact_items)
+
+        DynamoDBBackend.transact_write_items = patched  # type: ignore[method-assign,assignment]
+
+    def uninstall(self) -> None:
+        from moto.dynamodb.models import DynamoDBBackend  # noqa: PLC0415
+
+        if self._original is not None:
+            DynamoDBBackend.transact_write_items = self._original  # type: ignore[method-assign]
+            self._original = None
+
+
+class _TableView:
+    """A table as Table.query sees it, but for what all_items() lists: the query's candidates."""
+
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._table, name)
+
+
+class _Partition(_TableView):
+    """One partition: the base-table branch keeps the items with the hash key asked for."""
+
+    def __init__(self, table: Any, hash_key: Any) -> None:
+        super().__init__(table)
+        self._hash_key = hash_key
+
+    def all_items(self) -> list[Any]:
+        from moto.dynamodb.models.dynamo_type import Item  # noqa: PLC0415
+
+        stored = self._table.items.get(self._hash_key)  # .get: the defaultdict would add it
+        if stored is None:
+            return []
+        if isinstance(stored, Item):
+            return [stored]
+        return sorted(
+            (item for item in stored.values() if isinstance(item, Item)),
+            key=lambda item: item.range_key,
+        )
+
+
+class _IndexCandidates(_TableView):
+    """The items that may match an index Query's hash key, in no order: the index branch
+    checks every item against the hash key, then sorts those it keeps by the index's keys
+    and the table's (unique per item, so the order does not depend on the input's).
+
+    Reading every item stays, as moto keeps no index; what goes is sorting the whole table
+    first, and computing two values per item to compare one string with another."""
+
+    def __init__(self, table: Any, hash_conditions: list[tuple[str, Any]]) -> None:
+        super().__init__(table)
+        # An item without the attribute, or with another type, never matches; one of type
+        # S matches only its own value. Other types are left for moto to compare (1 = 1.0).
+        self._conditions = [(name, value.type, value.value) for name, value in hash_conditions]
+
+    def _may_match(self, item: Any) -> bool:
+        for name, kind, value in self._conditions:
+            attribute = item.attrs.get(name)
+            if attribute is None or attribute.type != kind:
+                return False
+            if kind == "S" and attribute.value != value:
+                return False
+        return True
+
+    def all_items(self) -> list[Any]:
+        from moto.dynamodb.models.dynamo_type import Item  # noqa: PLC0415
+
+        items: list[Any] = []
+        for stored in self._table.items.values():
+            for item in [stored] if isinstance(stored, Item) else stored.values():
+                if isinstance(item, Item) and self._may_match(item):
+                    items.append(item)
+        return items
+
+
+class PartitionQuery:
+    """A Query on a base table reads the partition it names, not the whole table sorted; one
+    on an index still reads every item (moto keeps no index), but sorts only its matches.
+
+    Install it before anything wraps Table.query without functools.wraps (it needs to see
+    which arguments are the hash key and the index); after, it leaves Table.query alone."""
+
+    def __init__(self) -> None:
+        self._original: Any = None
+
+    def install(self) -> None:
+        from moto.dynamodb.models.table import Table  # noqa: PLC0415
+
+        original: Any = Table.query
+        signature = inspect.signature(original)  # moto's, through functools.wraps
+        if not signature.parameters.keys() >= QUERY_PARAMETERS:
+            return  # a wrapper that hides moto's parameters: leave it be, right if not fast
+        self._original = original
+
+        @functools.wraps(original)
+        def query(table: Any, *args: Any, **kwargs: Any) -> Any:
+            if isinstance(table, _TableView):  # installed twice: the inner one passes it on
+                return original(table, *args, **kwargs)
+            arguments = signature.bind(table, *args, **kwargs).arguments
+            if arguments.get("index_name"):
+                conditions = arguments.get("hash_key_conditions") or []
+                return original(_IndexCandidates(table, conditions), *args, **kwargs)
+            hash_key = arguments.get("hash_key")
+            if hash_key is None:
+                return original(table, *args, **kwargs)
+            return original(_Partition(table, hash_key), *args, **kwargs)
+
+        Table.query = query  # type: ignore[method-assign,assignment]
+
+    def uninstall(self) -> None:
+        from moto.dynamodb.models.table import Table  # noqa: PLC0415
+
+        if self._original is not None:
+            Table.query = self._original  # type: ignore[method-assign]
+            self._original = None
+
+
+class DynamoDBCostPatches:
+    """Every DynamoDB cost patch: install after moto is imported, uninstall to get moto back.
+    Safe beside AtomicDynamoDB, whose lock still makes each request atomic."""
+
+    def __init__(self) -> None:
+        self.transactions = TransactionRollbackByItem()
+        self.queries = PartitionQuery()
+
+    def install(self) -> None:
+        self.transactions.install()
+        self.queries.install()
+
+    def uninstall(self) -> None:
+        self.queries.uninstall()
+        self.transactions.uninstall()
+
+
+_sending = threading.local()
+_BACKEND_METHODS = frozenset({"send_message", "is_message_valid_based_on_retention_period"})
+
+
+class SqsCostPatches:
+    """SendMessage and ReceiveMessage at the cost of what they touch; moto's answers."""
+
+    def __init__(self) -> None:
+        self._originals: dict[str, Any] = {}
+
+    def install(self) -> None:
+        from moto.sqs.models import Queue, SQSBackend  # noqa: PLC0415
+
+        if self._originals:
+            return
+        originals = self._originals = {
+            "send_message": SQSBackend.send_message,
+            "is_message_valid_based_on_retention_period": (
+                SQSBackend.is_message_valid_based_on_retention_period
+            ),
+            **{name: Queue.__dict__[name] for name in _QUEUE_COUNTS},
+        }
+        attributes = Queue.__dict__["attributes"]
+        originals["attributes"] = attributes
+
+        def send_message(backend: Any, *args: Any, **kwargs: Any) -> Any:
+            _sending.on = True  # a send reads one attribute: see queue_attributes
+            try:
+                return originals["send_message"](backend, *args, **kwargs)
+            finally:
+                _sending.on = False
+
+        def queue_attributes(queue: Any) -> dict[str, Any]:
+            if getattr(_sending, "on", False):
+                flag = str(bool(queue.content_based_deduplication)).lower()
+                return {"ContentBasedDeduplication": flag}
+            result: dict[str, Any] = attributes.fget(queue)
+            return result
+
+        def retained(backend: Any, queue_name: str, message: Any) -> bool:
+            period = int(backend.get_queue(queue_name).message_retention_period)
+            return bool(period + message.sent_timestamp / 1000 > time.time())
+
+        setattr(SQSBackend, "send_message", send_message)  # noqa: B010 - typed otherwise
+        setattr(SQSBackend, "is_message_valid_based_on_retention_period", retained)  # noqa: B010
+        setattr(Queue, "attributes", property(queue_attributes))  # noqa: B010
+        for name, count in _QUEUE_COUNTS.items():
+            setattr(Queue, name, property(count))
+
+    def uninstall(self) -> None:
+        from moto.sqs.models import Queue, SQSBackend  # noqa: PLC0415
+
+        for name, original in self._originals.items():
+            setattr(SQSBackend if name in _BACKEND_METHODS else Queue, name, original)
+        self._originals = {}
+
+
+def _now_ms() -> float:
+    return time.time() * 1000.0  # moto's unix_time_millis, without its datetime arithmetic
+
+
+def _ready(queue: Any) -> list[Any]:
+    now = _now_ms()
+    return [m for m in queue._messages if now > m.visible_at and now >= m.delayed_until]
+
+
+def _delayed(queue: Any) -> int:
+    now = _now_ms()
+    return sum(1 for m in queue._messages if now < m.delayed_until)
+
+
+def _not_visible(queue: Any) -> int:
+    now = _now_ms()
+    return sum(1 for m in queue._messages if now <= m.visible_at)
+
+
+# moto's Queue properties that scan the queue, each with one clock read per scan.
+_QUEUE_COUNTS = {
+    "messages": _ready,
+    "approximate_number_of_messages": lambda queue: len(_ready(queue)),
+    "approximate_number_of_messages_delayed": _delayed,
+    "approximate_number_of_messages_not_visible": _not_visible,
+}

@@ -19,7 +19,12 @@ from typing import Any
 
 from local.environment import LOCAL_JWT_SECRET, apply_local_environment
 from local.handlers import LAYER_DIR
-from local.moto_patches import AtomicDynamoDB, FifoDeduplicationWindow
+from local.moto_patches import (
+    AtomicDynamoDB,
+    DynamoDBCostPatches,
+    FifoDeduplicationWindow,
+    SqsCostPatches,
+)
 from local.template import (
     create_queues,
     create_tables,
@@ -61,6 +66,8 @@ class LocalStack:
     _werkzeug_level: int = logging.NOTSET
     _atomic: AtomicDynamoDB = field(default_factory=AtomicDynamoDB)
     _fifo: FifoDeduplicationWindow = field(default_factory=FifoDeduplicationWindow)
+    _costs: DynamoDBCostPatches = field(default_factory=DynamoDBCostPatches)
+    _sqs_costs: SqsCostPatches = field(default_factory=SqsCostPatches)
 
     def start(self) -> None:
         import boto3  # noqa: PLC0415 - after the environment is set
@@ -77,6 +84,8 @@ class LocalStack:
         self.endpoint = f"http://{host}:{port}"
         self._atomic.install()
         self._fifo.install()
+        self._costs.install()
+        self._sqs_costs.install()
         # In-process: no endpoint override may send the handlers' calls elsewhere.
         for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")]:
             del os.environ[name]
@@ -126,6 +135,8 @@ class LocalStack:
             self._server = None
         self._atomic.uninstall()
         self._fifo.uninstall()
+        self._costs.uninstall()
+        self._sqs_costs.uninstall()
         _werkzeug.setLevel(self._werkzeug_level)
         if self._saved_environ is not None:
             os.environ.clear()
