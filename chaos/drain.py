@@ -199,8 +199,11 @@ async def catch_up(
     history: History,
     patience: Patience,
 ) -> Ended:
-    """Reconnect every device, then wait until each holds every seq up to the server's
-    lastSeq of each of its channels, its last connect having finished."""
+    """Reconnect every device, then wait until each one's connect has finished (the SDK
+    has caught every conversation up) and it holds every seq up to the server's lastSeq
+    of each of its channels. A seq still missing from a device whose connect finished is
+    not pending work but a loss (the `lost` check names it): once caught up, nothing more
+    is coming, so waiting would only turn a violation into an inconclusive run."""
     network.watch.conversations.clear()
     await asyncio.gather(*(device.reconnect() for device in devices))
     last = {c: seq for c, seq in (await asyncio.to_thread(state.last_seqs)).items() if seq > 0}
@@ -224,14 +227,19 @@ async def catch_up(
             else:
                 todo.discard((name, channel))  # a store only grows
                 missing.pop((name, channel), None)
-        pending = {f"{name} {channel}": count for (name, channel), count in missing.items()}
+        pending = {
+            f"{name} {channel}": count
+            for (name, channel), count in missing.items()
+            if not by_name[name].caught_up
+        }
         pending |= {f"{d.name} connect": 1 for d in devices if not d.caught_up}
         return pending
 
     def behind(_: dict[str, int]) -> dict[str, int]:
         counts = Counter({d.name: 1 for d in devices if not d.caught_up})
         for (name, _channel), count in missing.items():
-            counts[name] += count
+            if not by_name[name].caught_up:
+                counts[name] += count
         return dict(counts)
 
     def describe(_: dict[str, int]) -> list[str]:
