@@ -1,4 +1,4 @@
-"""The local stack (`make run`) end to end: real sockets, moto in server mode, the handlers.
+"""The local stack (`make run`) end to end: real sockets, moto in-process, the handlers.
 
 The `stack` and `stack_url` fixtures are in conftest.py (one stack for the package); the
 gateway's own behaviour (handshake, quotas, @connections) is in test_emulator_fidelity.py.
@@ -7,7 +7,9 @@ gateway's own behaviour (handshake, quotas, @connections) is in test_emulator_fi
 from __future__ import annotations
 
 import aiohttp
+import boto3
 
+from local.server import ServerThread
 from tests.integration.wire import frame, run, token, ws_url
 
 
@@ -69,3 +71,31 @@ def test_unacked_message_is_retried_by_the_retry_queue_poller(stack_url: str) ->
             await frank.send_json({"action": "ack", "channel": "dm:alice:frank", "seq": 1})
 
     run(scenario)
+
+
+def test_moto_endpoint_serves_what_the_handlers_wrote_in_process(stack: ServerThread) -> None:
+    """The handlers reach moto in-process; its HTTP endpoint (for the AWS CLI and tools
+    outside the process) sees the same tables."""
+
+    async def scenario(session: aiohttp.ClientSession) -> None:
+        ivan_token = await token(session, stack.server.url, "ivan")
+        async with session.ws_connect(ws_url(stack.server.url, ivan_token)) as ivan:
+            body = {"action": "send", "channel": "dm:ivan:judy", "clientMsgNo": "e-1"}
+            await ivan.send_json({**body, "body": {"text": "over http?"}})
+            assert (await frame(ivan, "sendack"))["seq"] == 1
+
+    run(scenario)
+    local = stack.server.stack
+    outside = boto3.client(
+        "dynamodb",
+        endpoint_url=local.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="cli",
+        aws_secret_access_key="cli",
+    )
+    reply = outside.get_item(
+        TableName=local.tables["MessagesTable"],
+        Key={"channel": {"S": "dm:ivan:judy"}, "seq": {"N": "1"}},
+        ConsistentRead=True,
+    )
+    assert reply["Item"]["clientMsgNo"]["S"] == "e-1"
