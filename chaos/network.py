@@ -152,9 +152,9 @@ class Network:
         device_ws = web.WebSocketResponse()
         try:
             await device_ws.prepare(request)
-        except ConnectionError:  # the device gave up meanwhile
+        except ConnectionError:  # the device gave up meanwhile: nothing to answer it
             await upstream.close()
-            return device_ws
+            return web.Response(status=499)  # never sent; an unprepared socket would raise
         self._opened[device] += 1
         rng = derive(self.seed, "network", device, str(self._opened[device]))
         link = Link(device, device_ws, upstream, rng)

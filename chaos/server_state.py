@@ -1,5 +1,7 @@
 """The server's state as the checker needs it, read straight from the local stack's
-DynamoDB and SQS with clients of their own (never touched by the fault hooks)."""
+DynamoDB and SQS with clients of their own: in-process, as the handlers reach moto (the
+fault hooks touch only calls made inside an invocation), or through moto's HTTP endpoint
+when one is given."""
 
 from __future__ import annotations
 
@@ -35,7 +37,7 @@ def read_cursors(cursors: list[tuple[CursorKey, int]]) -> dict[tuple[str, str], 
 
 class ServerState:
     def __init__(
-        self, endpoint: str, environment: Mapping[str, str], queues: Mapping[str, str]
+        self, endpoint: str | None, environment: Mapping[str, str], queues: Mapping[str, str]
     ) -> None:
         session = boto3.session.Session(
             aws_access_key_id="local", aws_secret_access_key="local", region_name="us-east-1"

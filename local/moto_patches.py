@@ -23,7 +23,9 @@ moto's own):
 Where moto's SQS costs what a queue holds, per message (`SqsCostPatches`): a queue of
 thousands of delayed retry jobs made every SendMessage count the queue three times, and
 every received message count it again (for its retention period). Counting stays for
-GetQueueAttributes, each count reading the clock once rather than once per message.
+GetQueueAttributes, each count reading the clock once rather than once per message. And
+a DeleteMessage asked every message of the queue whether it ever had the receipt handle;
+the handles given out are now remembered.
 """
 
 from __future__ import annotations
@@ -457,34 +459,31 @@ class DynamoDBCostPatches:
 
 
 _sending = threading.local()
-_BACKEND_METHODS = frozenset({"send_message", "is_message_valid_based_on_retention_period"})
 
 
 class SqsCostPatches:
-    """SendMessage and ReceiveMessage at the cost of what they touch; moto's answers."""
+    """SendMessage, ReceiveMessage and DeleteMessage at the cost of what they touch;
+    moto's answers."""
 
     def __init__(self) -> None:
-        self._originals: dict[str, Any] = {}
+        self._originals: list[tuple[type, str, Any]] = []
+        self._by_handle: dict[str, Any] = {}  # every receipt handle given out -> its message
 
     def install(self) -> None:
-        from moto.sqs.models import Queue, SQSBackend  # noqa: PLC0415
+        from moto.sqs.exceptions import ReceiptHandleIsInvalid  # noqa: PLC0415
+        from moto.sqs.models import Message, Queue, SQSBackend  # noqa: PLC0415
 
         if self._originals:
             return
-        originals = self._originals = {
-            "send_message": SQSBackend.send_message,
-            "is_message_valid_based_on_retention_period": (
-                SQSBackend.is_message_valid_based_on_retention_period
-            ),
-            **{name: Queue.__dict__[name] for name in _QUEUE_COUNTS},
-        }
+        send = SQSBackend.send_message
         attributes = Queue.__dict__["attributes"]
-        originals["attributes"] = attributes
+        mark_received, delete = Message.mark_received, Queue.delete_message
+        by_handle = self._by_handle
 
         def send_message(backend: Any, *args: Any, **kwargs: Any) -> Any:
             _sending.on = True  # a send reads one attribute: see queue_attributes
             try:
-                return originals["send_message"](backend, *args, **kwargs)
+                return send(backend, *args, **kwargs)
             finally:
                 _sending.on = False
 
@@ -499,18 +498,42 @@ class SqsCostPatches:
             period = int(backend.get_queue(queue_name).message_retention_period)
             return bool(period + message.sent_timestamp / 1000 > time.time())
 
-        setattr(SQSBackend, "send_message", send_message)  # noqa: B010 - typed otherwise
-        setattr(SQSBackend, "is_message_valid_based_on_retention_period", retained)  # noqa: B010
-        setattr(Queue, "attributes", property(queue_attributes))  # noqa: B010
-        for name, count in _QUEUE_COUNTS.items():
-            setattr(Queue, name, property(count))
+        def received(message: Any, *args: Any, **kwargs: Any) -> None:
+            mark_received(message, *args, **kwargs)
+            by_handle[message.receipt_handle] = message
+
+        def delete_message(queue: Any, receipt_handle: str) -> None:
+            """moto's, without testing every message of the queue for the handle."""
+            message = by_handle.get(receipt_handle)
+            if receipt_handle in queue.deleted_messages or message is None:
+                delete(queue, receipt_handle)  # moto's answer (and a handle from before us)
+                return
+            try:
+                queue._messages.remove(message)
+            except ValueError:  # not in this queue (moved to its DLQ, or another queue)
+                raise ReceiptHandleIsInvalid() from None
+            queue.pending_messages.discard(message)
+            queue.deleted_messages.update(message.all_receipt_handles)
+            for handle in message.all_receipt_handles:
+                by_handle.pop(handle, None)
+
+        patches: list[tuple[type, str, Any]] = [
+            (SQSBackend, "send_message", send_message),
+            (SQSBackend, "is_message_valid_based_on_retention_period", retained),
+            (Queue, "attributes", property(queue_attributes)),
+            (Message, "mark_received", received),
+            (Queue, "delete_message", delete_message),
+            *((Queue, name, property(count)) for name, count in _QUEUE_COUNTS.items()),
+        ]
+        for cls, name, patched in patches:
+            self._originals.append((cls, name, cls.__dict__[name]))
+            setattr(cls, name, patched)
 
     def uninstall(self) -> None:
-        from moto.sqs.models import Queue, SQSBackend  # noqa: PLC0415
-
-        for name, original in self._originals.items():
-            setattr(SQSBackend if name in _BACKEND_METHODS else Queue, name, original)
-        self._originals = {}
+        for cls, name, original in reversed(self._originals):
+            setattr(cls, name, original)
+        self._originals = []
+        self._by_handle.clear()
 
 
 def _now_ms() -> float:

@@ -748,6 +748,18 @@ def _sqs_story(patches: SqsCostPatches | None) -> list[Any]:
             got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2, VisibilityTimeout=60)
             seen.append(sorted(m["Body"] for m in got["Messages"]))
             seen.append(_queue_state(sqs, url))
+            first, second = (m["ReceiptHandle"] for m in got["Messages"])
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=first)
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=first)  # again: no error
+            entries = [{"Id": "a", "ReceiptHandle": second}, {"Id": "b", "ReceiptHandle": "bogus"}]
+            reply = sqs.delete_message_batch(QueueUrl=url, Entries=entries)
+            seen.append(
+                (
+                    [e["Id"] for e in reply.get("Successful", [])],
+                    [(e["Id"], e["Code"]) for e in reply.get("Failed", [])],
+                )
+            )
+            seen.append(_queue_state(sqs, url))
             for _ in range(2):  # the same body twice: one message, by content
                 sqs.send_message(QueueUrl=fifo, MessageBody="chunk", MessageGroupId="g")
             seen.append(_queue_state(sqs, fifo))
@@ -763,7 +775,9 @@ def test_sqs_cost_patches_answer_what_moto_answers() -> None:
     assert patched[0]["ApproximateNumberOfMessages"] == "5"
     assert patched[0]["ApproximateNumberOfMessagesDelayed"] == "3"
     assert patched[2]["ApproximateNumberOfMessagesNotVisible"] == "2"
-    assert patched[3]["ApproximateNumberOfMessages"] == "1"
+    assert patched[3] == (["a"], [("b", "ReceiptHandleIsInvalid")])
+    assert patched[4]["ApproximateNumberOfMessagesNotVisible"] == "0"
+    assert patched[5]["ApproximateNumberOfMessages"] == "1"
 
 
 def test_a_message_past_its_retention_period_is_not_received_with_sqs_cost_patches() -> None:
