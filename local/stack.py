@@ -23,6 +23,7 @@ from local.moto_patches import (
     AtomicDynamoDB,
     DynamoDBCostPatches,
     FifoDeduplicationWindow,
+    ResponseMethodCache,
     SqsCostPatches,
 )
 from local.template import (
@@ -68,6 +69,7 @@ class LocalStack:
     _fifo: FifoDeduplicationWindow = field(default_factory=FifoDeduplicationWindow)
     _costs: DynamoDBCostPatches = field(default_factory=DynamoDBCostPatches)
     _sqs_costs: SqsCostPatches = field(default_factory=SqsCostPatches)
+    _methods: ResponseMethodCache = field(default_factory=ResponseMethodCache)
 
     def start(self) -> None:
         import boto3  # noqa: PLC0415 - after the environment is set
@@ -86,6 +88,7 @@ class LocalStack:
         self._fifo.install()
         self._costs.install()
         self._sqs_costs.install()
+        self._methods.install()
         # In-process: no endpoint override may send the handlers' calls elsewhere.
         for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")]:
             del os.environ[name]
@@ -137,6 +140,7 @@ class LocalStack:
         self._fifo.uninstall()
         self._costs.uninstall()
         self._sqs_costs.uninstall()
+        self._methods.uninstall()
         _werkzeug.setLevel(self._werkzeug_level)
         if self._saved_environ is not None:
             os.environ.clear()

@@ -12,17 +12,20 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
+from moto.core import responses
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.exceptions import TransactWriteSingleOpException
 from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
 from moto.dynamodb.models.table import Table
 from moto.sqs.models import Queue, SQSBackend, sqs_backends
+from moto.sqs.responses import SQSResponse
 
 from local.moto_patches import (
     AtomicDynamoDB,
     DynamoDBCostPatches,
     FifoDeduplicationWindow,
     PartitionQuery,
+    ResponseMethodCache,
     SqsCostPatches,
     TransactionRollbackByItem,
 )
@@ -810,3 +813,21 @@ def test_sqs_cost_patches_uninstall_gives_moto_back() -> None:
         Queue.__dict__["messages"],
         Queue.__dict__["attributes"],
     ) == before
+
+
+def test_response_method_cache_finds_the_same_handlers_and_gives_moto_back() -> None:
+    original = responses.method_names_from_class
+    cache = ResponseMethodCache()
+    cache.install()
+    try:
+        cached = responses.method_names_from_class
+        assert cached is not original
+        assert cached(SQSResponse) == original(SQSResponse)
+        with mock_aws():  # requests still find their handler methods
+            sqs = boto3.client("sqs", region_name="us-east-1")
+            url = sqs.create_queue(QueueName="q")["QueueUrl"]
+            sqs.send_message(QueueUrl=url, MessageBody="b")
+            assert sqs.receive_message(QueueUrl=url)["Messages"][0]["Body"] == "b"
+    finally:
+        cache.uninstall()
+    assert responses.method_names_from_class is original
