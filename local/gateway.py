@@ -54,6 +54,11 @@ def _error(code: str, status: int, message: str | None) -> web.Response:
     return _json(status, {"message": message}, {"x-amzn-ErrorType": code})
 
 
+def _error_parts(code: str, status: int, message: str | None) -> tuple[int, dict[str, str], bytes]:
+    headers = {"x-amzn-ErrorType": code, "Content-Type": "application/json"}
+    return status, headers, json.dumps({"message": message}).encode()
+
+
 @dataclass
 class Connection:
     client: Client
@@ -274,17 +279,22 @@ class Gateway:
         return None if connection is None or connection.ws.closed else connection
 
     async def post_to_connection(self, request: web.Request) -> web.Response:
-        connection = self._live(request)
-        if connection is None:
-            return _error("GoneException", 410, None)
-        data = await request.read()
+        status, headers, body = await self.post(request.match_info["id"], await request.read())
+        return web.Response(status=status, headers=headers, body=body)
+
+    async def post(self, connection_id: str, data: bytes) -> tuple[int, dict[str, str], bytes]:
+        """PostToConnection: its HTTP status, headers and body (over HTTP, or in-process
+        from the handlers: local/connections_api.py)."""
+        connection = self.connections.get(connection_id)
+        if connection is None or connection.ws.closed:
+            return _error_parts("GoneException", 410, None)
         if len(data) > MESSAGE_LIMIT:
-            return _error("PayloadTooLargeException", 413, "Message too long")
+            return _error_parts("PayloadTooLargeException", 413, "Message too long")
         try:
             await connection.send(data.decode("utf-8", errors="replace"))
         except ConnectionError:
-            return _error("GoneException", 410, None)
-        return web.Response(status=200)
+            return _error_parts("GoneException", 410, None)
+        return 200, {}, b""
 
     async def get_connection(self, request: web.Request) -> web.Response:
         connection = self._live(request)

@@ -14,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
+from local.connections_api import InProcessPosts
 from local.gateway import Gateway
 from local.invoker import Invoker
 from local.pollers import Poller
@@ -38,6 +39,7 @@ class LocalServer:
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _executor: ThreadPoolExecutor | None = None
+    _posts: InProcessPosts | None = None
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -64,6 +66,8 @@ class LocalServer:
         await web.TCPSite(self._runner, self.host, self.port).start()
         self.port = int(self._runner.addresses[0][1])
         self.url = f"http://{self.host}:{self.port}"
+        self._posts = InProcessPosts(self.gateway, self.url, loop)
+        self._posts.install()  # before the handlers' clients are rebuilt for the gateway
         self.stack.set_ws_endpoint(self.url)
         for mapping in mappings:
             sqs = self.stack.client("sqs")
@@ -84,6 +88,8 @@ class LocalServer:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._runner is not None:
             await self._runner.cleanup()
+        if self._posts is not None:
+            self._posts.uninstall()
         await asyncio.to_thread(self.stack.stop)
         if self._executor is not None:
             self._executor.shutdown(wait=False)
