@@ -589,3 +589,31 @@ class ResponseMethodCache:
         if self._original is not None:
             setattr(responses, _METHOD_NAMES, self._original)
             self._original = None
+
+
+class UpdateExpressionCache:
+    """moto parses an UpdateExpression twice per UpdateItem (request check, then update).
+    The parse of each distinct expression is remembered: moto only reads the tree it
+    gets (its validator works on a deep copy), and a handler sends a handful of distinct
+    expressions, with values apart. An expression that does not parse raises as before."""
+
+    SIZE = 1024
+
+    def __init__(self) -> None:
+        self._original: Any = None
+
+    def install(self) -> None:
+        from moto.dynamodb.parsing import expressions  # noqa: PLC0415
+
+        parser = getattr(expressions, "UpdateExpressionParser")  # noqa: B009 - untyped module
+        if self._original is None:
+            self._original = parser.__dict__["make"]
+            parse: Any = functools.lru_cache(self.SIZE)(self._original.__func__)
+            setattr(parser, "make", classmethod(parse))  # noqa: B010
+
+    def uninstall(self) -> None:
+        from moto.dynamodb.parsing import expressions  # noqa: PLC0415
+
+        if self._original is not None:
+            setattr(getattr(expressions, "UpdateExpressionParser"), "make", self._original)  # noqa: B009, B010
+            self._original = None

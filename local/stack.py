@@ -25,6 +25,7 @@ from local.moto_patches import (
     FifoDeduplicationWindow,
     ResponseMethodCache,
     SqsCostPatches,
+    UpdateExpressionCache,
 )
 from local.template import (
     create_queues,
@@ -70,6 +71,7 @@ class LocalStack:
     _costs: DynamoDBCostPatches = field(default_factory=DynamoDBCostPatches)
     _sqs_costs: SqsCostPatches = field(default_factory=SqsCostPatches)
     _methods: ResponseMethodCache = field(default_factory=ResponseMethodCache)
+    _expressions: UpdateExpressionCache = field(default_factory=UpdateExpressionCache)
 
     def start(self) -> None:
         import boto3  # noqa: PLC0415 - after the environment is set
@@ -89,6 +91,7 @@ class LocalStack:
         self._costs.install()
         self._sqs_costs.install()
         self._methods.install()
+        self._expressions.install()
         # In-process: no endpoint override may send the handlers' calls elsewhere.
         for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")]:
             del os.environ[name]
@@ -141,6 +144,7 @@ class LocalStack:
         self._costs.uninstall()
         self._sqs_costs.uninstall()
         self._methods.uninstall()
+        self._expressions.uninstall()
         _werkzeug.setLevel(self._werkzeug_level)
         if self._saved_environ is not None:
             os.environ.clear()

@@ -17,6 +17,7 @@ from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.exceptions import TransactWriteSingleOpException
 from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
 from moto.dynamodb.models.table import Table
+from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 from moto.sqs.models import Queue, SQSBackend, sqs_backends
 from moto.sqs.responses import SQSResponse
 
@@ -28,6 +29,7 @@ from local.moto_patches import (
     ResponseMethodCache,
     SqsCostPatches,
     TransactionRollbackByItem,
+    UpdateExpressionCache,
 )
 
 
@@ -831,3 +833,46 @@ def test_response_method_cache_finds_the_same_handlers_and_gives_moto_back() -> 
     finally:
         cache.uninstall()
     assert responses.method_names_from_class is original
+
+
+def test_update_expression_cache_updates_as_moto_does_and_gives_moto_back() -> None:
+    original = UpdateExpressionParser.__dict__["make"]
+    cache = UpdateExpressionCache()
+
+    def story() -> list[Any]:
+        with mock_aws():
+            db = boto3.client("dynamodb", region_name="us-east-1")
+            db.create_table(
+                TableName="t",
+                KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+                AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+                BillingMode="PAY_PER_REQUEST",
+            )
+            update = "SET n = if_not_exists(n, :zero) + :one, tags = list_append(tags, :t)"
+            seen: list[Any] = []
+            for value in range(3):  # one expression, other values each time
+                db.update_item(
+                    TableName="t",
+                    Key={"k": {"S": "a"}},
+                    UpdateExpression=update.replace("list_append(tags, :t)", ":t")
+                    if value == 0
+                    else update,
+                    ExpressionAttributeValues={
+                        ":zero": {"N": "0"},
+                        ":one": {"N": str(value + 1)},
+                        ":t": {"L": [{"S": f"t{value}"}]},
+                    },
+                )
+                seen.append(db.get_item(TableName="t", Key={"k": {"S": "a"}})["Item"])
+            with pytest.raises(ClientError):
+                db.update_item(TableName="t", Key={"k": {"S": "a"}}, UpdateExpression="SET = 1")
+            return seen
+
+    cache.install()
+    try:
+        cached = story()
+    finally:
+        cache.uninstall()
+    assert UpdateExpressionParser.__dict__["make"] is original
+    assert cached == story()
+    assert cached[-1]["n"] == {"N": "6"}
