@@ -18,6 +18,7 @@ from local.server import ServerThread
 def stack() -> Iterator[ServerThread]:
     with pytest.MonkeyPatch.context() as env:
         env.setenv("POWERTOOLS_LOG_LEVEL", "WARNING")
+        env.setenv("POWERTOOLS_METRICS_DISABLED", "true")  # EMF lines cut into pytest's output
         env.setenv("COURIER_RETRY_BASE_SECONDS", "1")  # retries due within the tests
         env.delenv("AWS_ENDPOINT_URL", raising=False)
         threads_before = set(threading.enumerate())
