@@ -52,8 +52,8 @@ $(BENCH_STAMP): $(STAMP) bench/requirements.txt
 	$(PY) -m pip install --quiet -r bench/requirements.txt
 	@touch $(BENCH_STAMP)
 
-bench: $(BENCH_STAMP) ## AWS calls and cost per operation, cold imports, local throughput: bench/results/REPORT.md
-	$(PY) -m bench
+bench: $(BENCH_STAMP) ## cost per operation, cold imports, moto, local throughput: bench/results/REPORT.md [ARGS="--parts local"]
+	$(PY) -m bench $(ARGS)
 
 invoke: $(STAMP) ## run one handler against in-process moto: make invoke FN=send EVENT=events/send-dm.json
 	$(PY) -m local.invoke $(FN) $(EVENT)
