@@ -27,6 +27,7 @@ from local.moto_patches import (
     SqsCostPatches,
     UpdateExpressionCache,
 )
+from local.signing import UnsignedInProcessCalls
 from local.template import (
     create_queues,
     create_tables,
@@ -72,6 +73,7 @@ class LocalStack:
     _sqs_costs: SqsCostPatches = field(default_factory=SqsCostPatches)
     _methods: ResponseMethodCache = field(default_factory=ResponseMethodCache)
     _expressions: UpdateExpressionCache = field(default_factory=UpdateExpressionCache)
+    _unsigned: UnsignedInProcessCalls = field(default_factory=UnsignedInProcessCalls)
 
     def start(self) -> None:
         import boto3  # noqa: PLC0415 - after the environment is set
@@ -97,6 +99,7 @@ class LocalStack:
             del os.environ[name]
         self._mock = mock_aws()
         self._mock.start(reset=False)  # moto's server and this share one state
+        self._unsigned.install()  # before any client is built
         os.environ.setdefault("COURIER_JWT_SECRET", LOCAL_JWT_SECRET)
         apply_local_environment({})
         # A local run makes its own credentials; never sign with a real profile's keys.
@@ -130,6 +133,7 @@ class LocalStack:
         return boto3.client(service, region_name="us-east-1")
 
     def stop(self) -> None:
+        self._unsigned.uninstall()
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
