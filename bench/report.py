@@ -431,8 +431,8 @@ def write_report(results: Results, out: Path, images: list[str]) -> None:
         "",
         "## Re-running",
         "",
-        "`make bench` runs everything (a few minutes); `make bench ARGS=\"--parts local "
-        "coldstart\"` re-runs the timed parts alone (on a quiet machine) and rebuilds "
+        '`make bench` runs everything (a few minutes); `make bench ARGS="--parts local '
+        'coldstart"` re-runs the timed parts alone (on a quiet machine) and rebuilds '
         "this report with the other parts' saved results (bench/results/results.json); "
         "`--quick` shrinks every size for a smoke run.",
         "",
