@@ -112,7 +112,14 @@ class Device:
             self._note(await self.client.events.get())
 
     def _note(self, event: dict[str, Any]) -> None:
-        """Messages shown and sendacks received."""
+        """Messages shown, sendacks received, and the read cursor the SDK holds for the
+        event's channel (what the user sees: it must never move back). The frames
+        themselves may: API Gateway runs requests at once, so a reply computed before a
+        read can arrive after that read's broadcast; the SDK keeps the highest."""
+        channel = event.get("channel")
+        if isinstance(channel, str):
+            held = self.history.cursors.setdefault(self.name, [])
+            held.append((("read", self.user, channel), self.client.store.read_seq(channel)))
         kind = event.get("type")
         if kind == "message":
             shown = self.history.shown.setdefault(self.name, [])

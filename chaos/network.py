@@ -20,7 +20,7 @@ import aiohttp
 from aiohttp import web
 
 from chaos.config import NetworkRates, derive
-from chaos.history import CursorKey, device_name, user_of
+from chaos.history import device_name, user_of
 
 
 def token_device(token: str) -> str:
@@ -64,24 +64,16 @@ class Watch:
     copies: dict[str, Counter[tuple[str, int]]] = field(
         default_factory=lambda: defaultdict(Counter)
     )
-    cursors: dict[str, list[tuple[CursorKey, int]]] = field(
-        default_factory=lambda: defaultdict(list)
-    )
     conversations: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
     reads_sent: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def from_server(self, device: str, frame: dict[str, Any]) -> None:
-        kind, user = frame.get("type"), user_of(device)
+        kind = frame.get("type")
         if kind == "message":
             self.copies[device][(str(frame.get("channel")), int(frame.get("seq", 0)))] += 1
-        elif kind in ("read", "messages"):
-            key = ("read", user, str(frame.get("channel")))
-            self.cursors[device].append((key, int(frame.get("readSeq", 0))))
         elif kind == "conversations":
             for item in frame.get("conversations", []):
-                channel = str(item["channel"])
-                self.cursors[device].append((("read", user, channel), int(item["readSeq"])))
-                self.conversations[device][channel] = int(item["unread"])
+                self.conversations[device][str(item["channel"])] = int(item["unread"])
 
     def to_server(self, device: str, frame: dict[str, Any]) -> None:
         if frame.get("action") == "read" and isinstance(frame.get("seq"), int):

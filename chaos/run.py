@@ -184,7 +184,6 @@ async def _collect(
         history.device_unread[device.name] = {c: device.unread(c) for c in channels[device.user]}
         history.server_unread[device.name] = dict(watch.conversations.get(device.name, {}))
         history.outbox_left[device.name] = device.outbox()
-        history.cursors[device.name] = list(watch.cursors.get(device.name, []))
         history.copies[device.name] = watch.copies.get(device.name, Counter())
     history.reads_sent = dict(watch.reads_sent)
     history.last_seq, history.server_messages = await asyncio.to_thread(state.snapshot)
