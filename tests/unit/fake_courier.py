@@ -150,6 +150,11 @@ class FakeServer:
         return [{"type": "pong"}]
 
 
+def bob_sends(server: FakeServer, count: int) -> list[dict[str, Any]]:
+    """`count` messages from bob to alice, stored by the server."""
+    return [server.add("dm:alice:bob", "bob", f"m{n}") for n in range(count)]
+
+
 def _echo(frame: Frame, *names: str) -> Frame:
     return {name: frame[name] for name in names if name in frame}
 

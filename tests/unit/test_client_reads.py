@@ -14,16 +14,13 @@ from tests.unit.fake_courier import (
     THROTTLED,
     FakeClient,
     FakeServer,
+    bob_sends,
     connected,
     next_event,
     until,
 )
 
 DM = "dm:alice:bob"
-
-
-def bob_sends(server: FakeServer, count: int) -> list[dict[str, Any]]:
-    return [server.add(DM, "bob", f"m{n}") for n in range(count)]
 
 
 def without_request_id(frames: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -10,7 +10,15 @@ from typing import Any
 
 import aiohttp
 
-from tests.unit.fake_courier import FakeClient, FakeServer, FakeSocket, connected, next_event, until
+from tests.unit.fake_courier import (
+    FakeClient,
+    FakeServer,
+    FakeSocket,
+    bob_sends,
+    connected,
+    next_event,
+    until,
+)
 
 DM = "dm:alice:bob"
 
@@ -39,10 +47,6 @@ class Device(FakeClient):
             self.socket.push(self.greeting)
             self.greeting = None
         return opened
-
-
-def bob_sends(server: FakeServer, count: int) -> list[dict[str, Any]]:
-    return [server.add(DM, "bob", f"m{n}") for n in range(count)]
 
 
 async def server_goes_down(client: Device) -> FakeSocket:

@@ -11,16 +11,13 @@ from tests.unit.fake_courier import (
     GATEWAY_ERROR,
     FakeClient,
     FakeServer,
+    bob_sends,
     connected,
     next_event,
     until,
 )
 
 DM = "dm:alice:bob"
-
-
-def bob_sends(server: FakeServer, count: int) -> list[dict[str, object]]:
-    return [server.add(DM, "bob", f"m{n}") for n in range(count)]
 
 
 def test_messages_that_expired_count_as_filled() -> None:
