@@ -20,10 +20,10 @@ from urllib.parse import unquote
 
 from botocore.awsrequest import AWSResponse
 
+from local import botocore_hooks
 from local.gateway import Gateway
 
 POST_TIMEOUT_SECONDS = 30.0
-HOOK_ID = "courier-local-in-process-posts"
 
 
 class _Body(BytesIO):
@@ -51,21 +51,8 @@ class InProcessPosts:
         return AWSResponse(request.url, status, headers, _Body(payload))
 
     def install(self) -> None:
-        """For the clients built from now on: those of boto3's default session (already
-        made, by the stack's bootstrap) and of every new session."""
-        import boto3  # noqa: PLC0415
-        from botocore import handlers  # noqa: PLC0415
-
-        if ("before-send", self) not in handlers.BUILTIN_HANDLERS:
-            handlers.BUILTIN_HANDLERS.append(("before-send", self))
-        if boto3.DEFAULT_SESSION is not None:
-            boto3.DEFAULT_SESSION.events.register("before-send", self, unique_id=HOOK_ID)
+        """For the handlers' clients built from now on."""
+        botocore_hooks.add("before-send", self)
 
     def uninstall(self) -> None:
-        import boto3  # noqa: PLC0415
-        from botocore import handlers  # noqa: PLC0415
-
-        while ("before-send", self) in handlers.BUILTIN_HANDLERS:
-            handlers.BUILTIN_HANDLERS.remove(("before-send", self))
-        if boto3.DEFAULT_SESSION is not None:
-            boto3.DEFAULT_SESSION.events.unregister("before-send", self, unique_id=HOOK_ID)
+        botocore_hooks.remove("before-send", self)

@@ -2,9 +2,8 @@
 
 Faults are injected where the deployed code meets AWS, so the handlers run unchanged:
 
-- botocore event hooks on every client the handlers open (botocore's built-in handlers,
-  which every session copies when it is made: moto's in-process mock swaps boto3's
-  default session, so call `install` before the stack starts):
+- botocore event hooks on every client the handlers open (call `install` before the
+  stack starts, so that their clients are built with them):
   an exception just before or just after a write (a function dying between the writes
   of one operation), DynamoDB throttling, transactions cancelled by a conflict,
   PostToConnection answering 410 (the connection just dropped) or 429;
@@ -34,6 +33,8 @@ from typing import Any
 from urllib.parse import unquote
 
 from botocore.awsrequest import AWSResponse
+
+from local import botocore_hooks
 
 WRITES = frozenset(
     {
@@ -135,42 +136,22 @@ _plan: ServerFaults | None = None
 _function: ContextVar[str | None] = ContextVar("courier_local_function", default=None)
 
 
-_HOOK_ID = "courier-local-faults-"
-
-
-def _hooks() -> list[tuple[str, Callable[..., Any]]]:
-    return [("before-call", _before_call), ("after-call", _after_call)]
-
-
 def install(plan: ServerFaults) -> None:
-    """Turn faults on for this process: hooks in boto3's default session and in every
-    botocore session made from now on (each copies botocore's built-in handlers), then
-    `plan`."""
-    import boto3  # noqa: PLC0415 - only the harness pays for it
-    from botocore import handlers  # noqa: PLC0415
-
+    """Turn faults on for this process: hooks on every client built from now on
+    (local/botocore_hooks.py), then `plan`."""
     global _plan  # noqa: PLW0603 - one plan per process, like the stack itself
-    for event, hook in _hooks():
-        if (event, hook) not in handlers.BUILTIN_HANDLERS:
-            handlers.BUILTIN_HANDLERS.append((event, hook))
-        if boto3.DEFAULT_SESSION is not None:
-            boto3.DEFAULT_SESSION.events.register(event, hook, unique_id=_HOOK_ID + event)
+    botocore_hooks.add("before-call", _before_call)
+    botocore_hooks.add("after-call", _after_call)
     _plan = plan
 
 
 def uninstall() -> None:
-    """Faults off; sessions made from now on carry no hooks (those made before keep
+    """Faults off; clients built from now on carry no hooks (those built before keep
     inert ones)."""
-    import boto3  # noqa: PLC0415
-    from botocore import handlers  # noqa: PLC0415
-
     global _plan  # noqa: PLW0603
     _plan = None
-    for event, hook in _hooks():
-        while (event, hook) in handlers.BUILTIN_HANDLERS:
-            handlers.BUILTIN_HANDLERS.remove((event, hook))
-        if boto3.DEFAULT_SESSION is not None:
-            boto3.DEFAULT_SESSION.events.unregister(event, hook, unique_id=_HOOK_ID + event)
+    botocore_hooks.remove("before-call", _before_call)
+    botocore_hooks.remove("after-call", _after_call)
 
 
 def _active() -> ServerFaults | None:
