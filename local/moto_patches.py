@@ -50,40 +50,60 @@ CancellationReason = tuple[str | None, str | None, dict[str, Any] | None]
 
 FIFO_DEDUPLICATION_SECONDS = 300.0
 
+# (owner, attribute, value): a class or module of moto's, and what one of its attributes
+# is replaced with (install) or was (uninstall).
+Replacement = tuple[Any, str, Any]
 
-class AtomicDynamoDB:
+
+class Patch:
+    """Attributes of moto's classes or modules, replaced while installed. Installing twice
+    changes nothing; uninstalling puts back exactly what was there."""
+
     def __init__(self) -> None:
-        self._lock = threading.RLock()
-        self._original: Any = None
+        self._originals: list[Replacement] = []
+
+    def replacements(self) -> list[Replacement]:
+        """What to replace; moto is imported from here, only when a patch is installed."""
+        raise NotImplementedError
 
     def install(self) -> None:
+        if self._originals:
+            return
+        for owner, name, value in self.replacements():
+            self._originals.append((owner, name, owner.__dict__[name]))
+            setattr(owner, name, value)
+
+    def uninstall(self) -> None:
+        for owner, name, original in reversed(self._originals):
+            setattr(owner, name, original)
+        self._originals = []
+
+
+class AtomicDynamoDB(Patch):
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.RLock()
+
+    def replacements(self) -> list[Replacement]:
         from moto.dynamodb.responses import DynamoHandler  # noqa: PLC0415
 
-        original = self._original = DynamoHandler.call_action
-        lock = self._lock
+        original, lock = DynamoHandler.call_action, self._lock
 
         def call_action(handler: Any) -> Any:
             with lock:
                 return original(handler)
 
-        DynamoHandler.call_action = call_action  # type: ignore[method-assign]
-
-    def uninstall(self) -> None:
-        from moto.dynamodb.responses import DynamoHandler  # noqa: PLC0415
-
-        if self._original is not None:
-            DynamoHandler.call_action = self._original  # type: ignore[method-assign]
-            self._original = None
+        return [(DynamoHandler, "call_action", call_action)]
 
 
-class FifoDeduplicationWindow:
+class FifoDeduplicationWindow(Patch):
     """Remember every FIFO deduplication id for 5 minutes, deleted or not, as SQS does."""
 
     def __init__(self, window_seconds: float = FIFO_DEDUPLICATION_SECONDS) -> None:
+        super().__init__()
         self.window_seconds = window_seconds
         self._seen: dict[tuple[str, str], float] = {}
         self._lock = threading.Lock()
-        self._original: Any = None
 
     def first_sighting(self, queue_arn: str, deduplication_id: str, now: float) -> bool:
         """True when the id is new to the queue within the window (and remember it)."""
@@ -95,11 +115,10 @@ class FifoDeduplicationWindow:
             self._seen[key] = now
             return True
 
-    def install(self) -> None:
+    def replacements(self) -> list[Replacement]:
         from moto.sqs.models import Queue  # noqa: PLC0415
 
-        original = self._original = Queue.add_message
-        window = self
+        original, window = Queue.add_message, self
 
         def add_message(queue: Any, message: Any) -> None:
             dedup_id = message.deduplication_id
@@ -111,14 +130,10 @@ class FifoDeduplicationWindow:
             if not duplicate:
                 original(queue, message)
 
-        Queue.add_message = add_message  # type: ignore[method-assign,assignment]
+        return [(Queue, "add_message", add_message)]
 
     def uninstall(self) -> None:
-        from moto.sqs.models import Queue  # noqa: PLC0415
-
-        if self._original is not None:
-            Queue.add_message = self._original  # type: ignore[method-assign]
-            self._original = None
+        super().uninstall()
         self._seen.clear()
 
 
@@ -305,33 +320,21 @@ def transact_write_items(backend: Any, transact_items: list[dict[str, Any]]) -> 
         raise TransactionCanceledException(reasons)
 
 
-class TransactionRollbackByItem:
+class TransactionRollbackByItem(Patch):
     """TransactWriteItems rolls back what it wrote, not a copy of every table it names.
 
     moto keeps nothing of an index but the table's items, so putting those back puts back
     every index too; the stream records the writes appended are dropped, as they are
     with moto's copy of the table."""
 
-    def __init__(self) -> None:
-        self._original: Any = None
-
-    def install(self) -> None:
+    def replacements(self) -> list[Replacement]:
         from moto.dynamodb.models import DynamoDBBackend  # noqa: PLC0415
 
-        original = self._original = DynamoDBBackend.transact_write_items
-
-        @functools.wraps(original)
+        @functools.wraps(DynamoDBBackend.transact_write_items)
         def patched(backend: Any, transact_items: list[dict[str, Any]]) -> None:
             transact_write_items(backend, transact_items)
 
-        DynamoDBBackend.transact_write_items = patched  # type: ignore[method-assign,assignment]
-
-    def uninstall(self) -> None:
-        from moto.dynamodb.models import DynamoDBBackend  # noqa: PLC0415
-
-        if self._original is not None:
-            DynamoDBBackend.transact_write_items = self._original  # type: ignore[method-assign]
-            self._original = None
+        return [(DynamoDBBackend, "transact_write_items", patched)]
 
 
 class _TableView:
@@ -399,24 +402,20 @@ class _IndexCandidates(_TableView):
         return items
 
 
-class PartitionQuery:
+class PartitionQuery(Patch):
     """A Query on a base table reads the partition it names, not the whole table sorted; one
     on an index still reads every item (moto keeps no index), but sorts only its matches.
 
     Install it before anything wraps Table.query without functools.wraps (it needs to see
     which arguments are the hash key and the index); after, it leaves Table.query alone."""
 
-    def __init__(self) -> None:
-        self._original: Any = None
-
-    def install(self) -> None:
+    def replacements(self) -> list[Replacement]:
         from moto.dynamodb.models.table import Table  # noqa: PLC0415
 
         original: Any = Table.query
         signature = inspect.signature(original)  # moto's, through functools.wraps
         if not signature.parameters.keys() >= QUERY_PARAMETERS:
-            return  # a wrapper that hides moto's parameters: leave it be, right if not fast
-        self._original = original
+            return []  # a wrapper that hides moto's parameters: leave it be, right if not fast
 
         @functools.wraps(original)
         def query(table: Any, *args: Any, **kwargs: Any) -> Any:
@@ -431,50 +430,35 @@ class PartitionQuery:
                 return original(table, *args, **kwargs)
             return original(_Partition(table, hash_key), *args, **kwargs)
 
-        Table.query = query  # type: ignore[method-assign,assignment]
-
-    def uninstall(self) -> None:
-        from moto.dynamodb.models.table import Table  # noqa: PLC0415
-
-        if self._original is not None:
-            Table.query = self._original  # type: ignore[method-assign]
-            self._original = None
+        return [(Table, "query", query)]
 
 
-class DynamoDBCostPatches:
+class DynamoDBCostPatches(Patch):
     """Every DynamoDB cost patch: install after moto is imported, uninstall to get moto back.
     Safe beside AtomicDynamoDB, whose lock still makes each request atomic."""
 
-    def __init__(self) -> None:
-        self.transactions = TransactionRollbackByItem()
-        self.queries = PartitionQuery()
-
-    def install(self) -> None:
-        self.transactions.install()
-        self.queries.install()
-
-    def uninstall(self) -> None:
-        self.queries.uninstall()
-        self.transactions.uninstall()
+    def replacements(self) -> list[Replacement]:
+        return [
+            *TransactionRollbackByItem().replacements(),
+            *PartitionQuery().replacements(),
+        ]
 
 
 _sending = threading.local()
 
 
-class SqsCostPatches:
+class SqsCostPatches(Patch):
     """SendMessage, ReceiveMessage and DeleteMessage at the cost of what they touch;
     moto's answers."""
 
     def __init__(self) -> None:
-        self._originals: list[tuple[type, str, Any]] = []
+        super().__init__()
         self._by_handle: dict[str, Any] = {}  # every receipt handle given out -> its message
 
-    def install(self) -> None:
+    def replacements(self) -> list[Replacement]:
         from moto.sqs.exceptions import ReceiptHandleIsInvalid  # noqa: PLC0415
         from moto.sqs.models import Message, Queue, SQSBackend  # noqa: PLC0415
 
-        if self._originals:
-            return
         send = SQSBackend.send_message
         attributes = Queue.__dict__["attributes"]
         mark_received, delete = Message.mark_received, Queue.delete_message
@@ -517,7 +501,7 @@ class SqsCostPatches:
             for handle in message.all_receipt_handles:
                 by_handle.pop(handle, None)
 
-        patches: list[tuple[type, str, Any]] = [
+        return [
             (SQSBackend, "send_message", send_message),
             (SQSBackend, "is_message_valid_based_on_retention_period", retained),
             (Queue, "attributes", property(queue_attributes)),
@@ -525,14 +509,9 @@ class SqsCostPatches:
             (Queue, "delete_message", delete_message),
             *((Queue, name, property(count)) for name, count in _QUEUE_COUNTS.items()),
         ]
-        for cls, name, patched in patches:
-            self._originals.append((cls, name, cls.__dict__[name]))
-            setattr(cls, name, patched)
 
     def uninstall(self) -> None:
-        for cls, name, original in reversed(self._originals):
-            setattr(cls, name, original)
-        self._originals = []
+        super().uninstall()
         self._by_handle.clear()
 
 
@@ -564,34 +543,20 @@ _QUEUE_COUNTS = {
 }
 
 
-_METHOD_NAMES = "method_names_from_class"  # moto.core.responses' own name for it
-
-
-class ResponseMethodCache:
+class ResponseMethodCache(Patch):
     """moto finds a request's handler method by listing every method of its response class,
     for every request (`inspect.getmembers`, about a tenth of the local stack's time under
     load). The list is remembered per class instead; patches made while installed (to a
     response class's methods) must come before it, as those in this module do."""
 
-    def __init__(self) -> None:
-        self._original: Any = None
-
-    def install(self) -> None:
+    def replacements(self) -> list[Replacement]:
         from moto.core import responses  # noqa: PLC0415
 
-        if self._original is None:
-            self._original = getattr(responses, _METHOD_NAMES)
-            setattr(responses, _METHOD_NAMES, functools.cache(self._original))
-
-    def uninstall(self) -> None:
-        from moto.core import responses  # noqa: PLC0415
-
-        if self._original is not None:
-            setattr(responses, _METHOD_NAMES, self._original)
-            self._original = None
+        name = "method_names_from_class"  # moto.core.responses' own name for it
+        return [(responses, name, functools.cache(responses.__dict__[name]))]
 
 
-class UpdateExpressionCache:
+class UpdateExpressionCache(Patch):
     """moto parses an UpdateExpression twice per UpdateItem (request check, then update).
     The parse of each distinct expression is remembered: moto only reads the tree it
     gets (its validator works on a deep copy), and a handler sends a handful of distinct
@@ -599,21 +564,9 @@ class UpdateExpressionCache:
 
     SIZE = 1024
 
-    def __init__(self) -> None:
-        self._original: Any = None
-
-    def install(self) -> None:
+    def replacements(self) -> list[Replacement]:
         from moto.dynamodb.parsing import expressions  # noqa: PLC0415
 
-        parser = getattr(expressions, "UpdateExpressionParser")  # noqa: B009 - untyped module
-        if self._original is None:
-            self._original = parser.__dict__["make"]
-            parse: Any = functools.lru_cache(self.SIZE)(self._original.__func__)
-            setattr(parser, "make", classmethod(parse))  # noqa: B010
-
-    def uninstall(self) -> None:
-        from moto.dynamodb.parsing import expressions  # noqa: PLC0415
-
-        if self._original is not None:
-            setattr(getattr(expressions, "UpdateExpressionParser"), "make", self._original)  # noqa: B009, B010
-            self._original = None
+        parser = expressions.__dict__["UpdateExpressionParser"]
+        parse: Any = functools.lru_cache(self.SIZE)(parser.__dict__["make"].__func__)
+        return [(parser, "make", classmethod(parse))]

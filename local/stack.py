@@ -23,6 +23,7 @@ from local.moto_patches import (
     AtomicDynamoDB,
     DynamoDBCostPatches,
     FifoDeduplicationWindow,
+    Patch,
     ResponseMethodCache,
     SqsCostPatches,
     UpdateExpressionCache,
@@ -52,6 +53,19 @@ def _reset_handler_services() -> None:
     runtime.reset_services(clients=True)
 
 
+def _moto_patches() -> list[Patch]:
+    """moto as AWS behaves (atomic requests, FIFO deduplication), at the cost of what a
+    request touches (local/moto_patches.py)."""
+    return [
+        AtomicDynamoDB(),
+        FifoDeduplicationWindow(),
+        DynamoDBCostPatches(),
+        SqsCostPatches(),
+        ResponseMethodCache(),
+        UpdateExpressionCache(),
+    ]
+
+
 @dataclass
 class LocalStack:
     """moto server + the template's tables, queues and topics + the handlers' environment."""
@@ -67,12 +81,7 @@ class LocalStack:
     _mock: Any = None
     _saved_environ: dict[str, str] | None = None
     _werkzeug_level: int = logging.NOTSET
-    _atomic: AtomicDynamoDB = field(default_factory=AtomicDynamoDB)
-    _fifo: FifoDeduplicationWindow = field(default_factory=FifoDeduplicationWindow)
-    _costs: DynamoDBCostPatches = field(default_factory=DynamoDBCostPatches)
-    _sqs_costs: SqsCostPatches = field(default_factory=SqsCostPatches)
-    _methods: ResponseMethodCache = field(default_factory=ResponseMethodCache)
-    _expressions: UpdateExpressionCache = field(default_factory=UpdateExpressionCache)
+    _moto_patches: list[Patch] = field(default_factory=_moto_patches)
     _unsigned: UnsignedInProcessCalls = field(default_factory=UnsignedInProcessCalls)
 
     def start(self) -> None:
@@ -88,12 +97,8 @@ class LocalStack:
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
-        self._atomic.install()
-        self._fifo.install()
-        self._costs.install()
-        self._sqs_costs.install()
-        self._methods.install()
-        self._expressions.install()
+        for patch in self._moto_patches:
+            patch.install()
         # In-process: no endpoint override may send the handlers' calls elsewhere.
         for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")]:
             del os.environ[name]
@@ -143,12 +148,8 @@ class LocalStack:
             if wsgi is not None:
                 wsgi.server_close()  # stop() leaves the listening socket open
             self._server = None
-        self._atomic.uninstall()
-        self._fifo.uninstall()
-        self._costs.uninstall()
-        self._sqs_costs.uninstall()
-        self._methods.uninstall()
-        self._expressions.uninstall()
+        for patch in reversed(self._moto_patches):
+            patch.uninstall()
         _werkzeug.setLevel(self._werkzeug_level)
         if self._saved_environ is not None:
             os.environ.clear()

@@ -9,18 +9,7 @@ import pytest
 from moto import mock_aws
 
 from courier.runtime import reset_services
-from local.moto_patches import DynamoDBCostPatches
 from tests.harness import BASE_ENV, Courier, atomic_dynamodb, partitioned_moto
-
-
-@pytest.fixture(scope="session", autouse=True)
-def dynamodb_cost_patches() -> Iterator[None]:
-    """A transaction rolls back the items it wrote, not copies of its tables, and a Query
-    reads its partition (local/moto_patches.py): moto's results, at DynamoDB's cost."""
-    patches = DynamoDBCostPatches()
-    patches.install()
-    yield
-    patches.uninstall()
 
 
 @pytest.fixture

@@ -18,8 +18,6 @@ from moto.apigatewaymanagementapi.models import ApiGatewayManagementApiBackend
 from moto.core.exceptions import JsonRESTError
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import dynamodb_backends
-from moto.dynamodb.models.table import Table
-from moto.dynamodb.responses import DynamoHandler
 from moto.sns.models import SNSBackend
 from moto.sqs.models import Queue as SqsQueue
 from moto.sqs.models import sqs_backends
@@ -27,6 +25,7 @@ from moto.sqs.models import sqs_backends
 from courier.frames import loads
 from courier.tokens import issue_token
 from local.handlers import load_handler
+from local.moto_patches import AtomicDynamoDB, DynamoDBCostPatches, Patch
 from local.template import (
     create_queues,
     create_tables,
@@ -109,46 +108,24 @@ def _template() -> dict[str, Any]:
     return load_template()
 
 
-_atomic = threading.RLock()
+def _patched(patch: Patch, monkeypatch: Any) -> None:
+    """A local/moto_patches.py patch for one test: monkeypatch puts moto back after it."""
+    for owner, name, value in patch.replacements():
+        monkeypatch.setattr(owner, name, value)
 
 
 def atomic_dynamodb(monkeypatch: Any) -> None:
     """DynamoDB applies each request atomically; moto under threads does not, so serialize."""
-    original = DynamoHandler.call_action
-
-    def call_action(self: DynamoHandler) -> Any:
-        with _atomic:
-            return original(self)
-
-    monkeypatch.setattr(DynamoHandler, "call_action", call_action)
-
-
-_partition = threading.local()
+    _patched(AtomicDynamoDB(), monkeypatch)
 
 
 def partitioned_moto(monkeypatch: Any) -> None:
     """Give moto DynamoDB's cost model, so thousands of members test in seconds:
-    a base-table Query reads its partition (moto scans and sorts the whole table), and
-    sending to a queue does not recount the queue (moto does, for every message).
-    Results are unchanged; tests never read a queue's approximate counts."""
-    original_query, original_all_items = Table.query, Table.all_items
-
-    def query(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
-        index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
-        _partition.key = (self, hash_key) if index_name is None and self.range_key_attr else None
-        try:
-            return original_query(self, hash_key, *args, **kwargs)
-        finally:
-            _partition.key = None
-
-    def all_items(self: Table) -> Any:
-        hint = getattr(_partition, "key", None)
-        if hint is not None and hint[0] is self:
-            return sorted(self.items.get(hint[1], {}).values(), key=lambda item: item.range_key)
-        return original_all_items(self)
-
-    monkeypatch.setattr(Table, "query", query)
-    monkeypatch.setattr(Table, "all_items", all_items)
+    a base-table Query reads its partition (moto scans and sorts the whole table), a
+    transaction rolls back the items it wrote (moto copies its tables), and sending to a
+    queue does not recount the queue (moto does, for every message). Results are
+    unchanged; tests never read a queue's approximate counts."""
+    _patched(DynamoDBCostPatches(), monkeypatch)
     for name in (
         "approximate_number_of_messages",
         "approximate_number_of_messages_delayed",
