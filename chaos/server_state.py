@@ -1,7 +1,6 @@
 """The server's state as the checker needs it, read straight from the local stack's
-DynamoDB and SQS with clients of their own: in-process, as the handlers reach moto (the
-fault hooks touch only calls made inside an invocation), or through moto's HTTP endpoint
-when one is given."""
+DynamoDB and SQS with clients of their own, in-process as the handlers reach moto (the
+fault hooks touch only calls made inside an invocation)."""
 
 from __future__ import annotations
 
@@ -36,14 +35,12 @@ def read_cursors(cursors: list[tuple[CursorKey, int]]) -> dict[tuple[str, str], 
 
 
 class ServerState:
-    def __init__(
-        self, endpoint: str | None, environment: Mapping[str, str], queues: Mapping[str, str]
-    ) -> None:
+    def __init__(self, environment: Mapping[str, str], queues: Mapping[str, str]) -> None:
         session = boto3.session.Session(
             aws_access_key_id="local", aws_secret_access_key="local", region_name="us-east-1"
         )
-        self._dynamodb = session.client("dynamodb", endpoint_url=endpoint)
-        self._sqs = session.client("sqs", endpoint_url=endpoint)
+        self._dynamodb = session.client("dynamodb")
+        self._sqs = session.client("sqs")
         self._tables = {
             name: environment[f"COURIER_{name.upper()}_TABLE"]
             for name in ("memberships", "acks", "messages", "channels")
