@@ -209,34 +209,17 @@ def _transaction_key(backend: Any, op_type: str, op: dict[str, Any]) -> dict[str
 def _write(backend: Any, op_type: str, op: dict[str, Any], key: dict[str, Any]) -> None:
     """The write itself, as moto's transact_write_items makes it."""
     table_name = op["TableName"]
-    condition = op.get("ConditionExpression")
-    names = op.get("ExpressionAttributeNames")
-    values = op.get("ExpressionAttributeValues")
+    condition = {
+        "condition_expression": op.get("ConditionExpression"),
+        "expression_attribute_names": op.get("ExpressionAttributeNames"),
+        "expression_attribute_values": op.get("ExpressionAttributeValues"),
+    }
     if op_type == "Put":
-        backend.put_item(
-            table_name,
-            op["Item"],
-            condition_expression=condition,
-            expression_attribute_names=names,
-            expression_attribute_values=values,
-        )
+        backend.put_item(table_name, op["Item"], **condition)
     elif op_type == "Delete":
-        backend.delete_item(
-            table_name,
-            key,
-            condition_expression=condition,
-            expression_attribute_names=names,
-            expression_attribute_values=values,
-        )
+        backend.delete_item(table_name, key, **condition)
     elif op_type == "Update":
-        backend.update_item(
-            table_name,
-            key,
-            update_expression=op["UpdateExpression"],
-            condition_expression=condition,
-            expression_attribute_names=names,
-            expression_attribute_values=values,
-        )
+        backend.update_item(table_name, key, update_expression=op["UpdateExpression"], **condition)
 
 
 def _apply_one(
