@@ -37,7 +37,7 @@ def _stored_message() -> StoredMessage:
 ROW = 100  # a counter, cursor, dedup or notification row
 MEMBER = item_size({"channel": {"S": "g:crowd"}, "userId": {"S": "m0001"}})  # ByChannel entry
 CONNECTIONS = 150  # one user's live connections, kept as one item
-MESSAGE = item_size(_stored_message().to_item(1_827_230_400))  # as Courier stores it
+MESSAGE = item_size(_stored_message().to_row(1_827_230_400).serialize())  # as Courier stores it
 MESSAGE_FRAME = len(encode({"type": "message", **_stored_message().fields()}))
 FRAME = 150  # a client frame or a short reply
 JOB = 150  # a queued job

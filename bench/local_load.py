@@ -91,7 +91,7 @@ class SendPath:
 
     def __init__(self, stack: LocalStack) -> None:
         self.settings = load_settings(dict(os.environ))
-        self.tables = Tables.from_settings(stack.client("dynamodb"), self.settings)
+        self.tables = Tables.from_settings(self.settings)
         self.queue = SqsJobQueue(stack.client("sqs"))
         self.channel = parse_channel(CEILING_CHANNEL)
 

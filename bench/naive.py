@@ -31,12 +31,12 @@ from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.sqs.models import sqs_backends
 
 from bench import BODY
+from bench.attribute_values import get_n, get_s, n, s
 from bench.billing import item_size, read_units
 from bench.moto_env import Bench, batched
 from bench.recorder import Invocation, Trace, invocation, recording
 from bench.scenarios import DM, Sizes
 from courier.delivery import PARALLEL_POSTS
-from courier.dynamo import get_n, get_s, n, s
 from tests.harness import WS_ENDPOINT, Conn
 
 REGION = "us-east-1"

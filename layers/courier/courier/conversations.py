@@ -12,14 +12,13 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from courier.dynamo import get_n, get_s, s
 from courier.errors import invalid
 from courier.frames import dumps
 from courier.history import last_messages
 from courier.membership import memberships_of
-from courier.tables import Tables, batch_get
+from courier.models import Channels
+from courier.tables import Tables
 
-BATCH_GET_LIMIT = 100
 MAX_CURSOR_CHARS = 512  # ours are under 150: [activity, channel id of at most 131 chars]
 
 
@@ -43,15 +42,14 @@ class Conversation:
 def conversations_of(tables: Tables, user: str) -> list[Conversation]:
     """Every DM with a message and every group of the user, most recently active first."""
     memberships = memberships_of(tables, user)
-    heads: dict[str, dict[str, Any]] = {}
-    for start in range(0, len(memberships), BATCH_GET_LIMIT):
-        keys = [{"channel": s(m.channel)} for m in memberships[start : start + BATCH_GET_LIMIT]]
-        for row in batch_get(tables, {tables.channels: {"Keys": keys}})[tables.channels]:
-            heads[get_s(row, "channel")] = row
+    heads: dict[str, Channels] = {
+        row.channel: row  # PynamoDB reads them 100 keys per BatchGetItem
+        for row in tables.channels.batch_get([m.channel for m in memberships])
+    }
     found = []
     for membership in memberships:
-        row = heads.get(membership.channel, {})
-        last_seq = get_n(row, "lastSeq")
+        row = heads.get(membership.channel)
+        last_seq = int(row.last_seq or 0) if row else 0
         if membership.channel.startswith("dm:") and last_seq == 0:
             continue
         found.append(
@@ -59,7 +57,7 @@ def conversations_of(tables: Tables, user: str) -> list[Conversation]:
                 channel=membership.channel,
                 last_seq=last_seq,
                 read_seq=min(membership.read_seq, last_seq),
-                activity=get_n(row, "lastTs") if last_seq else membership.joined_at,
+                activity=int(row.last_ts or 0) if row and last_seq else membership.joined_at,
             )
         )
     found.sort(key=lambda c: c.order)

@@ -7,8 +7,10 @@ repeated or reordered frame can never move a cursor back.
 from __future__ import annotations
 
 from botocore.exceptions import ClientError
+from pynamodb.constants import ALL_OLD
+from pynamodb.exceptions import UpdateError
 
-from courier.dynamo import get_n, is_condition_failure, n, s
+from courier.dynamo import is_condition_failure
 from courier.errors import forbidden
 from courier.ids import Channel
 from courier.tables import Tables, device_key
@@ -20,24 +22,25 @@ def advance_read(
     """Move the user's read cursor up to `target`; the new value, or None if it was not lower.
 
     For a group the row must exist (membership); a DM's row is created on demand.
+    The request is built by PynamoDB and sent on the shared client: PynamoDB's UpdateItem
+    cannot ask for ReturnValuesOnConditionCheckFailure, which tells "not a member" from
+    "already read" without a second read.
     """
-    condition = "(attribute_not_exists(readSeq) OR readSeq < :v)"
+    row = tables.memberships
+    condition = row.read_seq.does_not_exist() | (row.read_seq < target)
     if channel.is_group:
-        condition += " AND attribute_exists(joinedAt)"
+        condition &= row.joined_at.exists()
+    request = row(user, channel.id).get_update_kwargs_from_instance(
+        actions=[row.read_seq.set(target), row.joined_at.set(row.joined_at | now_ms)],
+        condition=condition,
+        return_values_on_condition_failure=ALL_OLD,
+    )
     try:
-        tables.client.update_item(
-            TableName=tables.memberships,
-            Key={"userId": s(user), "channel": s(channel.id)},
-            UpdateExpression="SET readSeq = :v, joinedAt = if_not_exists(joinedAt, :now)",
-            ConditionExpression=condition,
-            ExpressionAttributeValues={":v": n(target), ":now": n(now_ms)},
-            ReturnValuesOnConditionCheckFailure="ALL_OLD",
-        )
+        tables.client.update_item(**request)
     except ClientError as exc:
         if not is_condition_failure(exc):
             raise
-        old = exc.response.get("Item")
-        if channel.is_group and not old:
+        if channel.is_group and not exc.response.get("Item"):
             raise forbidden(f"you are not a member of {channel.id}") from None
         return None
     return target
@@ -45,15 +48,13 @@ def advance_read(
 
 def advance_ack(tables: Tables, user: str, device: str, channel: Channel, target: int) -> bool:
     """Move the device's ack cursor up to `target`; False when it already was there or past."""
+    row = tables.acks
     try:
-        tables.client.update_item(
-            TableName=tables.acks,
-            Key={"deviceKey": s(device_key(user, device)), "channel": s(channel.id)},
-            UpdateExpression="SET ackSeq = :v",
-            ConditionExpression="attribute_not_exists(ackSeq) OR ackSeq < :v",
-            ExpressionAttributeValues={":v": n(target)},
+        row(device_key(user, device), channel.id).update(
+            actions=[row.ack_seq.set(target)],
+            condition=row.ack_seq.does_not_exist() | (row.ack_seq < target),
         )
-    except ClientError as exc:
+    except UpdateError as exc:
         if not is_condition_failure(exc):
             raise
         return False
@@ -62,9 +63,8 @@ def advance_ack(tables: Tables, user: str, device: str, channel: Channel, target
 
 def ack_cursor(tables: Tables, user: str, device: str, channel: str) -> int:
     """The device's ack cursor in a channel (0 before its first ack)."""
-    reply = tables.client.get_item(
-        TableName=tables.acks,
-        Key={"deviceKey": s(device_key(user, device)), "channel": s(channel)},
-        ConsistentRead=True,
-    )
-    return get_n(reply.get("Item", {}), "ackSeq")
+    try:
+        row = tables.acks.get(device_key(user, device), channel, consistent_read=True)
+    except tables.acks.DoesNotExist:
+        return 0
+    return int(row.ack_seq or 0)

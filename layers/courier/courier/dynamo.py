@@ -1,12 +1,13 @@
-"""Small helpers for DynamoDB's attribute-value wire format and its errors."""
+"""DynamoDB errors as Courier reads them, whether botocore or PynamoDB raised them."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypeAlias
 
 from botocore.exceptions import ClientError
+from pynamodb.exceptions import PynamoDBException
 
-Item = dict[str, dict[str, Any]]
+DynamoError: TypeAlias = ClientError | PynamoDBException
 
 THROTTLING_CODES = frozenset(
     {
@@ -18,31 +19,16 @@ THROTTLING_CODES = frozenset(
 )
 
 
-def s(value: str) -> dict[str, str]:
-    return {"S": value}
-
-
-def n(value: int) -> dict[str, str]:
-    return {"N": str(value)}
-
-
-def get_s(item: Item, name: str, default: str = "") -> str:
-    attr = item.get(name)
-    return attr["S"] if attr else default
-
-
-def get_n(item: Item, name: str, default: int = 0) -> int:
-    attr = item.get(name)
-    return int(attr["N"]) if attr else default
-
-
-def error_code(exc: ClientError) -> str:
+def error_code(exc: DynamoError) -> str:
+    """The AWS error code: PynamoDB wraps botocore's ClientError and keeps it as `cause`."""
+    if isinstance(exc, PynamoDBException):
+        return exc.cause_response_code or ""
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
-def is_condition_failure(exc: ClientError) -> bool:
+def is_condition_failure(exc: DynamoError) -> bool:
     return error_code(exc) == "ConditionalCheckFailedException"
 
 
-def is_throttling(exc: ClientError) -> bool:
+def is_throttling(exc: DynamoError) -> bool:
     return error_code(exc) in THROTTLING_CODES

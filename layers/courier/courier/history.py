@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from courier.dynamo import Item, get_n, get_s, n, s
 from courier.frames import dumps, loads
-from courier.tables import Tables, batch_get
+from courier.models import Messages
+from courier.tables import Tables
 
 
 @dataclass(frozen=True)
@@ -42,28 +42,28 @@ class StoredMessage:
             "ts": self.ts,
         }
 
-    def to_item(self, expires_at: int) -> Item:
-        return {
-            "channel": s(self.channel),
-            "seq": n(self.seq),
-            "messageId": s(self.message_id),
-            "from": s(self.sender),
-            "clientMsgNo": s(self.client_msg_no),
-            "body": s(self.body_json),
-            "ts": n(self.ts),
-            "expiresAt": n(expires_at),
-        }
+    def to_row(self, expires_at: int) -> Messages:
+        return Messages(
+            channel=self.channel,
+            seq=self.seq,
+            message_id=self.message_id,
+            sender=self.sender,
+            client_msg_no=self.client_msg_no,
+            body=self.body_json,
+            ts=self.ts,
+            expires_at=expires_at,
+        )
 
     @classmethod
-    def from_item(cls, item: Item) -> StoredMessage:
+    def from_row(cls, row: Messages) -> StoredMessage:
         return cls(
-            channel=get_s(item, "channel"),
-            seq=get_n(item, "seq"),
-            message_id=get_s(item, "messageId"),
-            sender=get_s(item, "from"),
-            client_msg_no=get_s(item, "clientMsgNo"),
-            body_json=get_s(item, "body", "null"),
-            ts=get_n(item, "ts"),
+            channel=row.channel,
+            seq=int(row.seq),
+            message_id=row.message_id,
+            sender=row.sender,
+            client_msg_no=row.client_msg_no,
+            body_json=row.body if row.body is not None else "null",
+            ts=int(row.ts),
         )
 
 
@@ -72,36 +72,32 @@ def messages_after(
 ) -> tuple[list[dict[str, Any]], bool]:
     """Messages with seq > after_seq, ascending: at most `limit` of them and at most
     `max_bytes` of encoded JSON (never fewer than one while any is left), and whether
-    more follow."""
-    reply = tables.client.query(
-        TableName=tables.messages,
-        KeyConditionExpression="channel = :c AND seq > :after",
-        ExpressionAttributeValues={":c": s(channel), ":after": n(after_seq)},
-        ConsistentRead=True,
-        Limit=limit + 1,
+    more follow. One Query: the page is cut long before DynamoDB's 1 MB page ends."""
+    rows = tables.messages.query(
+        channel, tables.messages.seq > after_seq, consistent_read=True, limit=limit + 1
     )
-    items = reply.get("Items", [])
     page: list[dict[str, Any]] = []
     used = 0
-    for item in items[:limit]:
-        fields = StoredMessage.from_item(item).fields()
+    for row in rows:
+        if len(page) == limit:
+            return page, True
+        fields = StoredMessage.from_row(row).fields()
         size = len(dumps(fields).encode("utf-8")) + 1  # the separating comma
         if page and used + size > max_bytes:
             return page, True
         page.append(fields)
         used += size
-    return page, len(items) > limit or "LastEvaluatedKey" in reply
+    return page, rows.last_evaluated_key is not None
 
 
 def last_messages(tables: Tables, heads: dict[str, int]) -> dict[str, StoredMessage]:
-    """The message at seq `heads[channel]` of each channel, keyed by channel."""
-    wanted = [{"channel": s(c), "seq": n(seq)} for c, seq in heads.items() if seq > 0]
+    """The message at seq `heads[channel]` of each channel, keyed by channel
+    (PynamoDB reads them 100 keys per BatchGetItem)."""
+    wanted = [(c, seq) for c, seq in heads.items() if seq > 0]
     found: dict[str, StoredMessage] = {}
-    for start in range(0, len(wanted), 100):
-        reply = batch_get(tables, {tables.messages: {"Keys": wanted[start : start + 100]}})
-        for item in reply[tables.messages]:
-            message = StoredMessage.from_item(item)
-            found[message.channel] = message
+    for row in tables.messages.batch_get(wanted):
+        message = StoredMessage.from_row(row)
+        found[message.channel] = message
     return found
 
 
@@ -111,10 +107,7 @@ def messages_between(
     """The stored messages with after_seq < seq <= upto_seq, ascending."""
     if upto_seq <= after_seq:
         return []
-    reply = tables.client.query(
-        TableName=tables.messages,
-        KeyConditionExpression="channel = :c AND seq BETWEEN :lo AND :hi",
-        ExpressionAttributeValues={":c": s(channel), ":lo": n(after_seq + 1), ":hi": n(upto_seq)},
-        ConsistentRead=True,
+    rows = tables.messages.query(
+        channel, tables.messages.seq.between(after_seq + 1, upto_seq), consistent_read=True
     )
-    return [StoredMessage.from_item(item) for item in reply.get("Items", [])]
+    return [StoredMessage.from_row(row) for row in rows]

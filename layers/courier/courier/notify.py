@@ -13,11 +13,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
+from pynamodb.exceptions import UpdateError
 
 from courier.channels import channel_view
 from courier.conversations import conversations_of
-from courier.dynamo import is_condition_failure, n, s
+from courier.dynamo import is_condition_failure
 from courier.history import StoredMessage, last_messages
 from courier.ids import parse_channel
 from courier.jobs import Job
@@ -57,21 +57,18 @@ def preview(message: StoredMessage) -> str:
 def _record(svc: Services, job: NotifyJob, seq: int, now_ms: int) -> bool:
     """Claim the right to notify (user, channel) about `seq`; False if already done or too soon."""
     window_ms = svc.settings.notify_coalesce_seconds * 1000
+    row = svc.tables.notifications
     try:
-        svc.tables.client.update_item(
-            TableName=svc.tables.notifications,
-            Key={"userId": s(job.user), "channel": s(job.channel)},
-            UpdateExpression="SET notifiedSeq = :seq, notifiedAt = :now, expiresAt = :exp",
-            ConditionExpression="attribute_not_exists(notifiedSeq) OR "
-            "(notifiedSeq < :seq AND notifiedAt <= :since)",
-            ExpressionAttributeValues={
-                ":seq": n(seq),
-                ":now": n(now_ms),
-                ":since": n(now_ms - window_ms),
-                ":exp": n(now_ms // 1000 + ROW_TTL_SECONDS),
-            },
+        row(job.user, job.channel).update(
+            actions=[
+                row.notified_seq.set(seq),
+                row.notified_at.set(now_ms),
+                row.expires_at.set(now_ms // 1000 + ROW_TTL_SECONDS),
+            ],
+            condition=row.notified_seq.does_not_exist()
+            | ((row.notified_seq < seq) & (row.notified_at <= now_ms - window_ms)),
         )
-    except ClientError as exc:
+    except UpdateError as exc:
         if is_condition_failure(exc):
             return False
         raise

@@ -31,14 +31,17 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
+from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
 
 from courier.connections import Connection, connections_of
 from courier.cursors import ack_cursor
 from courier.delivery import post_frame
-from courier.dynamo import Item, get_n, get_s, is_condition_failure, n, s
+from courier.dynamo import is_condition_failure
 from courier.history import StoredMessage, messages_between
 from courier.jobs import MAX_DELAY_SECONDS, Job
+from courier.models import Retries
 from courier.runtime import Services
 from courier.tables import Tables, device_key
 
@@ -82,22 +85,17 @@ class Chain:
     seqs: frozenset[int] | None = None  # None: a row written before `seqs` (its whole range)
 
     @classmethod
-    def from_item(cls, item: Item) -> Chain:
-        seqs = item.get("seqs")
+    def from_row(cls, row: Retries) -> Chain:
         return cls(
-            id=get_s(item, "chainId"),
-            seq=get_n(item, "chainSeq"),
-            attempt=get_n(item, "attempt"),
-            floor=get_n(item, "floorSeq"),
-            seqs=frozenset(int(v) for v in seqs["NS"]) if seqs else None,
+            id=row.chain_id or "",
+            seq=int(row.chain_seq or 0),
+            attempt=int(row.attempt or 0),
+            floor=int(row.floor_seq or 0),
+            seqs=frozenset(int(v) for v in row.seqs) if row.seqs else None,
         )
 
     def covers(self, seq: int) -> bool:
         return self.seqs is None or seq in self.seqs
-
-
-def _seq_set(seq: int) -> dict[str, list[str]]:
-    return {"NS": [str(seq)]}
 
 
 def retry_delay(base_seconds: int, attempt: int) -> int:
@@ -116,21 +114,24 @@ def probes(message: StoredMessage, connections: list[Connection], base_seconds: 
     ]
 
 
-def _key(job: RetryJob) -> dict[str, Any]:
-    return {"deviceKey": s(device_key(job.user, job.device)), "channel": s(job.channel)}
-
-
-def _update(tables: Tables, job: RetryJob, **kwargs: Any) -> Item | None:
-    """A conditional UpdateItem on the chain row: the new row, or None if the condition failed."""
+def _update(
+    tables: Tables, job: RetryJob, actions: list[Action], condition: Condition
+) -> Chain | None:
+    """A conditional UpdateItem on the chain row: the chain after it, or None if the
+    condition failed (PynamoDB's update returns the whole new row)."""
+    row = tables.retries(device_key(job.user, job.device), job.channel)
     try:
-        reply = tables.client.update_item(
-            TableName=tables.retries, Key=_key(job), ReturnValues="ALL_NEW", **kwargs
-        )
-    except ClientError as exc:
+        row.update(actions=actions, condition=condition)
+    except UpdateError as exc:
         if is_condition_failure(exc):
             return None
         raise
-    return dict(reply["Attributes"])
+    return Chain.from_row(row)
+
+
+def _unfinished(seq: int) -> Condition:
+    unfinished: Condition = Retries.floor_seq.does_not_exist() | (Retries.floor_seq < seq)
+    return unfinished
 
 
 def _start_or_join(
@@ -138,52 +139,47 @@ def _start_or_join(
 ) -> Chain | None:
     """The chain this probe starts (attempt 1) or takes over; None when an active chain
     covers it, or its seq is finished."""
-    common = {":due": n(next_due), ":exp": n(now + ROW_TTL_SECONDS)}
+    row = tables.retries
+    schedule = [row.due_at.set(next_due), row.expires_at.set(now + ROW_TTL_SECONDS)]
     started = _update(
         tables,
         job,
-        UpdateExpression="SET chainId = :id, chainSeq = :seq, seqs = :seqs, attempt = :one, "
-        "dueAt = :due, expiresAt = :exp",
-        ConditionExpression="attribute_not_exists(chainId) AND "
-        "(attribute_not_exists(floorSeq) OR floorSeq < :seq)",
-        ExpressionAttributeValues={
-            ":id": s(secrets.token_hex(8)),
-            ":seq": n(job.seq),
-            ":seqs": _seq_set(job.seq),
-            ":one": n(1),
-            **common,
-        },
+        [
+            row.chain_id.set(secrets.token_hex(8)),
+            row.chain_seq.set(job.seq),
+            row.seqs.set({job.seq}),
+            row.attempt.set(1),
+            *schedule,
+        ],
+        row.chain_id.does_not_exist() & _unfinished(job.seq),
     )
     if started is not None:
-        return Chain.from_item(started)
-    current = tables.client.get_item(TableName=tables.retries, Key=_key(job), ConsistentRead=True)
-    row = current.get("Item")
-    if row is None or "chainId" not in row:
+        return started
+    try:
+        current = row.get(device_key(job.user, job.device), job.channel, consistent_read=True)
+    except row.DoesNotExist:
+        return None
+    if not current.chain_id:
         return None  # finished: floorSeq covers this seq
-    chain = Chain.from_item(row)
-    if get_n(row, "dueAt") < now - STALE_GRACE_SECONDS:
+    chain = Chain.from_row(current)
+    if int(current.due_at or 0) < now - STALE_GRACE_SECONDS:
         if chain.attempt >= max_retries:
             _end(tables, job, chain)
             return None
         # Its next job was lost (a worker died between its claim and its enqueue):
         # carry on from the next attempt, so the bound on copies still holds.
-        taken = _update(
+        return _update(
             tables,
             job,
-            UpdateExpression="SET chainId = :new, chainSeq = :seq, attempt = :next, "
-            "dueAt = :due, expiresAt = :exp ADD seqs :seqs",
-            ConditionExpression="chainId = :old AND attempt = :attempt",
-            ExpressionAttributeValues={
-                ":new": s(secrets.token_hex(8)),
-                ":old": s(chain.id),
-                ":seq": n(max(chain.seq, job.seq)),
-                ":attempt": n(chain.attempt),
-                ":next": n(chain.attempt + 1),
-                ":seqs": _seq_set(job.seq),
-                **common,
-            },
+            [
+                row.chain_id.set(secrets.token_hex(8)),
+                row.chain_seq.set(max(chain.seq, job.seq)),
+                row.attempt.set(chain.attempt + 1),
+                *schedule,
+                row.seqs.add({job.seq}),
+            ],
+            (row.chain_id == chain.id) & (row.attempt == chain.attempt),
         )
-        return Chain.from_item(taken) if taken is not None else None
     _join(tables, job, chain)
     return None  # coalesced into the active chain
 
@@ -191,59 +187,54 @@ def _start_or_join(
 def _join(tables: Tables, job: RetryJob, chain: Chain) -> None:
     """Add the probe's seq to the active chain (raising chainSeq if it is the highest), unless
     it is finished. If the chain changed meanwhile the seq gets fewer retries, never more."""
-    values = {":id": s(chain.id), ":seq": n(job.seq), ":seqs": _seq_set(job.seq)}
-    unfinished = "(attribute_not_exists(floorSeq) OR floorSeq < :seq)"
+    row = tables.retries
+    active = (row.chain_id == chain.id) & _unfinished(job.seq)
     if chain.seq < job.seq:
         raised = _update(
             tables,
             job,
-            UpdateExpression="SET chainSeq = :seq ADD seqs :seqs",
-            ConditionExpression=f"chainId = :id AND chainSeq < :seq AND {unfinished}",
-            ExpressionAttributeValues=values,
+            [row.chain_seq.set(job.seq), row.seqs.add({job.seq})],
+            active & (row.chain_seq < job.seq),
         )
         if raised is not None:
             return
-    _update(
-        tables,
-        job,
-        UpdateExpression="ADD seqs :seqs",
-        ConditionExpression=f"chainId = :id AND chainSeq >= :seq AND {unfinished}",
-        ExpressionAttributeValues=values,
-    )
+    _update(tables, job, [row.seqs.add({job.seq})], active & (row.chain_seq >= job.seq))
 
 
 def _claim(tables: Tables, job: RetryJob, now: int, next_due: int) -> Chain | None:
     """Advance the chain to this job's attempt; None for a duplicate, replayed or ended job."""
-    claimed = _update(
+    row = tables.retries
+    return _update(
         tables,
         job,
-        UpdateExpression="SET attempt = :attempt, dueAt = :due, expiresAt = :exp",
-        ConditionExpression="chainId = :id AND attempt = :previous",
-        ExpressionAttributeValues={
-            ":id": s(job.chain or ""),
-            ":attempt": n(job.attempt),
-            ":previous": n(job.attempt - 1),
-            ":due": n(next_due),
-            ":exp": n(now + ROW_TTL_SECONDS),
-        },
+        [
+            row.attempt.set(job.attempt),
+            row.due_at.set(next_due),
+            row.expires_at.set(now + ROW_TTL_SECONDS),
+        ],
+        (row.chain_id == (job.chain or "")) & (row.attempt == job.attempt - 1),
     )
-    return Chain.from_item(claimed) if claimed is not None else None
 
 
 def _end(tables: Tables, job: RetryJob, chain: Chain, *, acked_upto: int | None = None) -> bool:
     """Finish the chain: everything it covers is done. With `acked_upto`, only if the ack
     covers the chain's current seq (a probe may have raised it meanwhile)."""
-    condition = "chainId = :id"
-    values = {":id": s(chain.id)}
+    row = tables.retries
+    condition = row.chain_id == chain.id
     if acked_upto is not None:
-        condition += " AND chainSeq <= :ack"
-        values[":ack"] = n(acked_upto)
+        condition &= row.chain_seq <= acked_upto
     ended = _update(
         tables,
         job,
-        UpdateExpression="SET floorSeq = chainSeq REMOVE chainId, chainSeq, seqs, attempt, dueAt",
-        ConditionExpression=condition,
-        ExpressionAttributeValues=values,
+        [
+            row.floor_seq.set(row.chain_seq),
+            row.chain_id.remove(),
+            row.chain_seq.remove(),
+            row.seqs.remove(),
+            row.attempt.remove(),
+            row.due_at.remove(),
+        ],
+        condition,
     )
     return ended is not None
 

@@ -16,7 +16,7 @@ from typing import Any
 from courier.delivery import ManagementApiPoster, MetricSink, Poster
 from courier.jobs import JobQueue, SqsJobQueue
 from courier.settings import Settings, get_settings
-from courier.tables import Tables
+from courier.tables import Tables, shared_connection, unbind_tables
 
 
 @dataclass
@@ -99,7 +99,7 @@ def services(metrics: MetricSink) -> Services:
         settings = get_settings()
         _built["services"] = Services(
             settings=settings,
-            tables=Tables.from_settings(_LazyClient("dynamodb"), settings),
+            tables=Tables.from_settings(settings),
             poster=_LazyPoster(settings.ws_endpoint),
             queue=SqsJobQueue(_LazyClient("sqs")),
             sns=_LazyClient("sns"),
@@ -114,5 +114,7 @@ def reset_services(*, clients: bool = False) -> None:
     with `clients`, the boto3 clients too (when the AWS endpoint changes)."""
     _built.clear()
     get_settings.cache_clear()
+    unbind_tables()
     if clients:
         _build_client.cache_clear()
+        shared_connection.cache_clear()

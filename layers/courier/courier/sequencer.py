@@ -1,13 +1,14 @@
 """Accepting a message: one transaction that dedups, numbers and stores it.
 
-The transaction writes four items, whatever the channel's size:
-  0. the dedup record of (sender, clientMsgNo)   attribute_not_exists: one message per key
-  1. the channel counter                        lastSeq = :n - 1: gap-free seq
-  2. the message at (channel, seq)              attribute_not_exists
-  3. the sender's membership row                readSeq = seq (own messages are never unread);
-                                                for groups, attribute_exists: still a member
+The transaction (PynamoDB's TransactWrite) writes four items, whatever the channel's size:
+  the dedup record of (sender, clientMsgNo)   attribute_not_exists: one message per key
+  the message at (channel, seq)               attribute_not_exists
+  the channel counter                         lastSeq = :n - 1: gap-free seq
+  the sender's membership row                 readSeq = seq (own messages are never unread);
+                                              for groups, attribute_exists: still a member
 and, on a DM's first message only, the peer's membership row, so that the DM shows
-in the peer's conversation list.
+in the peer's conversation list. PynamoDB sends puts before updates: the positions
+below are those of the cancellation reasons.
 """
 
 from __future__ import annotations
@@ -17,18 +18,19 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-from botocore.exceptions import ClientError
+from pynamodb.constants import ALL_OLD
+from pynamodb.exceptions import CancellationReason, TransactWriteError
+from pynamodb.transactions import TransactWrite
 
 from courier.channels import ChannelHead, channel_head
-from courier.dynamo import error_code, get_n, get_s, is_throttling, n, s
+from courier.dynamo import error_code, is_throttling
 from courier.errors import THROTTLED, ProtocolError, forbidden
 from courier.history import StoredMessage
 from courier.ids import Channel
 from courier.tables import Tables
 
-DEDUP, COUNTER, MESSAGE, SENDER = range(4)
+DEDUP, MESSAGE, COUNTER, SENDER = range(4)
 MAX_ATTEMPTS = 8
 BACKOFF_BASE_SECONDS = 0.01
 BACKOFF_CAP_SECONDS = 0.25
@@ -54,98 +56,76 @@ def new_message_id(ts: int) -> str:
     return f"{ts:012x}{secrets.token_hex(10)}"
 
 
-def _transaction(
+def _add_items(
+    transaction: TransactWrite,
     tables: Tables,
+    *,
     message: StoredMessage,
     channel: Channel,
     prev_seq: int,
     retention: Retention,
-) -> list[dict[str, Any]]:
+) -> None:
     expires = message.ts // 1000
-    counter_condition = (
-        "attribute_not_exists(lastSeq) OR lastSeq = :prev" if prev_seq == 0 else "lastSeq = :prev"
+    dedup, counter, member = tables.dedup, tables.channels, tables.memberships
+    transaction.save(
+        dedup(
+            f"{message.sender}#{message.client_msg_no}",
+            channel=channel.id,
+            seq=message.seq,
+            message_id=message.message_id,
+            ts=message.ts,
+            expires_at=expires + retention.dedup_seconds,
+        ),
+        condition=dedup.dedup_key.does_not_exist(),
     )
-    sender_update: dict[str, Any] = {
-        "TableName": tables.memberships,
-        "Key": {"userId": s(message.sender), "channel": s(channel.id)},
-        "UpdateExpression": "SET readSeq = :seq, joinedAt = if_not_exists(joinedAt, :ts)",
-        "ExpressionAttributeValues": {":seq": n(message.seq), ":ts": n(message.ts)},
-    }
-    if channel.is_group:
-        sender_update["ConditionExpression"] = "attribute_exists(joinedAt)"
-    items: list[dict[str, Any]] = [
-        {
-            "Put": {
-                "TableName": tables.dedup,
-                "Item": {
-                    "dedupKey": s(f"{message.sender}#{message.client_msg_no}"),
-                    "channel": s(channel.id),
-                    "seq": n(message.seq),
-                    "messageId": s(message.message_id),
-                    "ts": n(message.ts),
-                    "expiresAt": n(expires + retention.dedup_seconds),
-                },
-                "ConditionExpression": "attribute_not_exists(dedupKey)",
-            }
-        },
-        {
-            "Update": {
-                "TableName": tables.channels,
-                "Key": {"channel": s(channel.id)},
-                "UpdateExpression": "SET lastSeq = :seq, lastTs = :ts, "
-                "createdAt = if_not_exists(createdAt, :ts)",
-                "ConditionExpression": counter_condition,
-                "ExpressionAttributeValues": {
-                    ":seq": n(message.seq),
-                    ":ts": n(message.ts),
-                    ":prev": n(prev_seq),
-                },
-                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-            }
-        },
-        {
-            "Put": {
-                "TableName": tables.messages,
-                "Item": message.to_item(expires + retention.message_seconds),
-                "ConditionExpression": "attribute_not_exists(seq)",
-            }
-        },
-        {"Update": sender_update},
-    ]
+    transaction.save(
+        message.to_row(expires + retention.message_seconds),
+        condition=tables.messages.seq.does_not_exist(),
+    )
+    previous = counter.last_seq == prev_seq
+    transaction.update(
+        counter(channel.id),
+        actions=[
+            counter.last_seq.set(message.seq),
+            counter.last_ts.set(message.ts),
+            counter.created_at.set(counter.created_at | message.ts),
+        ],
+        condition=(counter.last_seq.does_not_exist() | previous) if prev_seq == 0 else previous,
+        return_values=ALL_OLD,
+    )
+    transaction.update(
+        member(message.sender, channel.id),
+        actions=[
+            member.read_seq.set(message.seq),
+            member.joined_at.set(member.joined_at | message.ts),
+        ],
+        condition=member.joined_at.exists() if channel.is_group else None,
+    )
     if channel.dm_users is not None and prev_seq == 0:
         peer = next(u for u in channel.dm_users if u != message.sender)
-        items.append(
-            {
-                "Update": {
-                    "TableName": tables.memberships,
-                    "Key": {"userId": s(peer), "channel": s(channel.id)},
-                    "UpdateExpression": "SET joinedAt = if_not_exists(joinedAt, :ts), "
-                    "readSeq = if_not_exists(readSeq, :zero)",
-                    "ExpressionAttributeValues": {":ts": n(message.ts), ":zero": n(0)},
-                }
-            }
+        transaction.update(
+            member(peer, channel.id),
+            actions=[
+                member.joined_at.set(member.joined_at | message.ts),
+                member.read_seq.set(member.read_seq | 0),
+            ],
         )
-    return items
 
 
 def stored_duplicate(tables: Tables, sender: str, client_msg_no: str) -> StoredMessage | None:
     """The message already accepted for (sender, clientMsgNo), if any."""
-    reply = tables.client.get_item(
-        TableName=tables.dedup,
-        Key={"dedupKey": s(f"{sender}#{client_msg_no}")},
-        ConsistentRead=True,
-    )
-    record = reply.get("Item")
-    if record is None:
+    try:
+        record = tables.dedup.get(f"{sender}#{client_msg_no}", consistent_read=True)
+    except tables.dedup.DoesNotExist:
         return None
     return StoredMessage(
-        channel=get_s(record, "channel"),
-        seq=get_n(record, "seq"),
-        message_id=get_s(record, "messageId"),
+        channel=record.channel,
+        seq=int(record.seq),
+        message_id=record.message_id,
         sender=sender,
         client_msg_no=client_msg_no,
         body_json="null",
-        ts=get_n(record, "ts"),
+        ts=int(record.ts),
     )
 
 
@@ -180,14 +160,20 @@ def accept_message(
             ts=ts,
         )
         try:
-            tables.client.transact_write_items(
-                TransactItems=_transaction(tables, message, channel, prev_seq, retention)
-            )
+            with TransactWrite(connection=tables.connection) as transaction:
+                _add_items(
+                    transaction,
+                    tables,
+                    message=message,
+                    channel=channel,
+                    prev_seq=prev_seq,
+                    retention=retention,
+                )
             return Accepted(message=message, duplicate=False, member_count=head.member_count)
-        except ClientError as exc:
+        except TransactWriteError as exc:
             if error_code(exc) != "TransactionCanceledException" and not is_throttling(exc):
                 raise
-            reasons = exc.response.get("CancellationReasons") or []
+            reasons = exc.cancellation_reasons
             if _failed(reasons, DEDUP):
                 original = stored_duplicate(tables, sender, client_msg_no)
                 if original is not None:
@@ -195,13 +181,15 @@ def accept_message(
             if _failed(reasons, SENDER):
                 raise forbidden(f"you are not a member of {channel.id}") from None
             sleep(random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)))
-            current = reasons[COUNTER].get("Item") if _failed(reasons, COUNTER) else None
+            counter = reasons[COUNTER] if _failed(reasons, COUNTER) else None
+            current = counter.raw_item if counter is not None else None
             if current:  # another sender took this seq; the cancellation says which is last
-                head = ChannelHead.from_item(channel, current)
+                head = ChannelHead.from_row(channel, tables.channels.from_raw_data(current))
             else:
                 head = channel_head(tables, channel)
     raise ProtocolError(THROTTLED, "the channel is busy; send again")
 
 
-def _failed(reasons: list[dict[str, Any]], index: int) -> bool:
-    return len(reasons) > index and reasons[index].get("Code") == "ConditionalCheckFailed"
+def _failed(reasons: list[CancellationReason | None], index: int) -> bool:
+    reason = reasons[index] if len(reasons) > index else None
+    return reason is not None and reason.code == "ConditionalCheckFailed"

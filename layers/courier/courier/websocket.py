@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
+from pynamodb.exceptions import PynamoDBException
 
 from courier.dynamo import error_code, is_throttling
 from courier.errors import FORBIDDEN, INTERNAL, THROTTLED, ProtocolError
@@ -63,7 +64,7 @@ def answer(
         metrics.add_metric(name=f"Error_{exc.code}", unit=MetricUnit.Count, value=1)
         logger.info("frame refused", extra={"code": exc.code, "reason": exc.message})
         return error_frame(exc.code, exc.message, frame)
-    except ClientError as exc:
+    except (ClientError, PynamoDBException) as exc:
         code = THROTTLED if is_throttling(exc) else INTERNAL
         metrics.add_metric(name=f"Error_{code}", unit=MetricUnit.Count, value=1)
         logger.exception("AWS call failed", extra={"aws_error": error_code(exc)})
