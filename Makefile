@@ -68,12 +68,12 @@ $(CHECKOV_STAMP): tools/requirements-checkov.txt
 
 tools: $(SAM_STAMP) $(CHECKOV_STAMP) ## install the SAM CLI and checkov into .tools/ (pinned in tools/)
 
-validate: $(SAM_STAMP) $(CHECKOV_STAMP) ## sam validate --lint, sam build, import every built handler, checkov
+validate: $(STAMP) $(SAM_STAMP) $(CHECKOV_STAMP) ## sam validate --lint, sam build, import each built handler as Lambda does, checkov
 	$(OFFLINE_AWS) $(SAM_VENV)/bin/sam validate --lint
 	@python312=$$(tools/find-python312) || exit 1; \
 		echo "$(SAM_VENV)/bin/sam build (python3.12: $$python312)"; \
 		PATH="$$(dirname $$python312):$$PATH" $(OFFLINE_AWS) $(SAM_VENV)/bin/sam build
-	@python312=$$(tools/find-python312) || exit 1; $$python312 tools/smoke_build.py
+	@python312=$$(tools/find-python312) || exit 1; $(PY) tools/smoke_build.py --python $$python312
 	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml
 
 run: $(STAMP) ## the local stack on 127.0.0.1:3001 (COURIER_PORT): WebSocket + admin API, moto, SQS pollers
