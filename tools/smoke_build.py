@@ -120,8 +120,10 @@ def main() -> int:
             failures += 1
             print(f"FAIL {function_id}: imported from outside the build: {report['outside']}")
             continue
-        print(f"ok   {function_id:22} import {report['seconds'] * 1000:6.0f} ms (process {wall:.2f} s)")
-    print(f"smoke: {len(functions) - failures}/{len(functions)} handlers import from .aws-sam/build")
+        took = report["seconds"] * 1000
+        print(f"ok   {function_id:22} import {took:6.0f} ms (process {wall:.2f} s)")
+    passed = len(functions) - failures
+    print(f"smoke: {passed}/{len(functions)} handlers import from .aws-sam/build")
     return 1 if failures else 0
 
 
