@@ -104,7 +104,8 @@ def _dynamodb(operation: str, params: dict[str, Any], names: dict[str, str]) -> 
         }
     if operation == "TransactGetItems":
         return {("dynamodb:GetItem", names[i["Get"]["TableName"]]) for i in params["TransactItems"]}
-    assert operation in ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan")
+    single = ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan", "DescribeTable")
+    assert operation in single, f"no IAM mapping for dynamodb.{operation}: add one"
     table = names[params["TableName"]]
     if "IndexName" in params:
         table = f"{table}/index/{params['IndexName']}"
