@@ -14,7 +14,7 @@ export PYTHONPATH := layers/courier:client:.
 FN ?= send
 EVENT ?= events/send-dm.json
 
-.PHONY: help venv test lint check invoke redrive build deploy run chat chaos bench clean
+.PHONY: help venv test lint validate tools check invoke redrive build deploy run chat chaos bench clean
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -39,6 +39,43 @@ lint: $(STAMP) ## ruff, mypy and cfn-lint
 
 check: lint test ## lint, types and tests
 
+# ------------------------------------------------ SAM CLI and checkov (own virtualenvs)
+# Each tool lives in its own virtualenv under .tools/ (aws-sam-cli pins an older boto3
+# than the layer; checkov pins its own world), rebuilt only when its pins change.
+TOOLS := .tools
+SAM_VENV := $(TOOLS)/sam
+SAM_STAMP := $(SAM_VENV)/.installed
+CHECKOV_VENV := $(TOOLS)/checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+# sam validate/build read credentials and a region even when they call nothing: fake ones.
+OFFLINE_AWS := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing \
+	AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1 SAM_CLI_TELEMETRY=0 AWS_EC2_METADATA_DISABLED=true
+
+# SAM CLI runs on the Lambda runtime's Python, which sam build needs anyway: no python3.12, no tool.
+$(SAM_STAMP): tools/requirements-sam.txt tools/find-python312
+	@python312=$$(tools/find-python312) || exit 1; \
+		test -x $(SAM_VENV)/bin/python || $$python312 -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SAM_VENV)/bin/python -m pip install --quiet -r tools/requirements-sam.txt
+	@touch $(SAM_STAMP)
+
+$(CHECKOV_STAMP): tools/requirements-checkov.txt
+	@test -n "$(PYTHON_FOR_VENV)" || { echo "Python >= 3.11 is required"; exit 1; }
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON_FOR_VENV) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r tools/requirements-checkov.txt
+	@touch $(CHECKOV_STAMP)
+
+tools: $(SAM_STAMP) $(CHECKOV_STAMP) ## install the SAM CLI and checkov into .tools/ (pinned in tools/)
+
+validate: $(STAMP) $(SAM_STAMP) $(CHECKOV_STAMP) ## sam validate --lint, sam build, import each built handler as Lambda does, checkov
+	$(OFFLINE_AWS) $(SAM_VENV)/bin/sam validate --lint
+	@python312=$$(tools/find-python312) || exit 1; \
+		echo "$(SAM_VENV)/bin/sam build (python3.12: $$python312)"; \
+		PATH="$$(dirname $$python312):$$PATH" $(OFFLINE_AWS) $(SAM_VENV)/bin/sam build
+	@python312=$$(tools/find-python312) || exit 1; $(PY) tools/smoke_build.py --python $$python312
+	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml
+
 run: $(STAMP) ## the local stack on 127.0.0.1:3001 (COURIER_PORT): WebSocket + admin API, moto, SQS pollers
 	$(PY) -m local.run
 
@@ -62,12 +99,16 @@ redrive: $(STAMP) ## move a queue's dead letters back: make redrive QUEUE=RetryQ
 	@test -n "$(QUEUE)" || { echo "usage: make redrive QUEUE=RetryQueue|FanoutQueue|NotifyQueue"; exit 2; }
 	$(PY) -m local.redrive $(QUEUE) --stack $(or $(STACK),courier) $(if $(ENDPOINT),--endpoint-url $(ENDPOINT))
 
-build: ## sam build (needs the AWS SAM CLI)
-	@command -v sam >/dev/null || { echo "sam is not installed: see https://docs.aws.amazon.com/serverless-application-model/ (pip install aws-sam-cli in its own virtualenv)"; exit 1; }
-	sam build
+# The SAM CLI of `make tools` if there is one, else the user's own.
+SAM ?= $(if $(wildcard $(SAM_VENV)/bin/sam),$(SAM_VENV)/bin/sam,sam)
+
+build: ## sam build into .aws-sam/ (needs the AWS SAM CLI and python3.12)
+	@command -v $(SAM) >/dev/null || { echo "sam is not installed: make tools, or see https://docs.aws.amazon.com/serverless-application-model/ (pip install aws-sam-cli in its own virtualenv)"; exit 1; }
+	@python312=$$(tools/find-python312) || exit 1; \
+		PATH="$$(dirname $$python312):$$PATH" $(SAM) build
 
 deploy: build ## sam deploy --guided (needs the AWS SAM CLI and AWS credentials)
-	sam deploy --guided
+	$(SAM) deploy --guided
 
 clean: ## remove the virtualenv and build output
-	rm -rf $(VENV) .aws-sam
+	rm -rf $(VENV) .aws-sam $(TOOLS)

@@ -83,18 +83,27 @@ def _tables(template: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     }
 
 
-def _literal(value: Any, where: str) -> Any:
-    """Refuse values that only CloudFormation can resolve (Ref, Fn::*)."""
+def _literal(value: Any, where: str, parameters: Mapping[str, Any] | None = None) -> Any:
+    """Refuse values that only CloudFormation can resolve (Ref, Fn::*).
+
+    With the template's `parameters`, `!Ref <parameter>` is its Default (what a deploy
+    that keeps the defaults gets); a parameter without one is refused like the rest.
+    """
     if isinstance(value, dict):
+        target = value.get("Ref") if set(value) == {"Ref"} else None
+        if parameters is not None and isinstance(target, str) and target in parameters:
+            if "Default" not in (parameters[target] or {}):
+                raise TemplateError(f"{where} refers to parameter {target}, which has no Default")
+            return _literal(parameters[target]["Default"], f"{where} (!Ref {target})")
         if set(value) in ({"Ref"}, {"Condition"}) or any(
             str(key).startswith("Fn::") for key in value
         ):
             raise TemplateError(
                 f"{where} uses an intrinsic function; local tables need literal values"
             )
-        return {key: _literal(item, f"{where}.{key}") for key, item in value.items()}
+        return {key: _literal(item, f"{where}.{key}", parameters) for key, item in value.items()}
     if isinstance(value, list):
-        return [_literal(item, f"{where}[{index}]") for index, item in enumerate(value)]
+        return [_literal(item, f"{where}[{index}]", parameters) for index, item in enumerate(value)]
     return value
 
 
@@ -471,11 +480,15 @@ def _concurrency(
     template: Mapping[str, Any], properties: Mapping[str, Any], settings: Mapping[str, Any]
 ) -> int | None:
     where = "ScalingConfig.MaximumConcurrency"
+    parameters = template.get("Parameters") or {}
     limits = [
-        _literal((settings.get("ScalingConfig") or {}).get("MaximumConcurrency"), where),
+        _literal(
+            (settings.get("ScalingConfig") or {}).get("MaximumConcurrency"), where, parameters
+        ),
         _literal(
             _function_setting(template, properties, "ReservedConcurrentExecutions"),
             "ReservedConcurrentExecutions",
+            parameters,
         ),
     ]
     found = [int(limit) for limit in limits if limit is not None]
@@ -483,8 +496,16 @@ def _concurrency(
 
 
 def event_source_mappings(template: Mapping[str, Any]) -> list[EventSourceMapping]:
-    """Every enabled SQS event of every function, with the settings of its queue."""
+    """Every enabled SQS event of every function, with the settings of its queue.
+
+    A setting given as `!Ref <parameter>` takes the parameter's Default.
+    """
     queues = _queues(template)
+    parameters = template.get("Parameters") or {}
+
+    def literal(value: Any, where: str) -> Any:
+        return _literal(value, where, parameters)
+
     mappings: list[EventSourceMapping] = []
     for function_id, resource in template["Resources"].items():
         if resource.get("Type") != "AWS::Serverless::Function":
@@ -495,12 +516,12 @@ def event_source_mappings(template: Mapping[str, Any]) -> list[EventSourceMappin
                 continue
             where = f"{function_id}.Events.{event_name}"
             settings = event.get("Properties", {})
-            if _literal(settings.get("Enabled", True), f"{where}.Enabled") is False:
+            if literal(settings.get("Enabled", True), f"{where}.Enabled") is False:
                 continue
             queue = _arn_of(settings.get("Queue"))
             if queue is None or queue not in queues:
                 raise TemplateError(f"{where}: Queue must be !GetAtt <queue of this template>.Arn")
-            code_uri = _literal(_function_setting(template, properties, "CodeUri"), where)
+            code_uri = literal(_function_setting(template, properties, "CodeUri"), where)
             if not isinstance(code_uri, str):
                 raise TemplateError(f"{function_id}: CodeUri must be a local folder")
             policy = _redrive_policy(queue, queues[queue])
@@ -511,30 +532,30 @@ def event_source_mappings(template: Mapping[str, Any]) -> list[EventSourceMappin
                     "event": event_name,
                     "queue": queue,
                     "BatchSize": int(
-                        _literal(settings.get("BatchSize", _DEFAULT_SQS_BATCH_SIZE), where)
+                        literal(settings.get("BatchSize", _DEFAULT_SQS_BATCH_SIZE), where)
                     ),
                     "MaximumBatchingWindowInSeconds": int(
-                        _literal(settings.get("MaximumBatchingWindowInSeconds", 0), where)
+                        literal(settings.get("MaximumBatchingWindowInSeconds", 0), where)
                     ),
                     "FunctionResponseTypes": list(
-                        _literal(settings.get("FunctionResponseTypes", []), where)
+                        literal(settings.get("FunctionResponseTypes", []), where)
                     ),
                     "Timeout": int(
-                        _literal(
+                        literal(
                             _function_setting(template, properties, "Timeout")
                             or _DEFAULT_FUNCTION_TIMEOUT,
                             f"{function_id}.Timeout",
                         )
                     ),
                     "VisibilityTimeout": int(
-                        _literal(
+                        literal(
                             queues[queue].get("VisibilityTimeout", _DEFAULT_VISIBILITY_TIMEOUT),
                             f"{queue}.VisibilityTimeout",
                         )
                     ),
                     "maxReceiveCount": None
                     if policy is None
-                    else int(_literal(policy["maxReceiveCount"], f"{queue}.RedrivePolicy")),
+                    else int(literal(policy["maxReceiveCount"], f"{queue}.RedrivePolicy")),
                     "dead_letter_queue": dead_letter_queue(template, queue),
                     "MaximumConcurrency": _concurrency(template, properties, settings),
                 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import fnmatch
+import json
 import pathlib
 import re
 from typing import Any
@@ -38,7 +39,7 @@ WORKERS: dict[str, dict[str, Any]] = {
         "queue": "FanoutQueue",
         "dlq": "FanoutDeadLetterQueue",
         "BatchSize": 5,
-        "MaximumBatchingWindowInSeconds": 0,
+        # FIFO event sources take no batching window (AWS rejects one).
     },
     "NotifierFunction": {
         "queue": "NotifyQueue",
@@ -87,7 +88,17 @@ ENVIRONMENT_VARIABLES = {
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_METRICS_NAMESPACE",
     "POWERTOOLS_LOG_LEVEL",
+    "POWERTOOLS_TRACE_DISABLED",
+    "POWERTOOLS_TRACER_CAPTURE_RESPONSE",
 }
+CONCURRENCY_PARAMETERS = {
+    "RetryWorkerFunction": "RetryWorkerMaxConcurrency",
+    "FanoutWorkerFunction": "FanoutWorkerMaxConcurrency",
+    "NotifierFunction": "NotifierMaxConcurrency",
+}
+# What CloudWatch Logs accepts as RetentionInDays.
+CLOUDWATCH_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731]
+CLOUDWATCH_RETENTION_DAYS += [1096, 1827, 2192, 2557, 2922, 3288, 3653]
 LAMBDA_URI = re.compile(
     r"arn:\$\{AWS::Partition\}:apigateway:\$\{AWS::Region\}:lambda:path/2015-03-31/functions/\$\{(\w+)\.Arn\}/invocations"
 )
@@ -343,14 +354,17 @@ def test_api_gateway_may_invoke_the_authorizer_as_that_authorizer_only() -> None
     )
 
 
-def test_deployment_waits_for_every_route_and_feeds_the_throttled_stage() -> None:
-    [(deployment_id, deployment)] = of_type("AWS::ApiGatewayV2::Deployment").items()
+def test_stage_auto_deploys_every_change_after_all_routes_exist_and_is_throttled() -> None:
+    # A Deployment resource is a snapshot CloudFormation never refreshes (stale after an
+    # integration or authorizer change); AutoDeploy redeploys on every change.
+    assert of_type("AWS::ApiGatewayV2::Deployment") == {}
     [stage] = of_type("AWS::ApiGatewayV2::Stage").values()
 
-    assert set(ROUTES.values()) <= set(as_list(deployment["DependsOn"]))
-    assert is_ref(stage["Properties"]["DeploymentId"], deployment_id)
+    route_responses = set(of_type("AWS::ApiGatewayV2::RouteResponse"))
+    assert set(ROUTES.values()) | route_responses <= set(as_list(stage["DependsOn"]))
+    assert "DeploymentId" not in stage["Properties"]
     assert is_ref(stage["Properties"]["StageName"], "StageName")
-    assert "AutoDeploy" not in stage["Properties"]
+    assert stage["Properties"]["AutoDeploy"] is True
     assert stage["Properties"]["DefaultRouteSettings"] == {
         "ThrottlingBurstLimit": {"Ref": "ThrottlingBurstLimit"},
         "ThrottlingRateLimit": {"Ref": "ThrottlingRateLimit"},
@@ -485,7 +499,7 @@ def test_alarm_email_is_optional_and_subscribed_only_when_given() -> None:
 def test_management_endpoint_is_the_stage_url_of_the_websocket_api() -> None:
     variables = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]
     assert sub_string(variables["COURIER_WS_ENDPOINT"]) == (
-        "https://${WebSocketApi}.execute-api.${AWS::Region}.amazonaws.com/${StageName}"
+        "https://${WebSocketApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${StageName}"
     )
 
 
@@ -606,11 +620,21 @@ def test_only_send_ack_read_and_the_delivery_workers_may_post_to_connections() -
         assert sub_string(resource).endswith(":${WebSocketApi}/${StageName}/POST/@connections/*")
 
 
-def test_send_can_write_every_table_of_its_transaction() -> None:
-    for action in ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"):
-        granted = grants("SendFunction", action)
-        for table in ("ChannelsTable", "MessagesTable", "DedupTable", "MembershipsTable"):
-            assert table_arn(table) in granted, (action, table)
+def test_send_grants_each_transaction_item_its_own_action_and_no_condition_checks() -> None:
+    # IAM authorizes TransactWriteItems item by item: Put dedup and message, Update
+    # counter and cursor. No item is a ConditionCheck, so nobody gets ConditionCheckItem.
+    assert {
+        (action, table)
+        for action, table in granted("SendFunction")
+        if action in ("dynamodb:PutItem", "dynamodb:UpdateItem")
+    } == {
+        ("dynamodb:PutItem", "DedupTable"),
+        ("dynamodb:PutItem", "MessagesTable"),
+        ("dynamodb:UpdateItem", "ChannelsTable"),
+        ("dynamodb:UpdateItem", "MembershipsTable"),
+    }
+    for function_id in FUNCTIONS:
+        assert grants(function_id, "dynamodb:ConditionCheckItem") == [], function_id
 
 
 def test_index_grants_name_indexes_that_exist() -> None:
@@ -688,7 +712,6 @@ def test_send_may_find_members_and_enqueue_delivery_jobs() -> None:
                 ("dynamodb:GetItem", "AcksTable"),
                 ("dynamodb:GetItem", "RetriesTable"),
                 ("dynamodb:UpdateItem", "RetriesTable"),
-                ("dynamodb:DeleteItem", "RetriesTable"),
                 ("dynamodb:Query", "MessagesTable"),
                 ("dynamodb:Query", "ConnectionsTable"),
                 ("dynamodb:DeleteItem", "ConnectionsTable"),
@@ -712,8 +735,6 @@ def test_send_may_find_members_and_enqueue_delivery_jobs() -> None:
             "NotifierFunction",
             {
                 ("dynamodb:UpdateItem", "NotificationsTable"),
-                ("dynamodb:GetItem", "ChannelsTable"),
-                ("dynamodb:GetItem", "MembershipsTable"),
                 ("dynamodb:BatchGetItem", "ChannelsTable"),
                 ("dynamodb:BatchGetItem", "MembershipsTable"),
                 ("dynamodb:Query", "MembershipsTable"),
@@ -814,8 +835,19 @@ def test_dead_letter_queue_alarms_on_its_first_message(dlq: str) -> None:
     }
 
 
-def test_every_alarm_watches_a_dead_letter_queue() -> None:
-    assert len(of_type("AWS::CloudWatch::Alarm")) == len(DEAD_LETTER_QUEUES)
+def test_every_alarm_has_a_known_purpose_and_notifies_the_alarm_topic() -> None:
+    alarms = of_type("AWS::CloudWatch::Alarm")
+    expected = (
+        len(DEAD_LETTER_QUEUES)
+        + 2 * len(FUNCTIONS)  # Errors and Throttles
+        + 3  # WebSocket ExecutionError and IntegrationError, admin API 5xx
+        + len(of_type("AWS::DynamoDB::Table"))
+        + len(WORK_QUEUES)
+    )
+    assert len(alarms) == expected
+    for alarm_id, alarm in alarms.items():
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}], alarm_id
+        assert alarm["Properties"]["TreatMissingData"] == "notBreaching", alarm_id
 
 
 @pytest.mark.parametrize("function_id", sorted(WORKERS))
@@ -823,10 +855,16 @@ def test_worker_consumes_its_queue_with_partial_batch_responses(function_id: str
     expected = WORKERS[function_id]
     [event] = sqs_events(function_id)
 
+    window = (
+        {"MaximumBatchingWindowInSeconds": expected["MaximumBatchingWindowInSeconds"]}
+        if "MaximumBatchingWindowInSeconds" in expected
+        else {}
+    )
     assert event == {
         "Queue": {"Fn::GetAtt": [expected["queue"], "Arn"]},
         "BatchSize": expected["BatchSize"],
-        "MaximumBatchingWindowInSeconds": expected["MaximumBatchingWindowInSeconds"],
+        **window,
+        "ScalingConfig": {"MaximumConcurrency": {"Ref": CONCURRENCY_PARAMETERS[function_id]}},
         "FunctionResponseTypes": ["ReportBatchItemFailures"],
     }
 
@@ -906,3 +944,256 @@ def test_cfn_lint_check_catches_a_broken_template(tmp_path: pathlib.Path) -> Non
         encoding="utf-8",
     )
     assert lint_file(broken)
+
+
+# ---------------------------------------------------------------- hardening
+
+
+def walk(value: Any, path: str = "") -> list[tuple[str, Any]]:
+    """Every scalar of a parsed template fragment, with a readable path to it."""
+    if isinstance(value, dict):
+        return [pair for key, item in value.items() for pair in walk(item, f"{path}.{key}")]
+    if isinstance(value, list):
+        return [pair for index, item in enumerate(value) for pair in walk(item, f"{path}[{index}]")]
+    return [(path, value)]
+
+
+def test_tracing_is_a_parameter_that_defaults_to_off_and_powertools_follows_it() -> None:
+    parameter = TEMPLATE["Parameters"]["Tracing"]
+    assert parameter["AllowedValues"] == ["Active", "PassThrough"]
+    assert parameter["Default"] == "PassThrough"
+    assert TEMPLATE["Conditions"]["TracingOn"] == {"Fn::Equals": [{"Ref": "Tracing"}, "Active"]}
+    assert TEMPLATE["Globals"]["Function"]["Tracing"] == {"Ref": "Tracing"}
+    variables = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["POWERTOOLS_TRACE_DISABLED"] == {"Fn::If": ["TracingOn", "false", "true"]}
+    for function_id in FUNCTIONS:
+        assert "Tracing" not in props(function_id), function_id
+
+
+def test_tracer_never_captures_handler_responses_into_traces() -> None:
+    # Responses carry issued tokens (admin), message bodies (sync) and sendacks.
+    variables = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["POWERTOOLS_TRACER_CAPTURE_RESPONSE"] == "false"
+    assert "POWERTOOLS_TRACER_CAPTURE_ERROR" not in variables
+
+
+def test_log_retention_is_a_parameter_of_the_values_cloudwatch_accepts_30_days_by_default() -> None:
+    parameter = TEMPLATE["Parameters"]["LogRetentionDays"]
+    assert parameter["Default"] == 30
+    assert parameter["AllowedValues"] == CLOUDWATCH_RETENTION_DAYS
+
+
+@pytest.mark.parametrize("function_id", sorted(FUNCTIONS))
+def test_function_logs_to_its_own_group_created_first_kept_30_days_deleted_with_the_stack(
+    function_id: str,
+) -> None:
+    # LoggingConfig refers to the group, so the function depends on it: CloudFormation
+    # creates the group before Lambda could create /aws/lambda/<name> on an invocation.
+    logging = props(function_id)["LoggingConfig"]
+    assert set(logging) == {"LogGroup"}
+    group_id = logging["LogGroup"]["Ref"]
+    group = RESOURCES[group_id]
+    assert group["Type"] == "AWS::Logs::LogGroup"
+    assert group["DeletionPolicy"] == group["UpdateReplacePolicy"] == "Delete"
+    assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    assert sub_string(group["Properties"]["LogGroupName"]) == (
+        f"/aws/lambda/${{AWS::StackName}}/{function_id}"
+    )
+
+
+def test_every_log_group_has_the_retention_parameter_and_goes_with_the_stack() -> None:
+    groups = of_type("AWS::Logs::LogGroup")
+    assert len(groups) == len(FUNCTIONS) + 2  # and the two APIs' access logs
+    for group_id, group in groups.items():
+        assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}, group_id
+        assert group["DeletionPolicy"] == group["UpdateReplacePolicy"] == "Delete", group_id
+
+
+@pytest.mark.parametrize("function_id", sorted(WORKERS))
+def test_sqs_worker_is_capped_by_a_parameter_of_at_least_two_leaving_room_for_routes(
+    function_id: str,
+) -> None:
+    [event] = sqs_events(function_id)
+    parameter_id = CONCURRENCY_PARAMETERS[function_id]
+    assert event["ScalingConfig"] == {"MaximumConcurrency": {"Ref": parameter_id}}
+    parameter = TEMPLATE["Parameters"][parameter_id]
+    # SQS event sources accept 2..1000; a cap reserves nothing from the account pool.
+    assert parameter["MinValue"] == 2
+    assert parameter["MaxValue"] == 1000
+    assert 2 <= parameter["Default"] <= 10
+    assert "ReservedConcurrentExecutions" not in props(function_id)
+    total = sum(TEMPLATE["Parameters"][p]["Default"] for p in CONCURRENCY_PARAMETERS.values())
+    assert total <= 50  # of the default 1,000 per account and region
+
+
+def test_fifo_event_sources_have_no_batching_window() -> None:
+    for function_id in WORKERS:
+        for event in sqs_events(function_id):
+            queue = get_att(event["Queue"], "Arn")
+            if props(str(queue)).get("FifoQueue"):
+                assert "MaximumBatchingWindowInSeconds" not in event, function_id
+
+
+def alarm_of(namespace: str, metric: str, dimensions: list[dict[str, Any]]) -> dict[str, Any]:
+    found = [
+        alarm["Properties"]
+        for alarm in of_type("AWS::CloudWatch::Alarm").values()
+        if alarm["Properties"].get("Namespace") == namespace
+        and alarm["Properties"].get("MetricName") == metric
+        and alarm["Properties"].get("Dimensions") == dimensions
+    ]
+    assert len(found) == 1, (namespace, metric, dimensions)
+    return found[0]
+
+
+@pytest.mark.parametrize("function_id", sorted(FUNCTIONS))
+@pytest.mark.parametrize("metric", ["Errors", "Throttles"])
+def test_function_alarms_on_its_first_error_and_throttle(function_id: str, metric: str) -> None:
+    alarm = alarm_of(
+        "AWS/Lambda", metric, [{"Name": "FunctionName", "Value": {"Ref": function_id}}]
+    )
+    assert alarm["Statistic"] == "Sum"
+    assert alarm["Threshold"] == 1
+    assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+
+
+@pytest.mark.parametrize("metric", ["ExecutionError", "IntegrationError"])
+def test_websocket_api_alarms_on_integration_and_execution_errors(metric: str) -> None:
+    # WebSocket APIs have no 5XX metric: these two are their server-side errors.
+    alarm = alarm_of(
+        "AWS/ApiGateway",
+        metric,
+        [
+            {"Name": "ApiId", "Value": {"Ref": "WebSocketApi"}},
+            {"Name": "Stage", "Value": {"Ref": "StageName"}},
+        ],
+    )
+    assert (alarm["Statistic"], alarm["Threshold"]) == ("Sum", 1)
+
+
+def test_admin_api_alarms_on_5xx() -> None:
+    alarm = alarm_of("AWS/ApiGateway", "5xx", [{"Name": "ApiId", "Value": {"Ref": "AdminApi"}}])
+    assert (alarm["Statistic"], alarm["Threshold"]) == ("Sum", 1)
+
+
+@pytest.mark.parametrize("table_id", sorted(of_type("AWS::DynamoDB::Table")))
+def test_table_alarms_on_read_and_write_throttling_including_its_indexes(table_id: str) -> None:
+    alarms = [
+        alarm["Properties"]
+        for alarm in of_type("AWS::CloudWatch::Alarm").values()
+        if any(
+            d.get("Value") == {"Ref": table_id}
+            for m in alarm["Properties"].get("Metrics", [])
+            for d in m.get("MetricStat", {}).get("Metric", {}).get("Dimensions", [])
+        )
+    ]
+    assert len(alarms) == 1, table_id
+    [alarm] = alarms
+    watched = {
+        (
+            m["MetricStat"]["Metric"]["MetricName"],
+            next(
+                (
+                    d["Value"]
+                    for d in m["MetricStat"]["Metric"]["Dimensions"]
+                    if d["Name"] == "GlobalSecondaryIndexName"
+                ),
+                None,
+            ),
+        )
+        for m in alarm["Metrics"]
+        if "MetricStat" in m
+    }
+    indexes = [index["IndexName"] for index in props(table_id).get("GlobalSecondaryIndexes", [])]
+    assert watched == {
+        (metric, index)
+        for metric in ("ReadThrottleEvents", "WriteThrottleEvents")
+        for index in [None, *indexes]
+    }
+    [expression] = [m for m in alarm["Metrics"] if "Expression" in m]
+    assert expression["Expression"] == "SUM(METRICS())"
+    assert expression["ReturnData"] is True
+    assert alarm["Threshold"] == 1
+
+
+@pytest.mark.parametrize("queue_id", sorted(WORK_QUEUES))
+def test_work_queue_alarms_when_its_oldest_job_outlives_the_longest_delay(queue_id: str) -> None:
+    alarm = alarm_of(
+        "AWS/SQS",
+        "ApproximateAgeOfOldestMessage",
+        [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}],
+    )
+    assert alarm["Statistic"] == "Maximum"
+    # Retry and notification jobs may be delayed up to 900 s; fan-out jobs never are.
+    longest_delay = 0 if props(queue_id).get("FifoQueue") else 900
+    assert alarm["Threshold"] > longest_delay
+    assert alarm["Threshold"] <= longest_delay + 600
+
+
+ACCESS_LOG_SECRETS = ("$context.authorizer.", "body", "token", "$input", "header", "querystring")
+
+
+def test_websocket_stage_writes_json_access_logs_without_bodies_or_tokens() -> None:
+    [stage] = of_type("AWS::ApiGatewayV2::Stage").values()
+    settings = stage["Properties"]["AccessLogSettings"]
+    assert settings["DestinationArn"] == {"Fn::GetAtt": ["WebSocketAccessLogGroup", "Arn"]}
+    fields = json.loads(settings["Format"])
+    assert {"requestId", "routeKey", "status", "connectionId", "ip", "error"} <= set(fields)
+    allowed_authorizer = {"$context.authorizer.status", "$context.authorizer.error"}
+    for name, variable in fields.items():
+        if variable in allowed_authorizer:
+            continue
+        assert not any(secret in variable.lower() for secret in ACCESS_LOG_SECRETS), name
+
+
+def test_admin_api_writes_json_access_logs_without_bodies_or_tokens() -> None:
+    settings = props("AdminApi")["AccessLogSettings"]
+    assert settings["DestinationArn"] == {"Fn::GetAtt": ["AdminApiAccessLogGroup", "Arn"]}
+    fields = json.loads(settings["Format"])
+    assert {"requestId", "routeKey", "status", "ip", "error"} <= set(fields)
+    for name, variable in fields.items():
+        assert not any(secret in variable.lower() for secret in ACCESS_LOG_SECRETS), name
+
+
+def test_websocket_logging_has_the_account_cloudwatch_role_unless_told_one_exists() -> None:
+    # REST and WebSocket APIs log through the account's API Gateway CloudWatch role
+    # (HTTP APIs do not): without one, the stage with access logs fails to deploy.
+    parameter = TEMPLATE["Parameters"]["ApiGatewayCloudWatchRole"]
+    assert parameter["AllowedValues"] == ["Create", "Existing"]
+    assert parameter["Default"] == "Create"
+    account = RESOURCES["ApiGatewayAccount"]
+    role = RESOURCES["ApiGatewayLogsRole"]
+    for resource in (account, role):
+        assert resource["Condition"] == "CreateApiGatewayLogsRole"
+        # Kept on stack deletion: the account setting serves every API of the account.
+        assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == "Retain"
+    assert account["Properties"]["CloudWatchRoleArn"] == {
+        "Fn::GetAtt": ["ApiGatewayLogsRole", "Arn"]
+    }
+    [stage] = of_type("AWS::ApiGatewayV2::Stage").values()
+    # The stage names the account setting, so it is created after it.
+    condition, with_role, _ = stage["Properties"]["Description"]["Fn::If"]
+    assert condition == "CreateApiGatewayLogsRole"
+    assert "${ApiGatewayAccount}" in sub_string(with_role)
+
+
+def test_no_endpoint_hard_codes_amazonaws_com() -> None:
+    # Endpoints use ${AWS::URLSuffix} (amazonaws.com.cn in China). Service principals stay
+    # literal: apigateway.amazonaws.com is the principal in every partition, and
+    # apigateway.amazonaws.com.cn is refused by Lambda AddPermission in China.
+    literal = [
+        (path, value)
+        for path, value in walk(TEMPLATE)
+        if isinstance(value, str) and "amazonaws.com" in value
+    ]
+    assert literal, "expected the service principals"
+    for path, value in literal:
+        assert path.endswith((".Principal", ".Principal.Service")), (path, value)
+        assert value == "apigateway.amazonaws.com", (path, value)
+    outputs = {
+        name: sub_string(o["Value"])
+        for name, o in TEMPLATE["Outputs"].items()
+        if isinstance(o["Value"], dict) and "Fn::Sub" in o["Value"]
+    }
+    for name in ("WebSocketUrl", "ManagementEndpoint", "AdminApiUrl"):
+        assert ".execute-api.${AWS::Region}.${AWS::URLSuffix}" in outputs[name], name

@@ -601,7 +601,7 @@ def test_event_source_mappings_of_the_repository_template(template: dict[str, An
             "VisibilityTimeout": 360,
             "maxReceiveCount": 5,
             "dead_letter_queue": "FanoutDeadLetterQueue",
-            "MaximumConcurrency": None,
+            "MaximumConcurrency": 10,
         },
         {
             "function": "notifier",
@@ -615,7 +615,7 @@ def test_event_source_mappings_of_the_repository_template(template: dict[str, An
             "VisibilityTimeout": 120,
             "maxReceiveCount": 5,
             "dead_letter_queue": "NotifyDeadLetterQueue",
-            "MaximumConcurrency": None,
+            "MaximumConcurrency": 5,
         },
         {
             "function": "retry_worker",
@@ -629,7 +629,7 @@ def test_event_source_mappings_of_the_repository_template(template: dict[str, An
             "VisibilityTimeout": 120,
             "maxReceiveCount": 5,
             "dead_letter_queue": "RetryDeadLetterQueue",
-            "MaximumConcurrency": None,
+            "MaximumConcurrency": 5,
         },
     ]
 
@@ -699,3 +699,91 @@ def test_event_source_concurrency_is_the_lower_of_scaling_cap_and_reserved_concu
     function["ReservedConcurrentExecutions"] = 2
     retry = {m["queue"]: m for m in event_source_mappings(template)}["RetryQueue"]
     assert retry["MaximumConcurrency"] == 2
+
+
+def test_event_source_settings_given_as_parameter_refs_take_the_parameter_defaults(
+    tmp_path: pathlib.Path,
+) -> None:
+    path = write_template(
+        tmp_path,
+        """
+        Parameters:
+          Cap: {Type: Number, Default: 4, MinValue: 2}
+          Batch: {Type: Number, Default: 3}
+        Resources:
+          Q: {Type: AWS::SQS::Queue}
+          F:
+            Type: AWS::Serverless::Function
+            Properties:
+              CodeUri: functions/worker/
+              ReservedConcurrentExecutions: 9
+              Events:
+                Jobs:
+                  Type: SQS
+                  Properties:
+                    Queue: !GetAtt Q.Arn
+                    BatchSize: !Ref Batch
+                    ScalingConfig: {MaximumConcurrency: !Ref Cap}
+        """,
+    )
+
+    [mapping] = event_source_mappings(load_template(path))
+
+    assert mapping["MaximumConcurrency"] == 4
+    assert mapping["BatchSize"] == 3
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("!Ref NoDefault", "no Default"),
+        ("!Ref AWS::AccountId", "intrinsic"),
+        ("!Ref Q", "intrinsic"),
+        ('!Sub "${Cap}"', "intrinsic"),
+    ],
+)
+def test_event_source_settings_refuse_refs_without_a_default_and_other_intrinsics(
+    tmp_path: pathlib.Path, value: str, message: str
+) -> None:
+    path = write_template(
+        tmp_path,
+        f"""
+        Parameters:
+          Cap: {{Type: Number, Default: 4}}
+          NoDefault: {{Type: Number}}
+        Resources:
+          Q: {{Type: AWS::SQS::Queue}}
+          F:
+            Type: AWS::Serverless::Function
+            Properties:
+              CodeUri: functions/worker/
+              Events:
+                Jobs:
+                  Type: SQS
+                  Properties:
+                    Queue: !GetAtt Q.Arn
+                    ScalingConfig: {{MaximumConcurrency: {value}}}
+        """,
+    )
+
+    with pytest.raises(TemplateError, match=message):
+        event_source_mappings(load_template(path))
+
+
+def test_tables_still_refuse_parameter_refs_even_with_a_default(tmp_path: pathlib.Path) -> None:
+    path = write_template(
+        tmp_path,
+        """
+        Parameters:
+          KeyName: {Type: String, Default: k}
+        Resources:
+          T:
+            Type: AWS::DynamoDB::Table
+            Properties:
+              AttributeDefinitions: [{AttributeName: !Ref KeyName, AttributeType: S}]
+              KeySchema: [{AttributeName: !Ref KeyName, KeyType: HASH}]
+        """,
+    )
+
+    with pytest.raises(TemplateError, match="intrinsic"):
+        table_specs(load_template(path))
