@@ -34,7 +34,10 @@ def load_handler(name: str) -> Handler:
         spec = importlib.util.spec_from_file_location(module_name, path)
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
-        sys.modules[module_name] = module
         spec.loader.exec_module(module)
+        # Registered only once loaded: another thread (the local stack invokes concurrently)
+        # must never find a half-executed module without its `handler`. Two threads may both
+        # load it the first time; the modules are alike and the last one stays.
+        sys.modules[module_name] = module
     handler: Handler = module.handler
     return handler
