@@ -24,6 +24,7 @@ from moto.sqs.models import sqs_backends
 
 from courier.frames import loads
 from courier.tokens import issue_token
+from local import emf
 from local.handlers import load_handler
 from local.moto_patches import AtomicDynamoDB, DynamoDBCostPatches, Patch
 from local.template import (
@@ -153,6 +154,10 @@ class Courier:
         env = resource_env(self.tables, self.queues, self.topics, template)
         for name, value in {**BASE_ENV, **env}.items():
             monkeypatch.setenv(name, value)
+        # The metric (EMF) lines the handlers print: kept here, out of pytest's output.
+        self.metric_lines: list[str] = []
+        for owner, name, value in emf.replacements(self.metric_lines.append):
+            monkeypatch.setattr(owner, name, value, raising=False)
         self.published: list[dict[str, Any]] = []
         monkeypatch.setattr(SNSBackend, "publish", self._record_publish(SNSBackend.publish))
         self.connections = RecordingConnections()
