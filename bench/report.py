@@ -277,7 +277,11 @@ def _coldstart_section(cold: ColdStart) -> list[str]:
         "them on first use). *Tracing off* is the template's default "
         "(`POWERTOOLS_TRACE_DISABLED=true`): the X-Ray SDK is not imported "
         "(courier/observability.py). *Tracing on* is for information: Powertools' Tracer "
-        "loads the X-Ray SDK and patches botocore.",
+        "loads the X-Ray SDK and patches botocore. `LAMBDA_TASK_ROOT` matters: without it "
+        "(as this bench ran before) the X-Ray recorder believes it runs outside Lambda and "
+        "builds a botocore client for centralized sampling, about 110 ms Lambda never "
+        "spends. `admin` and `authorizer` import PyJWT, which loads `cryptography` when it is "
+        "installed: it is here (moto needs it), not in the layer, so their figures run high.",
         "",
         f"Worst handler, tracing off: `{worst[0]}`, "
         f"{_ratio(worst[1]['median_ms'], base['median_ms'])} (target ≤ 1.25x).",
