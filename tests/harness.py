@@ -115,6 +115,14 @@ def _patched(patch: Patch, monkeypatch: Any) -> None:
         monkeypatch.setattr(owner, name, value)
 
 
+def divert_metrics(monkeypatch: Any) -> list[str]:
+    """The metric (EMF) lines the handlers print, kept in a list, out of pytest's output."""
+    lines: list[str] = []
+    for owner, name, value in emf.replacements(lines.append):
+        monkeypatch.setattr(owner, name, value, raising=False)
+    return lines
+
+
 def atomic_dynamodb(monkeypatch: Any) -> None:
     """DynamoDB applies each request atomically; moto under threads does not, so serialize."""
     _patched(AtomicDynamoDB(), monkeypatch)
@@ -154,10 +162,7 @@ class Courier:
         env = resource_env(self.tables, self.queues, self.topics, template)
         for name, value in {**BASE_ENV, **env}.items():
             monkeypatch.setenv(name, value)
-        # The metric (EMF) lines the handlers print: kept here, out of pytest's output.
-        self.metric_lines: list[str] = []
-        for owner, name, value in emf.replacements(self.metric_lines.append):
-            monkeypatch.setattr(owner, name, value, raising=False)
+        self.metric_lines = divert_metrics(monkeypatch)
         self.published: list[dict[str, Any]] = []
         monkeypatch.setattr(SNSBackend, "publish", self._record_publish(SNSBackend.publish))
         self.connections = RecordingConnections()
