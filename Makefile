@@ -76,8 +76,8 @@ validate: $(STAMP) $(SAM_STAMP) $(CHECKOV_STAMP) ## sam validate --lint, sam bui
 	@python312=$$(tools/find-python312) || exit 1; $(PY) tools/smoke_build.py --python $$python312
 	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml
 
-run: $(STAMP) ## the local stack on 127.0.0.1:3001 (COURIER_PORT): WebSocket + admin API, moto, SQS pollers
-	$(PY) -m local.run
+run: $(STAMP) ## the local stack on 127.0.0.1:3001 (COURIER_PORT): WebSocket + admin API, moto, SQS pollers [VERBOSE=1: print metrics]
+	$(PY) -m local.run $(if $(VERBOSE),--verbose)
 
 chat: $(STAMP) ## terminal chat against the local stack: make chat USER=alice [URL=http://127.0.0.1:3001]
 	$(PY) -m courier_chat --user $(USER) $(if $(URL),--url $(URL))
@@ -92,8 +92,8 @@ $(BENCH_STAMP): $(STAMP) bench/requirements.txt
 bench: $(BENCH_STAMP) ## cost per operation, cold imports, moto, local throughput: bench/results/REPORT.md [ARGS="--parts local"]
 	$(PY) -m bench $(ARGS)
 
-invoke: $(STAMP) ## run one handler against in-process moto: make invoke FN=send EVENT=events/send-dm.json
-	$(PY) -m local.invoke $(FN) $(EVENT)
+invoke: $(STAMP) ## run one handler against in-process moto: make invoke FN=send EVENT=events/send-dm.json [VERBOSE=1]
+	$(PY) -m local.invoke $(FN) $(EVENT) $(if $(VERBOSE),--verbose)
 
 redrive: $(STAMP) ## move a queue's dead letters back: make redrive QUEUE=RetryQueue [STACK=courier] [ENDPOINT=url]
 	@test -n "$(QUEUE)" || { echo "usage: make redrive QUEUE=RetryQueue|FanoutQueue|NotifyQueue"; exit 2; }

@@ -81,8 +81,9 @@ def _coldstart(cold: ColdStart, path: Path) -> str:
     figure, axes = plt.subplots(figsize=(8, 0.35 * len(names) + 1.5))
     colors = [COLORS["ours"]] * len(cold["handlers"]) + ["#718096"]
     axes.barh(names, medians, xerr=errors, color=colors, capsize=3)
+    axes.axvline(1.25 * cold["baseline"]["median_ms"], color="#1a202c", linestyle="--", linewidth=1)
     axes.invert_yaxis()
-    axes.set_xlabel("cold import, ms (median; whisker to p90)")
+    axes.set_xlabel("cold import, ms (median; whisker to p90; dashed: 1.25x boto3 + client)")
     axes.grid(axis="x", alpha=0.3)
     return _save(figure, path)
 

@@ -9,7 +9,7 @@ from bench import naive
 from bench.billing import PLATFORM_LOG_BYTES, DurationModel
 from bench.floor import COMMON_REASONS
 from bench.prices import CHECKED_ON, CONNECTION_MINUTE, PRICES, REGION, SERVICES
-from bench.results import BillRow, ColdStart, CostResult, LocalLoad, Rates, Results
+from bench.results import BillRow, ColdStart, CostResult, LocalLoad, Rates, Results, Spread
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], left: int = 1) -> list[str]:
@@ -248,39 +248,73 @@ def _prices_section() -> list[str]:
 
 def _coldstart_section(cold: ColdStart) -> list[str]:
     base = cold["baseline"]
-    rows = [
-        [
-            name,
+    tracing = cold.get("handlers_tracing", {})
+
+    def cells(s: Spread | None) -> list[str]:
+        if s is None:
+            return ["—", "—", "—"]
+        return [
             f"{s['median_ms']:.0f}",
             f"{s['p90_ms']:.0f}",
             _ratio(s["median_ms"], base["median_ms"]),
         ]
-        for name, s in cold["handlers"].items()
-    ]
-    rows.append(
-        [
-            "`import boto3` + one client",
-            f"{base['median_ms']:.0f}",
-            f"{base['p90_ms']:.0f}",
-            "1.00x",
-        ]
-    )
+
+    rows = [[name, *cells(s), *cells(tracing.get(name))] for name, s in cold["handlers"].items()]
+    rows.append(["`import boto3` + one client", *cells(base), "", "", ""])
+    worst = max(cold["handlers"].items(), key=lambda kv: kv[1]["median_ms"])
+    pynamodb = [[name, *cells(s)] for name, s in cold.get("pynamodb", {}).items()]
     shares = [[s["package"], f"{s['ms']:.0f}"] for s in cold["importtime"]]
+    traced = [[s["package"], f"{s['ms']:.0f}"] for s in cold.get("importtime_tracing", [])]
     return [
         "## Cold import",
         "",
         f"Each handler module imported as Lambda does (its folder and the layer on sys.path, "
-        f"`AWS_LAMBDA_FUNCTION_NAME` set), beside `import boto3; boto3.client('dynamodb')`, "
-        f"each in a fresh interpreter, {base['runs']} rounds interleaving every target. Time "
-        "is measured inside the interpreter (its own start-up excluded), with warm file "
-        "caches and compiled bytecode: Lambda's first import also reads the package from "
-        "its disk. Handlers open no client at import (runtime.py opens them on first use).",
+        "`AWS_LAMBDA_FUNCTION_NAME` and `LAMBDA_TASK_ROOT` set), beside `import boto3; "
+        f"boto3.client('dynamodb')`, each in a fresh interpreter, {base['runs']} rounds "
+        "interleaving every target. Time is measured inside the interpreter (its own start-up "
+        "excluded), with warm file caches and compiled bytecode: Lambda's first import also "
+        "reads the package from its disk. Handlers open no client at import (runtime.py opens "
+        "them on first use). *Tracing off* is the template's default "
+        "(`POWERTOOLS_TRACE_DISABLED=true`): the X-Ray SDK is not imported "
+        "(courier/observability.py). *Tracing on* is for information: Powertools' Tracer "
+        "loads the X-Ray SDK and patches botocore. `LAMBDA_TASK_ROOT` matters: without it "
+        "(as this bench ran before) the X-Ray recorder believes it runs outside Lambda and "
+        "builds a botocore client for centralized sampling, about 110 ms Lambda never "
+        "spends. `admin` and `authorizer` import PyJWT, which loads `cryptography` when it is "
+        "installed: it is here (moto needs it), not in the layer, so their figures run high.",
         "",
-        *_table(["import", "median ms", "p90 ms", "÷ boto3 + client"], rows),
+        f"Worst handler, tracing off: `{worst[0]}`, "
+        f"{_ratio(worst[1]['median_ms'], base['median_ms'])} (target ≤ 1.25x).",
+        "",
+        *_table(
+            [
+                "import",
+                "median ms",
+                "p90 ms",
+                "÷ boto3 + client",
+                "tracing on: median ms",
+                "p90 ms",
+                "÷ boto3 + client",
+            ],
+            rows,
+        ),
+        *(
+            [
+                "PynamoDB (`import pynamodb.models, pynamodb.attributes, "
+                "pynamodb.transactions`): alone in a fresh interpreter (it brings botocore), "
+                "after `import boto3`, and after `send`'s handler (tracing off), the shape "
+                "of a handler whose data layer is built on it:",
+                "",
+                *_table(["import", "median ms", "p90 ms", "÷ boto3 + client"], pynamodb),
+            ]
+            if pynamodb
+            else []
+        ),
         f"Where `{cold['importtime_of']}`'s import time goes (`-X importtime`, self time by "
-        "top-level package):",
+        "top-level package), tracing off:",
         "",
         *_table(["package", "ms"], shares),
+        *(["The same with tracing on:", "", *_table(["package", "ms"], traced)] if traced else []),
     ]
 
 

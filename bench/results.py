@@ -10,7 +10,7 @@ import statistics
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypedDict, cast
+from typing import NotRequired, TypedDict, cast
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 RESULTS_JSON = RESULTS_DIR / "results.json"
@@ -52,10 +52,13 @@ class ImportShare(TypedDict):
 
 
 class ColdStart(TypedDict):
-    handlers: dict[str, Spread]
+    handlers: dict[str, Spread]  # tracing off (POWERTOOLS_TRACE_DISABLED=true), the default
+    handlers_tracing: NotRequired[dict[str, Spread]]  # tracing on: the X-Ray SDK loaded
+    pynamodb: NotRequired[dict[str, Spread]]  # PynamoDB's models, attributes and transactions
     baseline: Spread  # import boto3 and create one client
     importtime_of: str
     importtime: list[ImportShare]  # self time summed by top-level package
+    importtime_tracing: NotRequired[list[ImportShare]]  # the same with tracing on
 
 
 class Percentiles(TypedDict):

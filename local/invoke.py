@@ -1,7 +1,8 @@
 """`make invoke FN=send EVENT=events/send-dm.json`: run one handler in-process against moto.
 
 No Docker: tables come from template.yaml into moto's in-process mock, the handler is
-the deployable one, and frames it posts to other connections are printed.
+the deployable one, and frames it posts to other connections are printed. Its metric
+lines (EMF) go to .local/metrics.log (local/emf.py); `--verbose` prints them too.
 """
 
 from __future__ import annotations
@@ -9,10 +10,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 from unittest import mock
 
+from local import emf
 from local.environment import apply_local_environment
 from local.handlers import function_names, load_handler
 
@@ -65,8 +68,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("function", choices=function_names())
     parser.add_argument("event", type=Path, help="an event file, e.g. events/send-dm.json")
+    parser.add_argument(
+        "--verbose", action="store_true", help="print the metric (EMF) lines too, not only log them"
+    )
     args = parser.parse_args(argv)
-    outcome = invoke(args.function, json.loads(args.event.read_text()))
+    undo = emf.divert(emf.log_file(echo=args.verbose))
+    try:
+        with warnings.catch_warnings():
+            if not args.verbose:
+                warnings.filterwarnings("ignore", "No application metrics to publish")
+            outcome = invoke(args.function, json.loads(args.event.read_text()))
+    finally:
+        undo()
     json.dump(outcome, sys.stdout, indent=2)
     sys.stdout.write("\n")
     return 0

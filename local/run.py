@@ -1,18 +1,22 @@
 """`make run`: the local stack on loopback until Ctrl-C.
 
 Settings: COURIER_PORT (default 3001), COURIER_MOTO_PORT (default: any free port),
-COURIER_JWT_SECRET and the other COURIER_* variables of template.yaml.
+COURIER_JWT_SECRET and the other COURIER_* variables of template.yaml. The functions' metric
+lines (EMF) go to .local/metrics.log (COURIER_METRICS_LOG); `--verbose` prints them too.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import logging
 import os
 import signal
 import sys
+import warnings
 
+from local import emf
 from local.server import LocalServer
 
 DEFAULT_PORT = 3001
@@ -37,6 +41,7 @@ def _banner(server: LocalServer) -> str:
             for name, value in settings["environment"].items()
             if name.startswith(("COURIER_", "AWS_ENDPOINT", "AWS_REGION"))
         ),
+        f"Metrics (EMF lines): {emf.log_path()}",
         "",
         "Ctrl-C stops.",
     ]
@@ -58,12 +63,19 @@ async def serve(port: int, moto_port: int) -> None:
         await server.stop()
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--verbose", action="store_true", help="print the metric (EMF) lines too, not only log them"
+    )
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("botocore").setLevel(logging.WARNING)
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-    # EMF metric lines are for CloudWatch; POWERTOOLS_METRICS_DISABLED=false shows them here.
-    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    # EMF metric lines are for CloudWatch: here they go to a file (printed with --verbose).
+    emf.divert(emf.log_file(echo=args.verbose))
+    if not args.verbose:
+        warnings.filterwarnings("ignore", "No application metrics to publish")
     port = int(os.environ.get("COURIER_PORT", str(DEFAULT_PORT)))
     moto_port = int(os.environ.get("COURIER_MOTO_PORT", "0"))
     with contextlib.suppress(KeyboardInterrupt):

@@ -24,6 +24,7 @@ from moto.sqs.models import sqs_backends
 
 from courier.frames import loads
 from courier.tokens import issue_token
+from local import emf
 from local.handlers import load_handler
 from local.moto_patches import AtomicDynamoDB, DynamoDBCostPatches, Patch
 from local.template import (
@@ -114,6 +115,14 @@ def _patched(patch: Patch, monkeypatch: Any) -> None:
         monkeypatch.setattr(owner, name, value)
 
 
+def divert_metrics(monkeypatch: Any) -> list[str]:
+    """The metric (EMF) lines the handlers print, kept in a list, out of pytest's output."""
+    lines: list[str] = []
+    for owner, name, value in emf.replacements(lines.append):
+        monkeypatch.setattr(owner, name, value, raising=False)
+    return lines
+
+
 def atomic_dynamodb(monkeypatch: Any) -> None:
     """DynamoDB applies each request atomically; moto under threads does not, so serialize."""
     _patched(AtomicDynamoDB(), monkeypatch)
@@ -153,6 +162,7 @@ class Courier:
         env = resource_env(self.tables, self.queues, self.topics, template)
         for name, value in {**BASE_ENV, **env}.items():
             monkeypatch.setenv(name, value)
+        self.metric_lines = divert_metrics(monkeypatch)
         self.published: list[dict[str, Any]] = []
         monkeypatch.setattr(SNSBackend, "publish", self._record_publish(SNSBackend.publish))
         self.connections = RecordingConnections()

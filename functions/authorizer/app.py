@@ -2,17 +2,18 @@
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from courier import observability
 from courier.authorizer import authorize
 from courier.settings import get_settings
 from courier.tokens import jwt_secret
 
 logger = Logger()
 metrics = Metrics()
-tracer = Tracer()
+tracer = observability.tracer()
 
 
 @logger.inject_lambda_context

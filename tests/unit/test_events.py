@@ -12,6 +12,7 @@ import pytest
 from courier.runtime import reset_services
 from local.invoke import invoke
 from tests.events import EVENTS_DIR
+from tests.harness import divert_metrics
 
 SAMPLES = sorted(EVENTS_DIR.glob("*.json"))
 # What each sample gets back on an empty stack (send-group: no such group yet).
@@ -34,7 +35,10 @@ def function_of(sample: Path) -> str:
 
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=[s.stem for s in SAMPLES])
-def test_sample_event_runs_through_its_function(sample: Path) -> None:
+def test_sample_event_runs_through_its_function(
+    sample: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    divert_metrics(monkeypatch)
     with mock.patch.dict(os.environ):
         for name in ("COURIER_JWT_SECRET", "COURIER_WS_ENDPOINT"):
             os.environ.pop(name, None)  # the local defaults signed the samples' tokens
