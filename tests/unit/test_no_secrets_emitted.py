@@ -30,7 +30,7 @@ from aws_lambda_powertools.tracing import Tracer
 
 from local.handlers import FUNCTIONS_DIR
 from local.template import load_template
-from tests.harness import Courier
+from tests.harness import JWT_SECRET, Courier
 
 BODY = "zebra-quartz-7731 a body no trace may hold"
 TRACE_HEADER = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
@@ -224,6 +224,7 @@ def test_no_token_or_message_body_in_traces_logs_or_metrics(
     for what, text in emitted.items():
         assert token not in text, f"the issued token is in the {what}"
         assert BODY not in text, f"a message body is in the {what}"
+        assert JWT_SECRET not in text, f"the signing secret is in the {what}"
 
 
 def test_the_listeners_catch_a_leak_when_responses_and_events_are_captured(
