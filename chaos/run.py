@@ -211,7 +211,7 @@ async def run(config: ChaosConfig) -> Outcome:
             plan.drop_connection = ConnectionDropper(server, asyncio.get_running_loop())
             await network.start(HOST, server.url)
             stack = server.stack
-            state = ServerState(stack.environment, stack.queues)
+            state = ServerState(stack.environment, stack.queues, server.stream_pollers)
             devices = await _devices(server.url, network.url, population, history)
             await asyncio.gather(*(device.start() for device in devices))
             laps.append(time.monotonic())
