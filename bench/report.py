@@ -478,6 +478,15 @@ def _commit_to_frame(local: LocalLoad) -> list[str]:
                 ),
             ],
         ),
+        f"After a crash, {crash['beyond_first_retry']} of {crash['messages']} messages came "
+        f"more than 1 s after the probe's {crash['retry_base_seconds']} s: a probe that "
+        "finds its device's retry chain for the channel still active (an earlier message's, "
+        "whose next attempt has not yet run to find its ack) joins that chain instead of "
+        "posting, and the message goes out at the chain's next attempt (2x, 4x ... the "
+        "base delay after the chain began): live, within the retry schedule, but later "
+        "than the first retry. The ping-pong makes this common: each device receives a "
+        "message in the same channel every two round trips.",
+        "",
     ]
 
 

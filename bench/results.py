@@ -89,6 +89,7 @@ class CrashLoad(TypedDict):
     timeouts: int
     retry_base_seconds: int  # COURIER_RETRY_BASE_SECONDS: the probe's delay
     commit_to_frame_ms: Percentiles
+    beyond_first_retry: int  # messages whose first frame came over 1 s after the probe's delay
 
 
 class LocalLoad(TypedDict):
