@@ -29,6 +29,7 @@ RETRY_METRICS = {
     "offline": "RetriesSkippedOffline",
     "coalesced": "RetriesCoalesced",
     "duplicate": "RetryJobsDuplicate",
+    "resumed": "RetryChainsResumed",
 }
 
 
