@@ -16,16 +16,20 @@ ack and read 1-3 seqs in a row (stale, repeated, current, beyond lastSeq), each 
 late frame for the seq before it, on a channel allowed or not; sync the
 conversations (paged) or a channel's history (page after page); replace the group's members
 (admin PUT); deliver the queued retry jobs, or run any queue's jobs (retry, fan-out, notify),
-optionally delivering the batch a second time (SQS at-least-once); replay a job run long ago.
+optionally delivering the batch a second time (SQS at-least-once); replay a job run long ago;
+a send whose function dies right after its commit, and its resend from the outbox; quiesce.
 
 Checked as it happens: every frame a connection receives (`_new_frames`: the stored message,
 to a device it may reach, at most 1 + MAX_RETRIES copies per device, nothing to a dead or
 closed socket); every notification (`_new_publications`: about the latest message, unread,
 once, with the model's badge); every reply and the frames each rule expects (a refused frame
-or a duplicate send, job or follow-up changes no table, posts and queues nothing; a read
-reaches the user's other live connections only when it moved: guarantee 7). After every step
-the invariants, one per guarantee 1-6, compare the tables, the admin unread call and `sync`
-with the model. The retry policy is tightened (MAX_RETRIES 3) and the fan-out threshold
+or a duplicate send changes no table, posts and queues nothing; a duplicate job or follow-up
+posts nothing and may only resume its retry chain; a read reaches the user's other live
+connections only when it moved: guarantee 7). After every step the invariants, one per
+guarantee 1-6, compare the tables, the admin unread call and `sync` with the model. At
+quiescence (the `quiesce` rule, and the end of every walk) every message committed since the
+last one has reached each device live since its commit, or pushed each member offline since
+(guarantee 8). The retry policy is tightened (MAX_RETRIES 3) and the fan-out threshold
 lowered (the group of 3 fans out) so that walks of a few dozen steps reach the bounds and
 both delivery paths.
 
