@@ -297,13 +297,21 @@ def run_dying_then_again(courier: Courier, body: dict[str, object]) -> None:
     assert courier.run_worker("retry_worker", [body], receive_count=2) == {"batchItemFailures": []}
 
 
-def test_a_probe_that_dies_after_starting_its_chain_is_resumed_by_its_second_run(
+def dying_probe(
     courier: Courier, monkeypatch: pytest.MonkeyPatch
-) -> None:
+) -> tuple[Conn, Conn, dict[str, object]]:
+    """alice sends bob a message; its probe will die once its chain is started."""
     alice, bob = courier.connect("alice"), courier.connect("bob")
     courier.send(alice, DM, "m1")
     [probe] = courier.take_jobs("RetryQueue")
     die_once(monkeypatch, retry, "_queue_follow_up")
+    return alice, bob, probe
+
+
+def test_a_probe_that_dies_after_starting_its_chain_is_resumed_by_its_second_run(
+    courier: Courier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _alice, bob, probe = dying_probe(courier, monkeypatch)
 
     run_dying_then_again(courier, probe)
 
@@ -366,10 +374,7 @@ def test_a_probe_handed_back_after_starting_its_chain_resumes_it_though_acked_si
 ) -> None:
     # Found by make chaos: the probe's second run stopped at "acked" and left its chain
     # active with no job: later messages joined it and were never retried.
-    alice, bob = courier.connect("alice"), courier.connect("bob")
-    courier.send(alice, DM, "m1")
-    [probe] = courier.take_jobs("RetryQueue")
-    die_once(monkeypatch, retry, "_queue_follow_up")
+    alice, bob, probe = dying_probe(courier, monkeypatch)
     run_dying(courier, probe)
     courier.ack(bob, DM, 1)
     courier.send(alice, DM, "m2")
