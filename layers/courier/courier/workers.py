@@ -29,6 +29,8 @@ RETRY_METRICS = {
     "offline": "RetriesSkippedOffline",
     "coalesced": "RetriesCoalesced",
     "duplicate": "RetryJobsDuplicate",
+    "resumed": "RetryChainsResumed",
+    "joined": "RetriesJoined",
 }
 
 
@@ -40,7 +42,9 @@ def _job_body(record: SQSRecord) -> dict[str, Any]:
 
 
 def retry_record(svc: Services, record: SQSRecord) -> str:
-    outcome = run_retry_job(svc, RetryJob.from_body(_job_body(record)))
+    redelivered = int(record.attributes.approximate_receive_count) > 1
+    job = RetryJob.from_body(_job_body(record))
+    outcome = run_retry_job(svc, job, redelivered=redelivered)
     svc.metrics.add_metric(name=RETRY_METRICS[outcome], unit=MetricUnit.Count, value=1)
     if outcome == "gave_up":  # the last attempt still redelivered
         svc.metrics.add_metric(name="RetriesSent", unit=MetricUnit.Count, value=1)
@@ -101,8 +105,9 @@ def process_stream(
     """Run every record of a stream batch; Lambda retries from the first failed record
     (ReportBatchItemFailures), bisecting a batch whose invocation fails outright."""
     svc = services()
-    handle = lambda record: stream_record(svc, record)  # noqa: E731
-    response = _process_batch(event, context, EventType.DynamoDBStreams, handle)
+    response = _process_batch(
+        event, context, EventType.DynamoDBStreams, lambda record: stream_record(svc, record)
+    )
     return _count_failed(svc, response, "StreamRecordsFailed")
 
 
