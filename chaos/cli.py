@@ -31,6 +31,8 @@ HELP = {
     "limit": "per PostToConnection: 429 LimitExceededException",
     "duplicate_job": "per batch of a standard SQS queue: delivered twice",
     "invocation": "per invocation: the function fails after its work",
+    "crash_after_commit": "per committed send transaction: `send` dies right after it, before "
+    "any post or queue call (the client resends and gets duplicate: true)",
 }
 
 
