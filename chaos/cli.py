@@ -91,6 +91,17 @@ def parser() -> argparse.ArgumentParser:
         ("fanout_inline_limit", int, "groups larger than this are delivered by fan-out jobs"),
         ("visibility_seconds", int, "a failed SQS batch comes back after this"),
         (
+            "notify_coalesce_seconds",
+            int,
+            "COURIER_NOTIFY_COALESCE_SECONDS of the stack: notification jobs wait this long",
+        ),
+        (
+            "decide_seconds",
+            float,
+            "the missed-notification check counts a member offline when no device of theirs "
+            "was connected from just before a commit until this long after it",
+        ),
+        (
             "stall_seconds",
             float,
             "a drain step gives up (INCONCLUSIVE) when nothing it waits for has moved for "

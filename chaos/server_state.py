@@ -13,7 +13,7 @@ import boto3
 
 from chaos.history import CursorKey, Message
 
-QUEUES = ("RetryQueue", "FanoutQueue")  # the jobs that post to devices
+QUEUES = ("RetryQueue", "FanoutQueue", "NotifyQueue")  # the jobs that post to devices or push
 DEAD_LETTERS = ("RetryDeadLetterQueue", "FanoutDeadLetterQueue", "NotifyDeadLetterQueue")
 QUEUE_DEPTH = {  # disjoint: a job is in one of them
     "ApproximateNumberOfMessages": "due",
@@ -78,6 +78,7 @@ class ServerState:
                 sender=item["from"]["S"],
                 client_msg_no=item["clientMsgNo"]["S"],
                 body=json.loads(item["body"]["S"]),
+                ts=int(item["ts"]["N"]),
             )
             for item in self._scan("messages")
         ]
