@@ -242,9 +242,7 @@ def _before_call(model: Any, params: dict[str, Any], context: dict[str, Any], **
     return None
 
 
-def _after_call(
-    http_response: Any, model: Any, context: dict[str, Any], **_: Any
-) -> None:
+def _after_call(http_response: Any, model: Any, context: dict[str, Any], **_: Any) -> None:
     """A crash planned before the call (`crash`), or `send` dying once its transaction
     committed (`crash_after_commit`). Either raises InjectedCrash out of botocore's call,
     so the function stops there, like the process dying: PynamoDB passes an exception
