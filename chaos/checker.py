@@ -358,7 +358,8 @@ def judge_notifications(history: History) -> Judged:
     for it: none to that user for that channel with a seq at or above the message's (the
     notifier coalesces into the channel's latest message; a push of a later seq was
     necessarily published after the commit). Not judged: the sender (sending read it).
-    Excluded: a member who read it in time (the notifier rightly skips a read channel).
+    Excluded: a member without a push who read it in time (the notifier rightly skips a
+    read channel).
     """
     live = _liveness(history)
     if live.pushes is None:
@@ -389,12 +390,13 @@ def judge_notifications(history: History) -> Judged:
                 link.opened < end and (link.closed is None or link.closed > start) for link in links
             ):
                 continue  # online (or not surely offline) to the server
+            if pushed.get((user, message.channel), 0) >= message.seq:
+                judged += 1
+                continue
             if read.get((user, message.channel), 0) >= message.seq:
-                excluded += 1
+                excluded += 1  # no push, rightly if the notifier ran after the read
                 continue
             judged += 1
-            if pushed.get((user, message.channel), 0) >= message.seq:
-                continue
             found.append(
                 f"{user}: no push for {message.channel}#{message.seq}, offline from "
                 f"{live.offline_margin_ms / 1000:g} s before its commit until at least "

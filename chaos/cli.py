@@ -86,6 +86,11 @@ def parser() -> argparse.ArgumentParser:
         ("groups", int, "groups besides the DMs"),
         ("messages", int, "messages sent in all"),
         ("duration", float, "seconds to spread the sends over"),
+        (
+            "offline_share",
+            float,
+            "of a device's actions: it goes offline for 0.5-4 s (and keeps acting)",
+        ),
         ("retry_base_seconds", int, "COURIER_RETRY_BASE_SECONDS of the stack"),
         ("max_retries", int, "COURIER_MAX_RETRIES of the stack"),
         ("fanout_inline_limit", int, "groups larger than this are delivered by fan-out jobs"),

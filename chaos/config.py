@@ -60,6 +60,7 @@ class ChaosConfig:
     messages: int = 300
     duration: float = 45.0  # seconds the devices take to send their messages
     groups: int = 3
+    offline_share: float = 0.06  # of a device's actions: it goes offline for a while
     network: NetworkRates = DEFAULT_NETWORK
     server: ServerFaultRates = DEFAULT_SERVER
     retry_base_seconds: int = 1

@@ -22,12 +22,18 @@ def quotas(total: int, devices: list[str], rng: random.Random) -> dict[str, int]
 
 
 async def act(
-    device: Device, channels: list[str], quota: int, duration: float, rng: random.Random
+    device: Device,
+    channels: list[str],
+    quota: int,
+    duration: float,
+    rng: random.Random,
+    offline_share: float = OFFLINE_SHARE,
 ) -> None:
-    """Act until `quota` messages are sent, at a pace that spreads them over `duration`."""
+    """Act until `quota` messages are sent, at a pace that spreads them over `duration`;
+    `offline_share` of the actions take the device offline for a while."""
     if quota == 0:
         return
-    send_share = 1 - OFFLINE_SHARE - READ_SHARE
+    send_share = 1 - offline_share - READ_SHARE
     mean_gap = duration * send_share / quota
     loop = asyncio.get_running_loop()
     back_at: float | None = None
@@ -37,11 +43,11 @@ async def act(
             back_at = None
             device.go_online()
         roll = rng.random()
-        if roll < OFFLINE_SHARE:
+        if roll < offline_share:
             if back_at is None:
                 await device.offline()
                 back_at = loop.time() + rng.uniform(*OFFLINE_SECONDS)
-        elif roll < OFFLINE_SHARE + READ_SHARE:
+        elif roll < offline_share + READ_SHARE:
             unread = [channel for channel in channels if device.unread(channel) > 0]
             await device.read(rng.choice(unread or channels))
         else:

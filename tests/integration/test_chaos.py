@@ -26,6 +26,7 @@ SHORT_RUN = [
     *("--storm-seconds", "2", "--cut-send", "0.1", "--duplicate-out", "0.1"),
     *("--drop-out", "0.05", "--conflict", "0.1", "--gone", "0.05", "--invocation", "0.05"),
     *("--crash-after-commit", "0.05"),
+    *("--offline-share", "0.25"),  # offline members with messages for them: pushes to judge
 ]
 NETWORK_FAULTS = ("drop_ack", "drop_out", "duplicate_out", "cut_send", "drop_in", "duplicate_in")
 SERVER_FAULTS = (
