@@ -155,7 +155,7 @@ async def _with_faults(
                     quotas[device.name],
                     config.duration,
                     derive(seed, "device", device.name),
-                    config.offline_share,
+                    offline_share=config.offline_share,
                 )
                 for device in devices
             )

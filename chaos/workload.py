@@ -27,6 +27,7 @@ async def act(
     quota: int,
     duration: float,
     rng: random.Random,
+    *,
     offline_share: float = OFFLINE_SHARE,
 ) -> None:
     """Act until `quota` messages are sent, at a pace that spreads them over `duration`;
