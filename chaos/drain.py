@@ -327,6 +327,10 @@ async def drain(
     queues_left: dict[str, int] = {}
 
     async def queues() -> Ended:
+        # A message committed moments ago (an outbox just resent) may not have its jobs
+        # queued yet: they come from the messages table's stream, within its lag, the
+        # bound --decide-seconds stands for.
+        await asyncio.sleep(config.decide_seconds)
         ended, left = await empty_queues(state, queues_patience)
         queues_left.update(left)
         return ended
