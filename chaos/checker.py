@@ -358,8 +358,8 @@ def judge_notifications(history: History) -> Judged:
     for it: none to that user for that channel with a seq at or above the message's (the
     notifier coalesces into the channel's latest message; a push of a later seq was
     necessarily published after the commit). Not judged: the sender (sending read it).
-    Excluded: a member without a push who read it in time (the notifier rightly skips a
-    read channel).
+    Excluded: a member without a push who read it in time, by a read that reached the
+    server or by sending a later message there (the notifier rightly skips a read channel).
     """
     live = _liveness(history)
     if live.pushes is None:
@@ -370,8 +370,10 @@ def judge_notifications(history: History) -> Judged:
     for push in live.pushes:
         key = (push.user, push.channel)
         pushed[key] = max(pushed.get(key, 0), push.seq)
-    read: dict[tuple[str, str], int] = {}
-    for user, channel, seq, at in live.reads:
+    read: dict[tuple[str, str], int] = {}  # how far each user read in time
+    made = [(user, channel, seq, at) for user, channel, seq, at in live.reads]
+    made += [(m.sender, m.channel, m.seq, m.ts) for m in history.server_messages if m.ts > 0]
+    for user, channel, seq, at in made:  # sending reads the channel up to the message
         if at <= live.notified:
             read[(user, channel)] = max(read.get((user, channel), 0), seq)
     found: list[str] = []

@@ -261,6 +261,20 @@ def test_a_member_who_read_it_before_the_jobs_ran_needs_no_push() -> None:
     assert violations(history) == {"missed_notifications": 1}
 
 
+def test_a_member_who_sent_a_later_message_there_in_time_read_it() -> None:
+    history = clean()
+    live = history.liveness
+    assert live is not None
+    live.pushes = []
+    three = Message(DM, 3, "id3", "alice", "c3", {"text": "three"}, ts=T2 + 30_000)
+    history.server_messages.append(three)  # alice came back and answered
+    assert check(history).inconclusive == {
+        "missed_notifications": "no (message, offline member) pairs could be judged (1 excluded)"
+    }
+    history.server_messages[-1] = replace(three, ts=live.notified + 1)  # after the jobs ran
+    assert "missed_notifications" in violations(history)
+
+
 @pytest.mark.parametrize(
     "link",
     [Connection(T2 + DECIDE_MS - 1), Connection(0, T2 - MARGIN_MS + 1)],
