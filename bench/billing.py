@@ -303,8 +303,9 @@ class Bill:
         for size in (invocation.frame_bytes, invocation.reply_bytes):
             if size:
                 self.api_messages += api_messages(size)
-        if invocation.records:
-            self.add_sqs(2, fifo=invocation.fifo)  # ReceiveMessage + DeleteMessageBatch
+        if invocation.records and not invocation.stream:
+            # ReceiveMessage + DeleteMessageBatch; Lambda reads a DynamoDB stream for free
+            self.add_sqs(2, fifo=invocation.fifo)
         for call in invocation.calls:
             self.add_call(call)
 

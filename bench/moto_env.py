@@ -20,7 +20,7 @@ from bench import recorder
 from courier import runtime
 from courier.runtime import reset_services
 from local.handlers import Handler, load_handler
-from local.template import event_source_mappings, load_template
+from local.template import event_source_mappings, load_template, stream_mappings
 from tests import harness
 from tests.harness import BASE_ENV, Conn, Courier, atomic_dynamodb, partitioned_moto
 
@@ -37,6 +37,7 @@ class FunctionSpec:
     memory_mb: int
     batch_size: int = 0  # its SQS event source's BatchSize (0: not a worker)
     fifo: bool = False  # that queue is FIFO
+    stream: bool = False  # a DynamoDB stream is its event source
 
 
 @functools.cache
@@ -46,6 +47,7 @@ def function_specs() -> dict[str, FunctionSpec]:
     resources = template["Resources"]
     memory = template.get("Globals", {}).get("Function", {}).get("MemorySize", 128)
     mappings = {m["function"]: m for m in event_source_mappings(template)}
+    streams = {m["function"]: m for m in stream_mappings(template)}
     specs = {}
     for resource in resources.values():
         if resource.get("Type") != "AWS::Serverless::Function":
@@ -54,10 +56,12 @@ def function_specs() -> dict[str, FunctionSpec]:
         name = PurePosixPath(properties["CodeUri"]).name
         mapping = mappings.get(name)
         fifo = bool(mapping and resources[mapping["queue"]]["Properties"].get("FifoQueue"))
+        stream = streams.get(name)
         specs[name] = FunctionSpec(
             memory_mb=int(properties.get("MemorySize", memory)),
-            batch_size=mapping["BatchSize"] if mapping else 0,
+            batch_size=mapping["BatchSize"] if mapping else stream["BatchSize"] if stream else 0,
             fifo=fifo,
+            stream=stream is not None,
         )
     return specs
 
@@ -91,6 +95,7 @@ def _metered(load: Callable[[str], Handler]) -> Callable[[str], Handler]:
                 frame_bytes=len(str(event.get("body") or "").encode()) if is_frame else 0,
                 records=len(event.get("Records") or []),
                 fifo=spec.fifo,
+                stream=spec.stream,
             )
             output = io.StringIO()
             with recorder.invocation(record), contextlib.redirect_stdout(output):

@@ -49,6 +49,7 @@ class Invocation:
     reply_bytes: int = 0  # the reply a two-way route sends back (0: none)
     records: int = 0  # SQS records in the batch (workers)
     fifo: bool = False  # the worker's queue is FIFO
+    stream: bool = False  # the records come from a DynamoDB stream (reading it is free)
     log_bytes: int = 0  # what the function wrote to stdout (EMF metrics, logs)
     calls: list[Call] = field(default_factory=list)
 

@@ -256,3 +256,17 @@ def sqs_event(messages: list[Mapping[str, Any]], queue_arn: str) -> dict[str, An
             for message in messages
         ]
     }
+
+
+def dynamodb_stream_event(records: list[Mapping[str, Any]], stream_arn: str) -> dict[str, Any]:
+    """The event a DynamoDB stream event source mapping hands its function for a batch:
+    the stream records as GetRecords returns them, each with its stream's ARN, and the
+    creation time in epoch seconds (botocore parses it into a datetime)."""
+    shaped = []
+    for record in records:
+        dynamodb = dict(record["dynamodb"])
+        created: Any = dynamodb.get("ApproximateCreationDateTime")
+        if hasattr(created, "timestamp"):
+            dynamodb["ApproximateCreationDateTime"] = float(int(created.timestamp()))
+        shaped.append({**record, "dynamodb": dynamodb, "eventSourceARN": stream_arn})
+    return {"Records": shaped}

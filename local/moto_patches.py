@@ -553,3 +553,22 @@ class UpdateExpressionCache(Patch):
         parser = expressions.__dict__["UpdateExpressionParser"]
         parse: Any = functools.lru_cache(self.SIZE)(parser.__dict__["make"].__func__)
         return [(parser, "make", classmethod(parse))]
+
+
+class ForgetUsedShardIterators(Patch):
+    """GetRecords forgets the shard iterator it was given, as AWS lets iterators expire
+    (15 minutes); moto keeps every one it ever made, and the local stream poller makes
+    one per read (ten a second while idle)."""
+
+    def replacements(self) -> list[Replacement]:
+        from moto.dynamodbstreams.models import DynamoDBStreamsBackend  # noqa: PLC0415
+
+        original = DynamoDBStreamsBackend.get_records
+
+        @functools.wraps(original)
+        def get_records(backend: Any, iterator_arn: str, limit: int) -> dict[str, Any]:
+            reply: dict[str, Any] = original(backend, iterator_arn, limit)
+            backend.shard_iterators.pop(iterator_arn, None)
+            return reply
+
+        return [(DynamoDBStreamsBackend, "get_records", get_records)]

@@ -20,7 +20,8 @@ from local.invoker import Invoker
 from local.pollers import Poller
 from local.routes import load_http_routes, load_websocket_api
 from local.stack import HOST, LocalStack
-from local.template import event_source_mappings
+from local.stream_poller import StreamPoller
+from local.template import StreamMapping, event_source_mappings, stream_mappings
 
 HANDLER_THREADS = 64  # invocations (WebSocket routes and SQS batches at once) and SQS calls
 SHUTDOWN_SECONDS = 5.0  # how long Ctrl-C waits for requests in flight
@@ -35,6 +36,7 @@ class LocalServer:
     url: str = ""
     gateway: Gateway | None = None
     pollers: list[Poller] = field(default_factory=list)
+    stream_pollers: list[StreamPoller] = field(default_factory=list)
     _runner: web.AppRunner | None = None
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -49,9 +51,10 @@ class LocalServer:
         await asyncio.to_thread(self.stack.start)
         template = self.stack.template
         api, http_routes = load_websocket_api(template), load_http_routes(template)
-        mappings = event_source_mappings(template)
+        mappings, streams = event_source_mappings(template), stream_mappings(template)
         functions = [r.function for r in api.routes.values()]
         functions += [r.function for r in http_routes] + [m["function"] for m in mappings]
+        functions += [m["function"] for m in streams]
         if api.authorizer is not None:
             functions.append(api.authorizer.function)
         invoke = await asyncio.to_thread(Invoker, functions)
@@ -69,6 +72,8 @@ class LocalServer:
         self._posts = InProcessPosts(self.gateway, self.url, loop)
         self._posts.install()  # before the handlers' clients are rebuilt for the gateway
         self.stack.set_ws_endpoint(self.url)
+        for stream_mapping in streams:
+            self._tasks.append(loop.create_task(await self._stream_poller(stream_mapping, invoke)))
         for mapping in mappings:
             sqs = self.stack.client("sqs")
             poller = await asyncio.to_thread(
@@ -76,6 +81,33 @@ class LocalServer:
             )
             self.pollers.append(poller)
             self._tasks.append(loop.create_task(poller.run(self._stopping)))
+
+    async def _stream_poller(self, mapping: StreamMapping, invoke: Invoker) -> Any:
+        """The poller of one stream event source, started on the loop: its run() coroutine."""
+        table = self.stack.tables[mapping["table"]]
+        dynamodb = self.stack.client("dynamodb")
+        described = await asyncio.to_thread(dynamodb.describe_table, TableName=table)
+        destination = mapping["on_failure"]
+        # botocore 1.44 sends DynamoDB Streams calls to an account endpoint
+        # (<account>.streams-ddb.<region>.amazonaws.com), which moto 5.2 does not route:
+        # the regional endpoint it knows is given explicitly.
+        import boto3  # noqa: PLC0415 - the stack has imported it already
+
+        streams = boto3.client(
+            "dynamodbstreams",
+            region_name="us-east-1",
+            endpoint_url="https://streams.dynamodb.us-east-1.amazonaws.com",
+        )
+        poller = StreamPoller(
+            mapping,
+            described["Table"]["LatestStreamArn"],
+            streams,
+            invoke,
+            sqs=self.stack.client("sqs"),
+            on_failure_url=self.stack.queues[destination] if destination else None,
+        )
+        self.stream_pollers.append(poller)
+        return poller.run(self._stopping)
 
     async def stop(self) -> None:
         self._stopping.set()

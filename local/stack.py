@@ -23,6 +23,7 @@ from local.moto_patches import (
     AtomicDynamoDB,
     DynamoDBCostPatches,
     FifoDeduplicationWindow,
+    ForgetUsedShardIterators,
     Patch,
     ResponseMethodCache,
     SqsCostPatches,
@@ -63,6 +64,7 @@ def _moto_patches() -> list[Patch]:
         SqsCostPatches(),
         ResponseMethodCache(),
         UpdateExpressionCache(),
+        ForgetUsedShardIterators(),
     ]
 
 

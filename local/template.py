@@ -127,6 +127,12 @@ def table_specs(template: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         for kind in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
             if properties.get(kind):
                 spec[kind] = _index_kwargs(properties[kind])
+        stream = properties.get("StreamSpecification")
+        if stream:
+            spec["StreamSpecification"] = {
+                "StreamEnabled": True,
+                "StreamViewType": stream["StreamViewType"],
+            }
         specs[logical_id] = _literal(spec, logical_id)
     return specs
 
@@ -561,3 +567,84 @@ def event_source_mappings(template: Mapping[str, Any]) -> list[EventSourceMappin
                 }
             )
     return mappings
+
+
+# ------------------------------------------------- DynamoDB stream event sources
+
+
+class StreamMapping(TypedDict):
+    """One DynamoDB stream event source of a function, as the local stream poller emulates it."""
+
+    function: str  # folder under functions/
+    function_id: str
+    event: str
+    table: str  # the logical id of the table whose stream it reads
+    StartingPosition: str  # TRIM_HORIZON or LATEST
+    BatchSize: int
+    MaximumBatchingWindowInSeconds: int
+    BisectBatchOnFunctionError: bool
+    MaximumRetryAttempts: int  # -1: until the record expires
+    MaximumRecordAgeInSeconds: int  # -1: the stream's retention
+    FunctionResponseTypes: list[str]
+    filters: list[dict[str, Any]]  # FilterCriteria patterns, parsed
+    on_failure: str | None  # the logical id of the on-failure destination queue
+
+
+_DEFAULT_STREAM_BATCH_SIZE = 100  # Lambda's default for DynamoDB streams
+
+
+def stream_mappings(template: Mapping[str, Any]) -> list[StreamMapping]:
+    """Every enabled DynamoDB stream event of every function."""
+    parameters = template.get("Parameters") or {}
+    tables = _tables(template)
+    queues = _queues(template)
+    found: list[StreamMapping] = []
+    for function_id, resource in template["Resources"].items():
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        properties = resource.get("Properties", {})
+        for event_name, event in (properties.get("Events") or {}).items():
+            if event.get("Type") != "DynamoDB":
+                continue
+            where = f"{function_id}.Events.{event_name}"
+            settings = event.get("Properties", {})
+            if _literal(settings.get("Enabled", True), f"{where}.Enabled", parameters) is False:
+                continue
+            stream = settings.get("Stream")
+            table = stream.get("Fn::GetAtt", [None])[0] if isinstance(stream, dict) else None
+            if table not in tables or not tables[table].get("StreamSpecification"):
+                raise TemplateError(
+                    f"{where}: Stream must be !GetAtt <table with a stream>.StreamArn"
+                )
+            destination = ((settings.get("DestinationConfig") or {}).get("OnFailure") or {}).get(
+                "Destination"
+            )
+            on_failure = _arn_of(destination) if destination is not None else None
+            if destination is not None and on_failure not in queues:
+                raise TemplateError(f"{where}: OnFailure must be !GetAtt <queue>.Arn")
+            code_uri = _literal(_function_setting(template, properties, "CodeUri"), where)
+            patterns = ((settings.get("FilterCriteria") or {}).get("Filters")) or []
+
+            def number(key: str, default: Any, where: str = where, settings: Any = settings) -> Any:
+                return _literal(settings.get(key, default), f"{where}.{key}", parameters)
+
+            found.append(
+                {
+                    "function": pathlib.PurePosixPath(str(code_uri)).name,
+                    "function_id": function_id,
+                    "event": event_name,
+                    "table": str(table),
+                    "StartingPosition": str(number("StartingPosition", "LATEST")),
+                    "BatchSize": int(number("BatchSize", _DEFAULT_STREAM_BATCH_SIZE)),
+                    "MaximumBatchingWindowInSeconds": int(
+                        number("MaximumBatchingWindowInSeconds", 0)
+                    ),
+                    "BisectBatchOnFunctionError": bool(number("BisectBatchOnFunctionError", False)),
+                    "MaximumRetryAttempts": int(number("MaximumRetryAttempts", -1)),
+                    "MaximumRecordAgeInSeconds": int(number("MaximumRecordAgeInSeconds", -1)),
+                    "FunctionResponseTypes": list(number("FunctionResponseTypes", [])),
+                    "filters": [json.loads(str(f["Pattern"])) for f in patterns],
+                    "on_failure": on_failure,
+                }
+            )
+    return found

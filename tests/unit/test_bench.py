@@ -126,15 +126,22 @@ def test_a_dm_is_counted_call_by_call_through_the_handlers() -> None:
     with moto_courier() as bench:
         trace = scenarios.dm(bench, scenarios.Sizes.quick())
 
-    assert [i.function for i in trace.invocations] == ["send", "ack", "read", "retry_worker"]
-    send = trace.invocations[0]
+    assert [i.function for i in trace.invocations] == [
+        "send",
+        "delivery_worker",  # the durable path, from the messages table's stream
+        "ack",
+        "read",
+        "retry_worker",
+    ]
+    send, durable = trace.invocations[0], trace.invocations[1]
     assert {c.name for c in send.calls} == {
         "dynamodb.GetItem",
         "dynamodb.TransactWriteItems",
         "dynamodb.Query",
         "apigatewaymanagementapi.PostToConnection",
-        "sqs.SendMessageBatch",
     }
+    assert {c.name for c in durable.calls} == {"dynamodb.Query", "sqs.SendMessageBatch"}
+    assert durable.records == 1
     assert send.frame_bytes > 0 and send.reply_bytes > 0 and trace.stray == []
     billed = bill(trace)
     assert billed.by_operation["dynamodb.TransactWriteItems"] == 1

@@ -51,7 +51,7 @@ def test_sample_event_runs_through_its_function(
         assert effect == ("Deny" if "forged" in sample.stem else "Allow")
     elif function_of(sample) == "admin":
         assert result["statusCode"] == 200, result
-    elif function_of(sample) in {"retry_worker", "fanout_worker", "notifier"}:
+    elif function_of(sample) in {"retry_worker", "fanout_worker", "notifier", "delivery_worker"}:
         assert result == {"batchItemFailures": []}
     else:
         assert result["statusCode"] == 200

@@ -60,8 +60,10 @@ def test_a_delivery_failure_after_the_commit_still_answers_the_sendack(
     def failing(*_: Any, **__: Any) -> Any:
         raise aws_error("ProvisionedThroughputExceededException")
 
-    monkeypatch.setattr(actions, "deliver_new_message", failing)
+    monkeypatch.setattr(actions, "post_new_message", failing)
     ack = courier.send(alice, DM, "m1")
 
     assert ack["type"] == "sendack" and ack["seq"] == 1
     assert [m["seq"] for m in courier.all_messages(bob, DM)] == [1]  # bob catches up by sync
+    # and the durable path still queued bob's probe, which posts what the fast path lost
+    assert [job.body["seq"] for job in courier.jobs("RetryQueue")] == [1]

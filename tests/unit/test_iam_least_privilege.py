@@ -51,8 +51,8 @@ def _resource_name(resource: Any) -> str:
     """A policy resource, named as `_grants_for` names what a call touches."""
     if isinstance(resource, dict) and set(resource) == {"Fn::GetAtt"}:
         logical_id, attribute = resource["Fn::GetAtt"]
-        assert attribute == "Arn", resource
-        return str(logical_id)
+        assert attribute in ("Arn", "StreamArn"), resource
+        return f"{logical_id}/stream" if attribute == "StreamArn" else str(logical_id)
     if isinstance(resource, dict) and set(resource) == {"Ref"}:
         return str(resource["Ref"])  # a topic's Ref is its ARN
     assert isinstance(resource, dict) and set(resource) == {"Fn::Sub"}, resource
@@ -302,8 +302,31 @@ def recorded() -> CallRecorder:
     return recorder
 
 
+STREAM_READ_ACTIONS = (
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:ListStreams",
+)
+
+
+def event_source_grants(function_id: str) -> set[Grant]:
+    """What Lambda does with the function's role for its DynamoDB stream event sources:
+    read the stream, and send a batch it gives up on to the on-failure destination."""
+    found: set[Grant] = set()
+    for event in (RESOURCES[function_id]["Properties"].get("Events") or {}).values():
+        if event["Type"] != "DynamoDB":
+            continue
+        table, _ = event["Properties"]["Stream"]["Fn::GetAtt"]
+        found |= {(action, f"{table}/stream") for action in STREAM_READ_ACTIONS}
+        destination = event["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]
+        found.add(("sqs:SendMessage", _resource_name(destination)))
+    return found
+
+
 def used_grants(recorder: CallRecorder, function: str) -> set[Grant]:
-    return {
+    """The grants of the calls the function made, and those of its event sources."""
+    return event_source_grants(FUNCTIONS[function]) | {
         grant
         for service, operation, params in recorder.calls[function]
         for grant in grants_for(service, operation, params, recorder.names)

@@ -35,7 +35,7 @@ from tests.harness import JWT_SECRET, Courier
 BODY = "zebra-quartz-7731 a body no trace may hold"
 TRACE_HEADER = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
 HANDLER_MODULES = "courier_function_"
-INVOCATIONS = 6  # handler invocations in _issue_token_and_talk
+INVOCATIONS = 7  # handler invocations in _issue_token_and_talk (the stream's included)
 
 pytestmark = pytest.mark.usefixtures("forget_traced_handlers")
 
@@ -217,7 +217,8 @@ def test_no_token_or_message_body_in_traces_logs_or_metrics(
 
     captured = capsys.readouterr()
     emitted = logs.everything(xray_daemon.close(), courier, captured.out + captured.err)
-    # The listener received every invocation's trace: admin, 2 connects, send, 2 syncs.
+    # The listener received every invocation's trace: admin, 2 connects, send, the
+    # delivery worker (the stream), 2 syncs.
     assert emitted["X-Ray segments"].count('"name": "## handler"') == INVOCATIONS
     assert '"namespace": "aws"' in emitted["X-Ray segments"]  # and the AWS calls in it
     assert courier.metric_lines  # and metrics were emitted

@@ -58,6 +58,7 @@ FUNCTION_DIRS = {
     "ReadFunction": "read",
     "SyncFunction": "sync",
     "AdminFunction": "admin",
+    "DeliveryWorkerFunction": "delivery_worker",
     "RetryWorkerFunction": "retry_worker",
     "FanoutWorkerFunction": "fanout_worker",
     "NotifierFunction": "notifier",
@@ -208,6 +209,8 @@ def resource_name(resource: Any) -> str:
     `@connections`, `ssm:<parameter>`."""
     if get_att(resource, "Arn"):
         return str(get_att(resource, "Arn"))
+    if get_att(resource, "StreamArn"):
+        return f"{get_att(resource, 'StreamArn')}/stream"
     if isinstance(resource, dict) and set(resource) == {"Ref"}:
         return str(resource["Ref"])
     text = sub_string(resource)
@@ -239,11 +242,26 @@ def sqs_events(function_id: str) -> list[dict[str, Any]]:
     ]
 
 
+def stream_events(function_id: str) -> list[dict[str, Any]]:
+    return [
+        event["Properties"]
+        for event in (props(function_id).get("Events") or {}).values()
+        if event["Type"] == "DynamoDB"
+    ]
+
+
 QUEUES = of_type("AWS::SQS::Queue")
+STREAM_WORKERS = {f for f in FUNCTIONS if stream_events(f)}
+# Dead-letter queues: of a work queue (its redrive policy), or a stream event source's
+# on-failure destination.
 DEAD_LETTER_QUEUES = {
     str(get_att(queue["Properties"]["RedrivePolicy"]["deadLetterTargetArn"], "Arn"))
     for queue in QUEUES.values()
     if "RedrivePolicy" in queue["Properties"]
+} | {
+    str(get_att(event["DestinationConfig"]["OnFailure"]["Destination"], "Arn"))
+    for function_id in STREAM_WORKERS
+    for event in stream_events(function_id)
 }
 WORK_QUEUES = set(QUEUES) - DEAD_LETTER_QUEUES
 
@@ -404,10 +422,17 @@ def test_function_runs_python312_on_arm64_with_the_courier_layer(function_id: st
 
 
 def test_every_route_function_the_admin_function_and_the_sqs_workers_exist() -> None:
-    assert set(FUNCTIONS) == set(ROUTE_FUNCTIONS.values()) | {
-        "AuthorizerFunction",
-        "AdminFunction",
-    } | set(WORKERS)
+    assert (
+        set(FUNCTIONS)
+        == set(ROUTE_FUNCTIONS.values())
+        | {
+            "AuthorizerFunction",
+            "AdminFunction",
+        }
+        | set(WORKERS)
+        | STREAM_WORKERS
+    )
+    assert {"DeliveryWorkerFunction"} == STREAM_WORKERS
     assert set(FUNCTION_DIRS) == set(FUNCTIONS)
 
 
@@ -672,14 +697,19 @@ def test_no_function_gets_sqs_or_sns_wildcards(function_id: str) -> None:
             assert all(resource_name(r) for r in as_list(statement["Resource"]))
 
 
-def test_only_send_and_the_delivery_workers_may_enqueue_and_only_to_their_queues() -> None:
+def test_only_the_delivery_workers_may_enqueue_and_only_to_their_queues() -> None:
     senders = {
         function_id: {resource_name(r) for r in grants(function_id, "sqs:SendMessage")}
         for function_id in FUNCTIONS
         if grants(function_id, "sqs:SendMessage")
     }
     assert senders == {
-        "SendFunction": {"RetryQueue", "FanoutQueue", "NotifyQueue"},
+        "DeliveryWorkerFunction": {
+            "RetryQueue",
+            "FanoutQueue",
+            "NotifyQueue",
+            "DeliveryDeadLetterQueue",
+        },
         "RetryWorkerFunction": {"RetryQueue"},
         "FanoutWorkerFunction": {"RetryQueue", "NotifyQueue", "FanoutQueue"},
     }
@@ -694,13 +724,9 @@ def test_only_the_notifier_may_publish_and_only_to_the_notifications_topic() -> 
     assert publishers == {"NotifierFunction": ["NotificationsTopic"]}
 
 
-def test_send_may_find_members_and_enqueue_delivery_jobs() -> None:
+def test_send_may_find_members_but_queues_nothing_the_durable_path_queues_it() -> None:
     assert ("dynamodb:Query", "MembershipsTable/index/ByChannel") in granted("SendFunction")
-    assert {r for a, r in granted("SendFunction") if a == "sqs:SendMessage"} == {
-        "RetryQueue",
-        "FanoutQueue",
-        "NotifyQueue",
-    }
+    assert {r for a, r in granted("SendFunction") if a.startswith("sqs:")} == set()
 
 
 @pytest.mark.parametrize(
@@ -768,7 +794,9 @@ def test_delivery_state_tables_are_reachable_by_their_workers_only() -> None:
 
 def test_every_queue_is_a_work_queue_or_a_dead_letter_queue() -> None:
     assert {spec["queue"] for spec in WORKERS.values()} == WORK_QUEUES
-    assert {spec["dlq"] for spec in WORKERS.values()} == DEAD_LETTER_QUEUES
+    assert {spec["dlq"] for spec in WORKERS.values()} | {
+        "DeliveryDeadLetterQueue"  # the stream's on-failure destination
+    } == DEAD_LETTER_QUEUES
     assert not WORK_QUEUES & DEAD_LETTER_QUEUES
 
 
@@ -843,6 +871,7 @@ def test_every_alarm_has_a_known_purpose_and_notifies_the_alarm_topic() -> None:
         + 3  # WebSocket ExecutionError and IntegrationError, admin API 5xx
         + len(of_type("AWS::DynamoDB::Table"))
         + len(WORK_QUEUES)
+        + len(STREAM_WORKERS)  # IteratorAge: the stream falling behind
     )
     assert len(alarms) == expected
     for alarm_id, alarm in alarms.items():

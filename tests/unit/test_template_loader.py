@@ -357,7 +357,9 @@ def test_queue_specs_list_each_dead_letter_queue_before_its_source(
 ) -> None:
     order = list(queue_specs(template, queue_arns=DLQ_ARNS))
 
-    assert set(order) == set(DEAD_LETTER_QUEUES) | set(DEAD_LETTER_QUEUES.values())
+    assert set(order) == set(DEAD_LETTER_QUEUES) | set(DEAD_LETTER_QUEUES.values()) | {
+        "DeliveryDeadLetterQueue"  # a stream's on-failure destination, no source queue
+    }
     for queue, dlq in DEAD_LETTER_QUEUES.items():
         assert order.index(dlq) < order.index(queue)
 
@@ -470,7 +472,9 @@ def test_create_queues_builds_every_queue_with_its_redrive_policy_in_moto(
 ) -> None:
     urls = create_queues(sqs, template, name_for=lambda lid: f"courier-test-{lid}")
 
-    assert set(urls) == set(DEAD_LETTER_QUEUES) | set(DEAD_LETTER_QUEUES.values())
+    assert set(urls) == set(DEAD_LETTER_QUEUES) | set(DEAD_LETTER_QUEUES.values()) | {
+        "DeliveryDeadLetterQueue"
+    }
     assert sorted(sqs.list_queues()["QueueUrls"]) == sorted(urls.values())
     attributes = {
         lid: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]

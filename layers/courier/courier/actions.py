@@ -18,7 +18,7 @@ from courier.conversations import conversations_frame
 from courier.cursors import advance_ack, advance_read
 from courier.delivery import live_connections, post_frame
 from courier.errors import TOO_LARGE, UNKNOWN_ACTION, ProtocolError, invalid
-from courier.fanout import deliver_new_message
+from courier.fanout import post_new_message
 from courier.frames import dumps, int_field, is_text, text_field
 from courier.history import messages_after
 from courier.ids import parse_channel
@@ -80,15 +80,16 @@ def send(svc: Services, caller: Caller, frame: dict[str, Any]) -> dict[str, Any]
             dedup_seconds=settings.dedup_hours * 3_600,
         ),
         now_ms=svc.now_ms,
+        sender_connection=caller.connection_id,
     )
     message = accepted.message
     if accepted.duplicate:
         svc.metrics.add_metric(name="DuplicateSends", unit=MetricUnit.Count, value=1)
     else:
         svc.metrics.add_metric(name="MessagesAccepted", unit=MetricUnit.Count, value=1)
-        try:
-            deliver_new_message(svc, message, accepted.member_count, caller.connection_id)
-        except Exception:  # the message is stored: receivers catch up with sync
+        try:  # the fast path; the durable one runs from the table's stream (fanout.py)
+            post_new_message(svc, message, accepted.member_count, caller.connection_id)
+        except Exception:  # the message is committed: the durable path delivers it
             logger.exception("delivery failed", extra={"channel": message.channel})
             svc.metrics.add_metric(name="DeliveryErrors", unit=MetricUnit.Count, value=1)
     return {

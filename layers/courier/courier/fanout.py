@@ -1,9 +1,19 @@
-"""Delivering a new message: inline for small channels, through fan-out jobs for large ones.
+"""Delivering a new message: a fast inline post, and a durable path that cannot be lost.
 
-Delivery posts the `message` frame to every live connection of the given members (but
-the sending one), then queues a retry probe per device it posted to and a notification
-job per member with no live connection. None of it writes to DynamoDB, so a message
-costs the same writes in a DM and in a group of thousands.
+- The fast path (`post_new_message`, inside `send`, after the commit) posts the `message`
+  frame to the live connections of a small channel's members (but the sending one). It
+  is best effort: if the send function dies after the commit, nothing else depends on it.
+- The durable path (`schedule_delivery`) runs from the messages table's stream for every
+  committed message, at least once, whatever happened to the send. It queues a retry
+  probe per device connected at that time (the retry worker posts the message if it is
+  still un-acked, so a device the fast path missed gets it live within the retry
+  schedule) and a notification job per member with no live connection. A channel above
+  the inline limit gets a fan-out plan job instead, whose chunks post, probe and notify.
+
+A device so gets the fast path's copy (at most one) and the retry chain's (at most
+COURIER_MAX_RETRIES): the bound on copies holds whichever path reached it first. None of
+it writes to DynamoDB, so a message costs the same writes in a DM and in a group of
+thousands.
 """
 
 from __future__ import annotations
@@ -15,7 +25,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from courier.connections import Connection, connections_of
-from courier.delivery import post_frame
+from courier.delivery import live_connections, post_frame
 from courier.history import StoredMessage
 from courier.ids import parse_channel
 from courier.jobs import Job
@@ -79,17 +89,33 @@ class FanoutJob:
         )
 
 
-def deliver_new_message(
+def post_new_message(
     svc: Services, message: StoredMessage, member_count: int, except_connection: str | None
 ) -> None:
-    """Deliver inline when the channel is small; else hand it to the fan-out queue at once."""
+    """The fast path: post to the live connections of a small channel's members. Large
+    channels are left to the durable path's fan-out jobs."""
     if member_count > svc.settings.fanout_inline_limit:
+        return
+    members = channel_members(svc.tables, parse_channel(message.channel))
+    targets = live_connections(svc.tables, members, except_connection=except_connection)
+    post_frame(svc.tables, svc.poster, targets, {"type": "message", **message.fields()}).record(
+        svc.metrics
+    )
+
+
+def schedule_delivery(svc: Services, message: StoredMessage, except_connection: str | None) -> str:
+    """The durable path for one committed message: a fan-out plan job for a large channel,
+    else a retry probe per connected device and a notification job per offline member."""
+    channel = parse_channel(message.channel)
+    limit = svc.settings.fanout_inline_limit
+    members = channel_members(svc.tables, channel, limit=limit + 1)
+    if len(members) > limit:
         plan = FanoutJob(message, except_connection)
         svc.queue.send(svc.settings.fanout_queue_url, [plan.job()])
         svc.metrics.add_metric(name="FanoutsQueued", unit=MetricUnit.Count, value=1)
-        return
-    members = channel_members(svc.tables, parse_channel(message.channel))
-    deliver_to_users(svc, message, members, except_connection)
+        return "fanned_out"
+    deliver_to_users(svc, message, members, except_connection, post=False)
+    return "scheduled"
 
 
 def run_fanout_job(svc: Services, job: FanoutJob, *, redelivered: bool = False) -> str:

@@ -42,7 +42,7 @@ class StoredMessage:
             "ts": self.ts,
         }
 
-    def to_row(self, expires_at: int) -> Messages:
+    def to_row(self, expires_at: int, sender_connection: str | None = None) -> Messages:
         return Messages(
             channel=self.channel,
             seq=self.seq,
@@ -52,6 +52,7 @@ class StoredMessage:
             body=self.body_json,
             ts=self.ts,
             expires_at=expires_at,
+            sender_connection=sender_connection,
         )
 
     @classmethod

@@ -19,11 +19,13 @@ class Membership:
     joined_at: int
 
 
-def channel_members(tables: Tables, channel: Channel) -> list[str]:
-    """The users of a channel: a DM's two, or a group's members through the by-channel index."""
+def channel_members(tables: Tables, channel: Channel, limit: int | None = None) -> list[str]:
+    """The users of a channel: a DM's two, or a group's members through the by-channel index
+    (at most `limit` of them: enough to tell a large group from a small one)."""
     if channel.dm_users is not None:
         return list(channel.dm_users)
-    return [row.user_id for row in tables.memberships.by_channel.query(channel.id)]
+    rows = tables.memberships.by_channel.query(channel.id, limit=limit)
+    return [row.user_id for row in rows]
 
 
 def memberships_of(tables: Tables, user: str) -> list[Membership]:

@@ -98,6 +98,9 @@ class Messages(CourierModel):
     body = UnicodeAttribute(null=True)
     ts = NumberAttribute()
     expires_at = ExpiresAt(attr_name="expiresAt")
+    # The connection that sent it, which is never sent its own message: the durable
+    # delivery path (the table's stream) reads it from the new image. Never in a frame.
+    sender_connection = UnicodeAttribute(attr_name="senderConnection", null=True)
 
 
 class ByChannel(GlobalSecondaryIndex["Memberships"]):  # type: ignore[no-untyped-call]

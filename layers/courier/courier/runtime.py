@@ -91,13 +91,16 @@ class _LazyClient:
         return getattr(self._client, name)
 
 
-_built: dict[str, Services] = {}
+# One Services per metrics sink: a Lambda container runs one function (one sink); the
+# local stack runs every function in one process, and each must count its own metrics.
+_built: dict[int, Services] = {}
 
 
 def services(metrics: MetricSink) -> Services:
-    if "services" not in _built:
+    key = id(metrics)
+    if key not in _built:
         settings = get_settings()
-        _built["services"] = Services(
+        _built[key] = Services(
             settings=settings,
             tables=Tables.from_settings(settings),
             poster=_LazyPoster(settings.ws_endpoint),
@@ -106,7 +109,7 @@ def services(metrics: MetricSink) -> Services:
             metrics=metrics,
             now_ms=wall_clock_ms,
         )
-    return _built["services"]
+    return _built[key]
 
 
 def reset_services(*, clients: bool = False) -> None:

@@ -64,6 +64,7 @@ def _add_items(
     channel: Channel,
     prev_seq: int,
     retention: Retention,
+    sender_connection: str | None,
 ) -> None:
     expires = message.ts // 1000
     dedup, counter, member = tables.dedup, tables.channels, tables.memberships
@@ -79,7 +80,7 @@ def _add_items(
         condition=dedup.dedup_key.does_not_exist(),
     )
     transaction.save(
-        message.to_row(expires + retention.message_seconds),
+        message.to_row(expires + retention.message_seconds, sender_connection),
         condition=tables.messages.seq.does_not_exist(),
     )
     previous = counter.last_seq == prev_seq
@@ -138,6 +139,7 @@ def accept_message(
     body_json: str,
     retention: Retention,
     now_ms: Callable[[], int],
+    sender_connection: str | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Accepted:
     """Store a message exactly once for (sender, clientMsgNo) at the next seq of the channel.
@@ -168,6 +170,7 @@ def accept_message(
                     channel=channel,
                     prev_seq=prev_seq,
                     retention=retention,
+                    sender_connection=sender_connection,
                 )
             return Accepted(message=message, duplicate=False, member_count=head.member_count)
         except TransactWriteError as exc:

@@ -99,16 +99,24 @@ def shared_connection(region: str | None) -> SharedConnection:
     )
 
 
+_binding = threading.Lock()
+
+
 def bind_tables(settings: Settings) -> Tables:
-    """Name every model's table and share one connection between them."""
+    """Name every model's table and share one connection between them (once: binding again
+    to the same names changes nothing, so invocations running meanwhile are undisturbed)."""
     connection = shared_connection(settings.aws_region)
-    for model, name in _table_names(settings).items():
-        model.Meta.table_name = name
-        model._connection = None
-        table = model._get_connection()
-        with suppress(ValueError):  # PynamoDB refuses a table twice: bound before, same schema
-            connection.add_meta_table(table.get_meta_table())
-        table.connection = connection
+    with _binding:
+        for model, name in _table_names(settings).items():
+            bound = model._connection
+            if model.Meta.table_name == name and bound and bound.connection is connection:
+                continue
+            model.Meta.table_name = name
+            model._connection = None
+            table = model._get_connection()
+            with suppress(ValueError):  # PynamoDB refuses a table twice: same schema
+                connection.add_meta_table(table.get_meta_table())
+            table.connection = connection
     return Tables(connection=connection)
 
 

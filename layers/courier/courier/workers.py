@@ -13,9 +13,11 @@ from aws_lambda_powertools.utilities.batch import (
     EventType,
     process_partial_response,
 )
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from courier.fanout import FanoutJob, run_fanout_job
+from courier.committed import committed_message
+from courier.fanout import FanoutJob, run_fanout_job, schedule_delivery
 from courier.notify import NotifyJob, run_notify_job
 from courier.retry import RetryJob, run_retry_job
 from courier.runtime import Services
@@ -58,6 +60,52 @@ def notify_record(svc: Services, record: SQSRecord) -> str:
     return outcome
 
 
+def stream_record(svc: Services, record: DynamoDBRecord) -> str:
+    """One record of the messages table's stream: schedule the message's delivery."""
+    committed = committed_message(record.raw_event)
+    if committed is None:
+        outcome = "skipped"
+    else:
+        outcome = schedule_delivery(svc, committed.message, committed.sender_connection)
+    svc.metrics.add_metric(name=f"Stream_{outcome}", unit=MetricUnit.Count, value=1)
+    return outcome
+
+
+def _process_batch(
+    event: dict[str, Any],
+    context: Any,
+    event_type: EventType,
+    handle: Callable[[Any], str],
+) -> dict[str, Any]:
+    """Run every record of a batch; the failed ones are reported, not raised.
+
+    A batch whose every record fails (one poison record alone, often) is reported like
+    any other failure: its records come back either way, and a worker never crashes on
+    what it was given."""
+    processor = BatchProcessor(event_type=event_type, raise_on_entire_batch_failure=False)
+    response = process_partial_response(
+        event=event, record_handler=handle, processor=processor, context=context
+    )
+    return dict(response)
+
+
+def _count_failed(svc: Services, response: dict[str, Any], metric: str) -> dict[str, Any]:
+    if failed := len(response.get("batchItemFailures", [])):
+        svc.metrics.add_metric(name=metric, unit=MetricUnit.Count, value=failed)
+    return response
+
+
+def process_stream(
+    event: dict[str, Any], context: Any, services: Callable[[], Services]
+) -> dict[str, Any]:
+    """Run every record of a stream batch; Lambda retries from the first failed record
+    (ReportBatchItemFailures), bisecting a batch whose invocation fails outright."""
+    svc = services()
+    handle = lambda record: stream_record(svc, record)  # noqa: E731
+    response = _process_batch(event, context, EventType.DynamoDBStreams, handle)
+    return _count_failed(svc, response, "StreamRecordsFailed")
+
+
 def process_jobs(
     event: dict[str, Any],
     context: Any,
@@ -66,16 +114,5 @@ def process_jobs(
 ) -> dict[str, Any]:
     """Run every record of an SQS batch; the failed ones are reported for SQS to redeliver."""
     svc = services()
-    # A batch whose every record fails (one poison job alone, often) is reported like any
-    # other failure, not raised: the records return to the queue either way, and a worker
-    # never crashes on what it was given.
-    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    response = process_partial_response(
-        event=event,
-        record_handler=lambda record: run(svc, record),
-        processor=processor,
-        context=context,
-    )
-    if failed := len(response.get("batchItemFailures", [])):
-        svc.metrics.add_metric(name="JobsFailed", unit=MetricUnit.Count, value=failed)
-    return dict(response)
+    response = _process_batch(event, context, EventType.SQS, lambda record: run(svc, record))
+    return _count_failed(svc, response, "JobsFailed")
