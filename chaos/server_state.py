@@ -14,7 +14,12 @@ import boto3
 from chaos.history import CursorKey, Message
 
 QUEUES = ("RetryQueue", "FanoutQueue", "NotifyQueue")  # the jobs that post to devices or push
-DEAD_LETTERS = ("RetryDeadLetterQueue", "FanoutDeadLetterQueue", "NotifyDeadLetterQueue")
+DEAD_LETTERS = (
+    "RetryDeadLetterQueue",
+    "FanoutDeadLetterQueue",
+    "NotifyDeadLetterQueue",
+    "DeliveryDeadLetterQueue",  # the stream worker's on-failure destination
+)
 QUEUE_DEPTH = {  # disjoint: a job is in one of them
     "ApproximateNumberOfMessages": "due",
     "ApproximateNumberOfMessagesNotVisible": "in flight",
