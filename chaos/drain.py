@@ -160,6 +160,8 @@ async def empty_queues(state: ServerState, patience: Patience) -> tuple[Ended, d
 
     async def measure() -> dict[str, int]:
         jobs.update(await asyncio.to_thread(state.jobs, QUEUES))
+        # The stream comes first: a committed message not yet read from it has queued nothing.
+        jobs["MessagesTable stream"] = {"pollers behind": state.streams_behind()}
         return {f"{queue} {kind}": n for queue, kinds in jobs.items() for kind, n in kinds.items()}
 
     def describe(_: dict[str, int]) -> list[str]:
@@ -172,7 +174,7 @@ async def empty_queues(state: ServerState, patience: Patience) -> tuple[Ended, d
         ]
 
     ended = await wait(measure, patience, describe)
-    return ended, {queue: sum(kinds.values()) for queue, kinds in jobs.items()}
+    return ended, {queue: sum(kinds.values()) for queue, kinds in jobs.items() if queue in QUEUES}
 
 
 def plan_final_reads(devices: list[Device], rng: random.Random) -> list[tuple[Device, str]]:
@@ -329,7 +331,8 @@ async def drain(
     async def queues() -> Ended:
         # A message committed moments ago (an outbox just resent) may not have its jobs
         # queued yet: they come from the messages table's stream, within its lag, the
-        # bound --decide-seconds stands for.
+        # bound --decide-seconds stands for (a poller's `caught_up` may date from its read
+        # just before that commit).
         await asyncio.sleep(config.decide_seconds)
         ended, left = await empty_queues(state, queues_patience)
         queues_left.update(left)

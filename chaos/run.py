@@ -233,7 +233,7 @@ async def run(config: ChaosConfig) -> Outcome:
             await network.start(HOST, server.url)
             stack = server.stack
             cleanup.enter_context(pushes.recorded(history.liveness, stack.topics.values()))
-            state = ServerState(stack.environment, stack.queues)
+            state = ServerState(stack.environment, stack.queues, server.stream_pollers)
             devices = await _devices(server.url, network.url, population, history)
             await asyncio.gather(*(device.start() for device in devices))
             laps.append(time.monotonic())

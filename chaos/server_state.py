@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import boto3
@@ -40,7 +40,12 @@ def read_cursors(cursors: list[tuple[CursorKey, int]]) -> dict[tuple[str, str], 
 
 
 class ServerState:
-    def __init__(self, environment: Mapping[str, str], queues: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        environment: Mapping[str, str],
+        queues: Mapping[str, str],
+        streams: Sequence[Any] = (),
+    ) -> None:
         session = boto3.session.Session(
             aws_access_key_id="local", aws_secret_access_key="local", region_name="us-east-1"
         )
@@ -51,6 +56,11 @@ class ServerState:
             for name in ("memberships", "acks", "messages", "channels")
         }
         self._queues = dict(queues)
+        self._streams = list(streams)  # the stack's stream pollers (local/stream_poller.py)
+
+    def streams_behind(self) -> int:
+        """Stream pollers that have not yet handed every committed message to its worker."""
+        return sum(1 for poller in self._streams if not poller.caught_up)
 
     def _scan(self, table: str) -> Iterator[dict[str, Any]]:
         kwargs: dict[str, Any] = {"TableName": self._tables[table], "ConsistentRead": True}

@@ -86,6 +86,7 @@ class StreamPoller:
         self.on_failure_url = on_failure_url
         self.processed = 0  # records handed to the function and done with (given up included)
         self.given_up = 0
+        self.caught_up = False  # the last read found nothing new and no batch is waiting
 
     def _iterator(self) -> str:
         shard = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"][
@@ -123,6 +124,7 @@ class StreamPoller:
                 await self.settle(batch)
                 pending = pending[len(batch) :]
                 window_ends = loop.time() + self.mapping["MaximumBatchingWindowInSeconds"]
+            self.caught_up = not reply["Records"] and not pending
             if not reply["Records"]:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stopping.wait(), POLL_SECONDS)
