@@ -88,20 +88,10 @@ class LocalServer:
         dynamodb = self.stack.client("dynamodb")
         described = await asyncio.to_thread(dynamodb.describe_table, TableName=table)
         destination = mapping["on_failure"]
-        # botocore 1.44 sends DynamoDB Streams calls to an account endpoint
-        # (<account>.streams-ddb.<region>.amazonaws.com), which moto 5.2 does not route:
-        # the regional endpoint it knows is given explicitly.
-        import boto3  # noqa: PLC0415 - the stack has imported it already
-
-        streams = boto3.client(
-            "dynamodbstreams",
-            region_name="us-east-1",
-            endpoint_url="https://streams.dynamodb.us-east-1.amazonaws.com",
-        )
         poller = StreamPoller(
             mapping,
             described["Table"]["LatestStreamArn"],
-            streams,
+            self.stack.client("dynamodbstreams"),
             invoke,
             sqs=self.stack.client("sqs"),
             on_failure_url=self.stack.queues[destination] if destination else None,

@@ -68,6 +68,12 @@ def _moto_patches() -> list[Patch]:
     ]
 
 
+# botocore 1.44 sends DynamoDB Streams calls to an account endpoint
+# (<account>.streams-ddb.<region>.amazonaws.com), which moto 5.2 does not route: its clients
+# are given the regional endpoint moto knows.
+_MOTO_ROUTED_ENDPOINTS = {"dynamodbstreams": "https://streams.dynamodb.us-east-1.amazonaws.com"}
+
+
 @dataclass
 class LocalStack:
     """moto server + the template's tables, queues and topics + the handlers' environment."""
@@ -137,7 +143,9 @@ class LocalStack:
         """An in-process client of the stack's moto (as the handlers' are)."""
         import boto3  # noqa: PLC0415
 
-        return boto3.client(service, region_name="us-east-1")
+        return boto3.client(
+            service, region_name="us-east-1", endpoint_url=_MOTO_ROUTED_ENDPOINTS.get(service)
+        )
 
     def stop(self) -> None:
         self._unsigned.uninstall()

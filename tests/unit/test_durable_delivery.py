@@ -85,6 +85,49 @@ def test_a_stream_record_handed_over_twice_still_bounds_the_copies(courier: Cour
     assert 1 < copies <= 1 + 5  # retried (never acked), within 1 + MAX_RETRIES
 
 
+@pytest.mark.usefixtures("send_dies_after_commit")
+def test_a_member_behind_a_dead_socket_is_notified_though_the_send_function_died(
+    courier: Courier,
+) -> None:
+    alice, bob = courier.connect("alice"), courier.connect("bob")
+    courier.drop(bob)  # bob's socket died without a $disconnect: its row is still there
+
+    _send_that_dies(courier, alice, DM, "m1")
+
+    assert courier.jobs("NotifyQueue") == []  # the stream took bob for online
+    courier.drain("RetryQueue")  # the probe's post meets the dead socket: bob is offline
+    assert courier.jobs("RetryQueue") == []
+    assert [(j.body["user"], j.body["seq"]) for j in courier.jobs("NotifyQueue")] == [("bob", 1)]
+    courier.drain("NotifyQueue")
+    assert [p["user"] for p in courier.published] == ["bob"]
+
+
+def test_a_member_who_left_before_the_probe_without_acking_is_notified(
+    courier: Courier,
+) -> None:
+    alice, bob = courier.connect("alice"), courier.connect("bob")
+    courier.send(alice, DM, "m1")
+    courier.disconnect(bob)  # gone before its device acked: the frame may never have landed
+
+    courier.drain("RetryQueue")
+    courier.drain("NotifyQueue")
+
+    assert [(p["user"], p["seq"]) for p in courier.published] == [("bob", 1)]
+
+
+def test_a_member_still_online_on_another_device_gets_no_push_from_a_probe(
+    courier: Courier,
+) -> None:
+    alice, bob = courier.connect("alice"), courier.connect("bob")
+    courier.connect("bob", "tablet")
+    courier.send(alice, DM, "m1")
+    courier.disconnect(bob)
+
+    courier.drain("RetryQueue")
+
+    assert courier.jobs("NotifyQueue") == []
+
+
 def test_the_stream_ignores_what_is_not_an_insert(courier: Courier) -> None:
     from courier.committed import committed_message  # noqa: PLC0415
 

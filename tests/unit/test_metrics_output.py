@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from local.handlers import FUNCTIONS_DIR, LAYER_DIR
+from tests.unit.test_settings import TABLES
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
@@ -119,23 +120,7 @@ def test_a_deployed_handler_still_prints_its_metrics_to_stdout(tmp_path: Path) -
         "    aws_request_id = 'r-1'\n"
         "app.handler(event, Context())\n"
     )
-    tables = {
-        name: "x"
-        for name in (
-            "COURIER_CONNECTIONS_TABLE",
-            "COURIER_CHANNELS_TABLE",
-            "COURIER_MESSAGES_TABLE",
-            "COURIER_MEMBERSHIPS_TABLE",
-            "COURIER_DEDUP_TABLE",
-            "COURIER_ACKS_TABLE",
-            "COURIER_RETRIES_TABLE",
-            "COURIER_NOTIFICATIONS_TABLE",
-            "COURIER_RETRY_QUEUE_URL",
-            "COURIER_FANOUT_QUEUE_URL",
-            "COURIER_NOTIFY_QUEUE_URL",
-            "COURIER_NOTIFY_TOPIC_ARN",
-        )
-    }
+    tables = dict.fromkeys(TABLES, "x")  # every setting the handlers require
     env = {
         "PATH": os.environ.get("PATH", ""),
         "AWS_REGION": "us-east-1",

@@ -6,8 +6,11 @@ Time is not waited for: the tests run each queued job by hand, whatever its Dela
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 
+from courier import retry
 from tests.aws_calls import recording
 from tests.harness import Conn, Courier
 
@@ -260,3 +263,91 @@ def test_a_redelivering_probe_looks_up_the_device_once(courier: Courier) -> None
     # one Query for the device's connections, one for the un-acked messages
     assert calls.count("dynamodb", "Query") == 2
     assert calls.count("apigatewaymanagementapi", "PostToConnection") == 1
+
+
+class JobDied(BaseException):
+    """A retry worker's death mid-job (a timeout, OOM): nothing in the handler catches it."""
+
+
+def die_once(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> None:
+    """Make `module.name` kill the invocation the first time it is called."""
+    original = getattr(module, name)
+
+    def dying(*args: object, **kwargs: object) -> object:
+        monkeypatch.setattr(module, name, original)
+        raise JobDied
+
+    monkeypatch.setattr(module, name, dying)
+
+
+def run_dying_then_again(courier: Courier, body: dict[str, object]) -> None:
+    """Run a job whose invocation dies, then SQS's second delivery of it."""
+    with pytest.raises(JobDied), warnings.catch_warnings():
+        # the dying invocation may have added no metric yet: Powertools warns at its flush
+        warnings.filterwarnings("ignore", "No application metrics to publish")
+        courier.run_worker("retry_worker", [body])
+    assert courier.run_worker("retry_worker", [body], receive_count=2) == {"batchItemFailures": []}
+
+
+def test_a_probe_that_dies_after_starting_its_chain_is_resumed_by_its_second_run(
+    courier: Courier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice, bob = courier.connect("alice"), courier.connect("bob")
+    courier.send(alice, DM, "m1")
+    [probe] = courier.take_jobs("RetryQueue")
+    die_once(monkeypatch, retry, "_queue_follow_up")
+
+    run_dying_then_again(courier, probe)
+
+    assert [job.body["attempt"] for job in courier.jobs("RetryQueue")] == [2]
+    run_retries(courier)
+    assert copies(courier, bob, 1) == 1 + MAX_RETRIES
+
+
+def test_a_follow_up_that_dies_before_queueing_the_next_is_resumed_by_its_second_run(
+    courier: Courier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice, bob = courier.connect("alice"), courier.connect("bob")
+    courier.send(alice, DM, "m1")
+    courier.drain("RetryQueue")
+    [follow_up] = courier.take_jobs("RetryQueue")
+    die_once(monkeypatch, retry, "_queue_follow_up")
+
+    run_dying_then_again(courier, follow_up)
+
+    assert copies(courier, bob, 1) == 3  # its first run posted; the second posts nothing
+    run_retries(courier)
+    assert copies(courier, bob, 1) == 1 + MAX_RETRIES
+
+
+@pytest.mark.parametrize("attempt", [2, MAX_RETRIES])
+def test_a_follow_up_that_dies_before_posting_loses_that_copy_only(
+    courier: Courier, monkeypatch: pytest.MonkeyPatch, attempt: int
+) -> None:
+    alice, bob = courier.connect("alice"), courier.connect("bob")
+    courier.send(alice, DM, "m1")
+    for _ in range(attempt - 1):
+        courier.drain("RetryQueue")
+    [follow_up] = courier.take_jobs("RetryQueue")
+    assert follow_up["attempt"] == attempt
+    die_once(monkeypatch, retry, "post_frame")
+
+    run_dying_then_again(courier, follow_up)
+    run_retries(courier)
+
+    assert copies(courier, bob, 1) == MAX_RETRIES
+    [row] = courier.items("RetriesTable")
+    assert "chainId" not in row and row["floorSeq"] == {"N": "1"}  # the chain ended
+
+
+def test_copies_of_a_job_delivered_twice_carry_at_most_one_spare_job_per_attempt(
+    courier: Courier,
+) -> None:
+    alice, bob = courier.connect("alice"), courier.connect("bob")
+    courier.send(alice, DM, "m1")
+
+    while courier.jobs("RetryQueue"):
+        assert len(courier.jobs("RetryQueue")) <= 2
+        courier.drain("RetryQueue", twice=True)
+
+    assert copies(courier, bob, 1) == 1 + MAX_RETRIES

@@ -153,7 +153,7 @@ class Acks(CourierModel):
 
 
 class Retries(CourierModel):
-    """RetriesTable: a device's redelivery chain in a channel (see courier.retry)."""
+    """RetriesTable: a device's redelivery chain in a channel (see courier.retry_chains)."""
 
     class Meta:
         table_name: str | None = UNBOUND
@@ -165,6 +165,7 @@ class Retries(CourierModel):
     seqs = NumberSetAttribute(null=True)
     attempt = NumberAttribute(null=True)
     due_at = NumberAttribute(attr_name="dueAt", null=True)
+    resumed = NumberAttribute(null=True)
     floor_seq = NumberAttribute(attr_name="floorSeq", null=True)
     expires_at = ExpiresAt(attr_name="expiresAt", null=True)
 

@@ -5,48 +5,42 @@ COURIER_RETRY_BASE_SECONDS) naming (device, channel, seq). Probes write nothing 
 time, so a send's DynamoDB writes do not grow with the group.
 
 A probe that finds the message un-acked and the device connected starts, or joins, the
-device's *chain* for the channel: one row per (device, channel) with
+device's *chain* for the channel (courier.retry_chains). Every redelivery first claims its
+attempt by a conditional write (the job's attempt must follow the stored one), so a second
+run of a job never posts again. A message is redelivered only by the one chain that covers
+it, once per attempt, so a device gets at most 1 + COURIER_MAX_RETRIES copies of it. An
+ack, a vanished device or the last attempt ends the chain.
 
-    chainSeq   the highest seq the chain covers (coalescing: later probes raise it)
-    seqs       the seqs the chain covers: those its probes named, i.e. the messages that
-               were posted to this device. A seq of the range it was never sent (one sent
-               from this very connection, or while the device was offline) is not "sent
-               again": the sending connection never gets its own message, and a device
-               that reconnects is pushed no backlog
-    attempt    how many redeliveries the chain has made (1 .. COURIER_MAX_RETRIES)
-    floorSeq   seqs at or below it are finished: never redelivered again
+A user whose every connection has gone by then (a socket found dead when the chain posts,
+or closed since the commit) gets a notification job for the chain's newest message
+instead: the push that user is owed as an offline member (the notifier skips it if they
+have read that far, and coalesces it with any other).
 
-Every redelivery first advances `attempt` by a conditional write (the job's attempt
-must follow the stored one), so a job SQS delivers twice, or replays after a crash,
-does nothing. A message is redelivered only by the one chain that covers it, once per
-attempt, so a device gets at most 1 + COURIER_MAX_RETRIES copies of it. An ack, a
-vanished device or the last attempt ends the chain and raises floorSeq.
+A job that dies after its claim (before its post, or before queueing its follow-up) is
+handed back by SQS after the visibility timeout. Its second run finds its own claim still
+the chain's latest (same chain id and attempt: no later job has claimed since) and
+*resumes*: it queues the follow-up without posting, so the chain goes on within one
+visibility timeout and the bound holds. A copy of a job that SQS delivers twice at once
+may resume too: that chain then carries one spare job per attempt, which posts nothing.
 """
 
 from __future__ import annotations
 
 import math
 import random
-import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.exceptions import UpdateError
-from pynamodb.expressions.condition import Condition
-from pynamodb.expressions.update import Action
-
+from courier import retry_chains
 from courier.connections import Connection, connections_of
 from courier.cursors import ack_cursor
 from courier.delivery import post_frame
-from courier.dynamo import is_condition_failure
 from courier.history import StoredMessage, messages_between
 from courier.jobs import MAX_DELAY_SECONDS, Job
-from courier.models import Retries
+from courier.notify import NotifyJob
+from courier.retry_chains import Chain, Resumed, Where
 from courier.runtime import Services
-from courier.tables import Tables, device_key
 
-STALE_GRACE_SECONDS = 300  # a chain whose next job is this late is taken over by a probe
-ROW_TTL_SECONDS = 86_400
 JITTER = 0.1  # retries come up to 10% late, never early
 
 
@@ -58,6 +52,10 @@ class RetryJob:
     seq: int
     attempt: int = 1
     chain: str | None = None  # None for a probe; the chain id for its follow-ups
+
+    @property
+    def where(self) -> Where:
+        return Where(self.user, self.device, self.channel)
 
     def body(self) -> dict[str, Any]:
         fields: dict[str, Any] = {"user": self.user, "device": self.device}
@@ -76,28 +74,6 @@ class RetryJob:
         )
 
 
-@dataclass(frozen=True)
-class Chain:
-    id: str
-    seq: int
-    attempt: int
-    floor: int
-    seqs: frozenset[int] | None = None  # None: a row written before `seqs` (its whole range)
-
-    @classmethod
-    def from_row(cls, row: Retries) -> Chain:
-        return cls(
-            id=row.chain_id or "",
-            seq=int(row.chain_seq or 0),
-            attempt=int(row.attempt or 0),
-            floor=int(row.floor_seq or 0),
-            seqs=frozenset(int(v) for v in row.seqs) if row.seqs else None,
-        )
-
-    def covers(self, seq: int) -> bool:
-        return self.seqs is None or seq in self.seqs
-
-
 def retry_delay(base_seconds: int, attempt: int) -> int:
     """Seconds before redelivery `attempt` (1-based): base, 2x base, 4x base ... capped
     at 900 s, plus up to 10% jitter so that a burst of chains spreads out."""
@@ -114,150 +90,52 @@ def probes(message: StoredMessage, connections: list[Connection], base_seconds: 
     ]
 
 
-def _update(
-    tables: Tables, job: RetryJob, actions: list[Action], condition: Condition
-) -> Chain | None:
-    """A conditional UpdateItem on the chain row: the chain after it, or None if the
-    condition failed (PynamoDB's update returns the whole new row)."""
-    row = tables.retries(device_key(job.user, job.device), job.channel)
-    try:
-        row.update(actions=actions, condition=condition)
-    except UpdateError as exc:
-        if is_condition_failure(exc):
-            return None
-        raise
-    return Chain.from_row(row)
+@dataclass(frozen=True)
+class Device:
+    """The job's device's connections, and whether its user has any other."""
+
+    connections: list[Connection]
+    user_elsewhere: bool
 
 
-def _unfinished(seq: int) -> Condition:
-    unfinished: Condition = Retries.floor_seq.does_not_exist() | (Retries.floor_seq < seq)
-    return unfinished
+def _device(svc: Services, job: RetryJob) -> Device:
+    every = connections_of(svc.tables, job.user)
+    mine = [c for c in every if c.device == job.device]
+    return Device(mine, len(mine) < len(every))
 
 
-def _start_or_join(
-    tables: Tables, job: RetryJob, now: int, next_due: int, max_retries: int
-) -> Chain | None:
-    """The chain this probe starts (attempt 1) or takes over; None when an active chain
-    covers it, or its seq is finished."""
-    row = tables.retries
-    schedule = [row.due_at.set(next_due), row.expires_at.set(now + ROW_TTL_SECONDS)]
-    started = _update(
-        tables,
-        job,
-        [
-            row.chain_id.set(secrets.token_hex(8)),
-            row.chain_seq.set(job.seq),
-            row.seqs.set({job.seq}),
-            row.attempt.set(1),
-            *schedule,
-        ],
-        row.chain_id.does_not_exist() & _unfinished(job.seq),
-    )
-    if started is not None:
-        return started
-    try:
-        current = row.get(device_key(job.user, job.device), job.channel, consistent_read=True)
-    except row.DoesNotExist:
-        return None
-    if not current.chain_id:
-        return None  # finished: floorSeq covers this seq
-    chain = Chain.from_row(current)
-    if int(current.due_at or 0) < now - STALE_GRACE_SECONDS:
-        if chain.attempt >= max_retries:
-            _end(tables, job, chain)
-            return None
-        # Its next job was lost (a worker died between its claim and its enqueue):
-        # carry on from the next attempt, so the bound on copies still holds.
-        return _update(
-            tables,
-            job,
-            [
-                row.chain_id.set(secrets.token_hex(8)),
-                row.chain_seq.set(max(chain.seq, job.seq)),
-                row.attempt.set(chain.attempt + 1),
-                *schedule,
-                row.seqs.add({job.seq}),
-            ],
-            (row.chain_id == chain.id) & (row.attempt == chain.attempt),
-        )
-    _join(tables, job, chain)
-    return None  # coalesced into the active chain
+def _notify(svc: Services, job: RetryJob, seq: int) -> None:
+    """Queue the push of a user left with no connection: the message reached no device."""
+    notification = NotifyJob(job.user, job.channel, seq)
+    delay = svc.settings.notify_coalesce_seconds
+    svc.queue.send(svc.settings.notify_queue_url, [Job(notification.body(), delay)])
 
 
-def _join(tables: Tables, job: RetryJob, chain: Chain) -> None:
-    """Add the probe's seq to the active chain (raising chainSeq if it is the highest), unless
-    it is finished. If the chain changed meanwhile the seq gets fewer retries, never more."""
-    row = tables.retries
-    active = (row.chain_id == chain.id) & _unfinished(job.seq)
-    if chain.seq < job.seq:
-        raised = _update(
-            tables,
-            job,
-            [row.chain_seq.set(job.seq), row.seqs.add({job.seq})],
-            active & (row.chain_seq < job.seq),
-        )
-        if raised is not None:
-            return
-    _update(tables, job, [row.seqs.add({job.seq})], active & (row.chain_seq >= job.seq))
+def _offline(svc: Services, job: RetryJob, device: Device, seq: int) -> str:
+    if not device.user_elsewhere:
+        _notify(svc, job, seq)
+    return "offline"
 
 
-def _claim(tables: Tables, job: RetryJob, now: int, next_due: int) -> Chain | None:
-    """Advance the chain to this job's attempt; None for a duplicate, replayed or ended job."""
-    row = tables.retries
-    return _update(
-        tables,
-        job,
-        [
-            row.attempt.set(job.attempt),
-            row.due_at.set(next_due),
-            row.expires_at.set(now + ROW_TTL_SECONDS),
-        ],
-        (row.chain_id == (job.chain or "")) & (row.attempt == job.attempt - 1),
-    )
-
-
-def _end(tables: Tables, job: RetryJob, chain: Chain, *, acked_upto: int | None = None) -> bool:
-    """Finish the chain: everything it covers is done. With `acked_upto`, only if the ack
-    covers the chain's current seq (a probe may have raised it meanwhile)."""
-    row = tables.retries
-    condition = row.chain_id == chain.id
-    if acked_upto is not None:
-        condition &= row.chain_seq <= acked_upto
-    ended = _update(
-        tables,
-        job,
-        [
-            row.floor_seq.set(row.chain_seq),
-            row.chain_id.remove(),
-            row.chain_seq.remove(),
-            row.seqs.remove(),
-            row.attempt.remove(),
-            row.due_at.remove(),
-        ],
-        condition,
-    )
-    return ended is not None
-
-
-def _device_connections(tables: Tables, job: RetryJob) -> list[Connection]:
-    return [c for c in connections_of(tables, job.user) if c.device == job.device]
-
-
-Taken = tuple[Chain, list[Connection]] | str
+Taken = tuple[Chain, Device] | Resumed | str
 
 
 def _take_follow_up(svc: Services, job: RetryJob, ack: int, now: int, next_due: int) -> Taken:
     """Claim this follow-up's attempt; the chain and the device's connections, or why not."""
-    chain = _claim(svc.tables, job, now, next_due)
-    if chain is None:
+    claimed = retry_chains.claim(
+        svc.tables, job.where, job.chain or "", job.attempt, now=now, next_due=next_due
+    )
+    if claimed is None:
         return "duplicate"
-    if ack >= chain.seq and _end(svc.tables, job, chain, acked_upto=ack):
+    if isinstance(claimed, Resumed):
+        return claimed
+    if ack >= claimed.seq and retry_chains.end(svc.tables, job.where, claimed, acked_upto=ack):
         return "acked"
-    connections = _device_connections(svc.tables, job)
-    if not connections:
-        _end(svc.tables, job, chain)
-        return "offline"
-    return chain, connections
+    device = _device(svc, job)
+    if not device.connections:
+        retry_chains.end(svc.tables, job.where, claimed)
+        return _offline(svc, job, device, claimed.seq)
+    return claimed, device
 
 
 def _take_probe(svc: Services, job: RetryJob, ack: int, now: int, next_due: int) -> Taken:
@@ -265,11 +143,20 @@ def _take_probe(svc: Services, job: RetryJob, ack: int, now: int, next_due: int)
     Nothing is written for an acked message or an offline device."""
     if ack >= job.seq:
         return "acked"
-    connections = _device_connections(svc.tables, job)
-    if not connections:
-        return "offline"
-    started = _start_or_join(svc.tables, job, now, next_due, svc.settings.max_retries)
-    return "coalesced" if started is None else (started, connections)
+    device = _device(svc, job)
+    if not device.connections:
+        return _offline(svc, job, device, job.seq)
+    started = retry_chains.start_or_join(
+        svc.tables,
+        job.where,
+        job.seq,
+        now=now,
+        next_due=next_due,
+        max_retries=svc.settings.max_retries,
+    )
+    if started is None:
+        return "coalesced"
+    return started if isinstance(started, Resumed) else (started, device)
 
 
 def run_retry_job(svc: Services, job: RetryJob) -> str:
@@ -282,13 +169,39 @@ def run_retry_job(svc: Services, job: RetryJob) -> str:
     taken = take(svc, job, ack, now, now + next_delay)
     if isinstance(taken, str):
         return taken
-    chain, connections = taken
+    if isinstance(taken, Resumed):
+        return _resume(svc, job, taken.chain)
+    chain, device = taken
+    connections = device.connections
+    # only what was posted to this device is sent again, while one of its sockets lives
     for message in messages_between(tables, job.channel, max(ack, chain.floor), chain.seq):
-        if chain.covers(message.seq):  # only what was posted to this device is sent again
-            post_frame(tables, svc.poster, connections, {"type": "message", **message.fields()})
+        if connections and chain.covers(message.seq):
+            frame = {"type": "message", **message.fields()}
+            gone = post_frame(tables, svc.poster, connections, frame).gone
+            connections = [c for c in connections if c not in gone]
+    if not connections:  # every socket of the device was dead
+        retry_chains.end(tables, job.where, chain)
+        return _offline(svc, job, device, chain.seq)
     if chain.attempt >= settings.max_retries:
-        _end(tables, job, chain)
+        retry_chains.end(tables, job.where, chain)
         return "gave_up"
-    follow_up = RetryJob(job.user, job.device, job.channel, chain.seq, chain.attempt + 1, chain.id)
-    svc.queue.send(settings.retry_queue_url, [Job(follow_up.body(), next_delay)])
+    _queue_follow_up(svc, job, chain, next_delay)
     return "retried"
+
+
+def _queue_follow_up(svc: Services, job: RetryJob, chain: Chain, delay: int) -> None:
+    follow_up = RetryJob(job.user, job.device, job.channel, chain.seq, chain.attempt + 1, chain.id)
+    svc.queue.send(svc.settings.retry_queue_url, [Job(follow_up.body(), delay)])
+
+
+def _resume(svc: Services, job: RetryJob, chain: Chain) -> str:
+    """Carry on a chain whose claiming run may have died: queue its follow-up, post nothing
+    (that run may have posted, and each attempt posts at most once)."""
+    if chain.attempt >= svc.settings.max_retries:
+        retry_chains.end(svc.tables, job.where, chain)
+        return "resumed"
+    if not retry_chains.resume(svc.tables, job.where, chain):
+        return "duplicate"  # another run of this job has queued the follow-up again
+    delay = retry_delay(svc.settings.retry_base_seconds, chain.attempt + 1)
+    _queue_follow_up(svc, job, chain, delay)
+    return "resumed"

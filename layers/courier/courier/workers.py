@@ -29,6 +29,7 @@ RETRY_METRICS = {
     "offline": "RetriesSkippedOffline",
     "coalesced": "RetriesCoalesced",
     "duplicate": "RetryJobsDuplicate",
+    "resumed": "RetryChainsResumed",
 }
 
 
@@ -101,8 +102,9 @@ def process_stream(
     """Run every record of a stream batch; Lambda retries from the first failed record
     (ReportBatchItemFailures), bisecting a batch whose invocation fails outright."""
     svc = services()
-    handle = lambda record: stream_record(svc, record)  # noqa: E731
-    response = _process_batch(event, context, EventType.DynamoDBStreams, handle)
+    response = _process_batch(
+        event, context, EventType.DynamoDBStreams, lambda record: stream_record(svc, record)
+    )
     return _count_failed(svc, response, "StreamRecordsFailed")
 
 

@@ -1,0 +1,256 @@
+"""A device's redelivery chain for a channel: one RetriesTable row per (device, channel).
+
+    chainId    the chain's id, derived from the probe that started or took it over
+    chainSeq   the highest seq the chain covers (coalescing: later probes raise it)
+    seqs       the seqs the chain covers: those its probes named, i.e. the messages that
+               were posted to this device. A seq of the range it was never sent (one sent
+               from this very connection, or while the device was offline) is not "sent
+               again": the sending connection never gets its own message, and a device
+               that reconnects is pushed no backlog
+    attempt    how many redeliveries the chain has claimed (1 .. COURIER_MAX_RETRIES)
+    dueAt      when the job of the next attempt is due
+    resumed    the attempt whose follow-up a second run of its job queued (see `resume`)
+    floorSeq   seqs at or below it are finished: never redelivered again
+
+Every change is one conditional UpdateItem, so concurrent jobs of a chain never both win.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+
+from courier.dynamo import is_condition_failure
+from courier.models import Retries
+from courier.tables import Tables, device_key
+
+STALE_GRACE_SECONDS = 300  # a chain whose next job is this late is taken over by a probe
+ROW_TTL_SECONDS = 86_400
+
+
+@dataclass(frozen=True)
+class Where:
+    """The row of one device's chain in one channel."""
+
+    user: str
+    device: str
+    channel: str
+
+
+@dataclass(frozen=True)
+class Chain:
+    id: str
+    seq: int
+    attempt: int
+    floor: int
+    due: int = 0
+    seqs: frozenset[int] | None = None  # None: a row written before `seqs` (its whole range)
+
+    @classmethod
+    def from_row(cls, row: Retries) -> Chain:
+        return cls(
+            id=row.chain_id or "",
+            seq=int(row.chain_seq or 0),
+            attempt=int(row.attempt or 0),
+            floor=int(row.floor_seq or 0),
+            due=int(row.due_at or 0),
+            seqs=frozenset(int(v) for v in row.seqs) if row.seqs else None,
+        )
+
+    def covers(self, seq: int) -> bool:
+        return self.seqs is None or seq in self.seqs
+
+
+@dataclass(frozen=True)
+class Resumed:
+    """A chain this job claimed in an earlier run, which may have died before queueing the
+    follow-up: no later job has claimed since."""
+
+    chain: Chain
+
+
+def chain_id(seq: int, attempt: int) -> str:
+    """The id of the chain the probe of `seq` starts (attempt 1) or takes over (a later
+    attempt). A seq starts at most one chain: once it ends, floorSeq covers the seq."""
+    return f"{seq}.{attempt}"
+
+
+def _update(
+    tables: Tables, where: Where, actions: list[Action], condition: Condition
+) -> Chain | None:
+    """A conditional UpdateItem on the chain row: the chain after it, or None if the
+    condition failed (PynamoDB's update returns the whole new row)."""
+    row = tables.retries(device_key(where.user, where.device), where.channel)
+    try:
+        row.update(actions=actions, condition=condition)
+    except UpdateError as exc:
+        if is_condition_failure(exc):
+            return None
+        raise
+    return Chain.from_row(row)
+
+
+def _read(tables: Tables, where: Where) -> Chain | None:
+    """The active chain (a consistent read), or None."""
+    try:
+        row = tables.retries.get(
+            device_key(where.user, where.device), where.channel, consistent_read=True
+        )
+    except tables.retries.DoesNotExist:
+        return None
+    return Chain.from_row(row) if row.chain_id else None
+
+
+def _unfinished(seq: int) -> Condition:
+    unfinished: Condition = Retries.floor_seq.does_not_exist() | (Retries.floor_seq < seq)
+    return unfinished
+
+
+def _schedule(now: int, next_due: int) -> list[Action]:
+    row = Retries
+    return [row.due_at.set(next_due), row.expires_at.set(now + ROW_TTL_SECONDS)]
+
+
+def start_or_join(
+    tables: Tables, where: Where, seq: int, *, now: int, next_due: int, max_retries: int
+) -> Chain | Resumed | None:
+    """The chain the probe of `seq` starts (attempt 1) or takes over; Resumed when an
+    earlier run of this probe did so; None when an active chain covers the seq, or the seq
+    is finished."""
+    row = Retries
+    started = _update(
+        tables,
+        where,
+        [
+            row.chain_id.set(chain_id(seq, 1)),
+            row.chain_seq.set(seq),
+            row.seqs.set({seq}),
+            row.attempt.set(1),
+            row.resumed.remove(),
+            *_schedule(now, next_due),
+        ],
+        row.chain_id.does_not_exist() & _unfinished(seq),
+    )
+    if started is not None:
+        return started
+    chain = _read(tables, where)
+    if chain is None:
+        return None  # finished: floorSeq covers this seq
+    if chain.id == chain_id(seq, chain.attempt):
+        return Resumed(chain)
+    if chain.due < now - STALE_GRACE_SECONDS:
+        return _take_over(
+            tables, where, chain, seq, now=now, next_due=next_due, max_retries=max_retries
+        )
+    _join(tables, where, chain, seq)
+    return None  # coalesced into the active chain
+
+
+def _take_over(
+    tables: Tables,
+    where: Where,
+    chain: Chain,
+    seq: int,
+    *,
+    now: int,
+    next_due: int,
+    max_retries: int,
+) -> Chain | None:
+    """Its next job was lost (to a run that died and was never handed back): carry on from
+    the next attempt, so the bound on copies still holds."""
+    if chain.attempt >= max_retries:
+        end(tables, where, chain)
+        return None
+    row = Retries
+    return _update(
+        tables,
+        where,
+        [
+            row.chain_id.set(chain_id(seq, chain.attempt + 1)),
+            row.chain_seq.set(max(chain.seq, seq)),
+            row.attempt.set(chain.attempt + 1),
+            row.resumed.remove(),
+            *_schedule(now, next_due),
+            row.seqs.add({seq}),
+        ],
+        (row.chain_id == chain.id) & (row.attempt == chain.attempt),
+    )
+
+
+def _join(tables: Tables, where: Where, chain: Chain, seq: int) -> None:
+    """Add the probe's seq to the active chain (raising chainSeq if it is the highest), unless
+    it is finished. If the chain changed meanwhile the seq gets fewer retries, never more."""
+    row = Retries
+    active = (row.chain_id == chain.id) & _unfinished(seq)
+    if chain.seq < seq:
+        raised = _update(
+            tables,
+            where,
+            [row.chain_seq.set(seq), row.seqs.add({seq})],
+            active & (row.chain_seq < seq),
+        )
+        if raised is not None:
+            return
+    _update(tables, where, [row.seqs.add({seq})], active & (row.chain_seq >= seq))
+
+
+def claim(
+    tables: Tables, where: Where, chain: str, attempt: int, *, now: int, next_due: int
+) -> Chain | Resumed | None:
+    """Advance the chain to this follow-up's attempt; Resumed if an earlier run of the job
+    claimed it and no later job has since; None for a duplicate or an ended chain."""
+    row = Retries
+    claimed = _update(
+        tables,
+        where,
+        [row.attempt.set(attempt), *_schedule(now, next_due)],
+        (row.chain_id == chain) & (row.attempt == attempt - 1),
+    )
+    if claimed is not None:
+        return claimed
+    current = _read(tables, where)
+    if current is not None and (current.id, current.attempt) == (chain, attempt):
+        return Resumed(current)
+    return None
+
+
+def resume(tables: Tables, where: Where, chain: Chain) -> bool:
+    """Whether this run may queue the follow-up of the chain's current attempt again. Only
+    one run per attempt may, so copies of a job SQS delivers twice do not multiply."""
+    row = Retries
+    resumed = _update(
+        tables,
+        where,
+        [row.resumed.set(chain.attempt)],
+        (row.chain_id == chain.id)
+        & (row.attempt == chain.attempt)
+        & (row.resumed.does_not_exist() | (row.resumed != chain.attempt)),
+    )
+    return resumed is not None
+
+
+def end(tables: Tables, where: Where, chain: Chain, *, acked_upto: int | None = None) -> bool:
+    """Finish the chain: everything it covers is done. With `acked_upto`, only if the ack
+    covers the chain's current seq (a probe may have raised it meanwhile)."""
+    row = Retries
+    condition = row.chain_id == chain.id
+    if acked_upto is not None:
+        condition &= row.chain_seq <= acked_upto
+    ended = _update(
+        tables,
+        where,
+        [
+            row.floor_seq.set(row.chain_seq),
+            row.chain_id.remove(),
+            row.chain_seq.remove(),
+            row.seqs.remove(),
+            row.attempt.remove(),
+            row.due_at.remove(),
+            row.resumed.remove(),
+        ],
+        condition,
+    )
+    return ended is not None
