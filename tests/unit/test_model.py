@@ -16,16 +16,20 @@ ack and read 1-3 seqs in a row (stale, repeated, current, beyond lastSeq), each 
 late frame for the seq before it, on a channel allowed or not; sync the
 conversations (paged) or a channel's history (page after page); replace the group's members
 (admin PUT); deliver the queued retry jobs, or run any queue's jobs (retry, fan-out, notify),
-optionally delivering the batch a second time (SQS at-least-once); replay a job run long ago.
+optionally delivering the batch a second time (SQS at-least-once); replay a job run long ago;
+a send whose function dies right after its commit, and its resend from the outbox; quiesce.
 
 Checked as it happens: every frame a connection receives (`_new_frames`: the stored message,
 to a device it may reach, at most 1 + MAX_RETRIES copies per device, nothing to a dead or
 closed socket); every notification (`_new_publications`: about the latest message, unread,
 once, with the model's badge); every reply and the frames each rule expects (a refused frame
-or a duplicate send, job or follow-up changes no table, posts and queues nothing; a read
-reaches the user's other live connections only when it moved: guarantee 7). After every step
-the invariants, one per guarantee 1-6, compare the tables, the admin unread call and `sync`
-with the model. The retry policy is tightened (MAX_RETRIES 3) and the fan-out threshold
+or a duplicate send changes no table, posts and queues nothing; a duplicate job or follow-up
+posts nothing and may only resume its retry chain; a read reaches the user's other live
+connections only when it moved: guarantee 7). After every step the invariants, one per
+guarantee 1-6, compare the tables, the admin unread call and `sync` with the model. At
+quiescence (the `quiesce` rule, and the end of every walk) every message committed since the
+last one has reached each device live since its commit, or pushed each member offline since
+(guarantee 8). The retry policy is tightened (MAX_RETRIES 3) and the fan-out threshold
 lowered (the group of 3 fans out) so that walks of a few dozen steps reach the bounds and
 both delivery paths.
 
@@ -42,6 +46,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -60,6 +65,7 @@ from hypothesis.stateful import (
 )
 from moto import mock_aws
 
+from courier import actions
 from courier.frames import loads
 from courier.runtime import reset_services
 from tests.harness import BASE_ENV, QUEUE_WORKERS, Conn, Courier, atomic_dynamodb, partitioned_moto
@@ -131,6 +137,42 @@ class Message:
         }
 
 
+class SendDied(BaseException):
+    """The send function's death right after its commit (a timeout, OOM): nothing in the
+    handler catches it, so no post and no sendack (tests/unit/test_durable_delivery.py)."""
+
+
+def _die(*_: Any, **__: Any) -> None:
+    raise SendDied
+
+
+@dataclass
+class Owed:
+    """What guarantee 8 owes a committed message, as it stands since its commit: a `message`
+    frame on each link live then (the sending one aside) and a push to each member with no
+    live link then (the sender aside). `members` are those continuously in the channel;
+    a member who connects after the commit leaves `offline` (a live device, owed no push
+    and no frame: nothing is pushed again on reconnect)."""
+
+    message: Message
+    links: list[Link]
+    offline: set[str]
+    members: set[str]
+
+
+def _row_key(row: dict[str, Any]) -> tuple[str, str]:
+    return row["deviceKey"]["S"], row["channel"]["S"]
+
+
+def _without_resumed(state: dict[str, Any]) -> dict[str, Any]:
+    """The state less the retry chains' `resumed` marks (see _expect_at_most_resumes)."""
+    return state | {
+        "RetriesTable": [
+            {k: v for k, v in row.items() if k != "resumed"} for row in state["RetriesTable"]
+        ]
+    }
+
+
 @dataclass
 class Model:
     """What the server should hold."""
@@ -194,6 +236,7 @@ class CourierModel(RuleBasedStateMachine):
         self.courier = Courier(self.patch)
         self.patch.setenv("COURIER_MAX_RETRIES", str(MAX_RETRIES))
         self.patch.setenv("COURIER_FANOUT_INLINE_LIMIT", str(FANOUT_INLINE_LIMIT))
+        self.patch.setenv("COURIER_NOTIFY_COALESCE_SECONDS", "0")  # see the module docstring
         self.model = Model()
         self.links: list[Link] = []
         self.copies: Counter[tuple[str, str, str, int]] = Counter()
@@ -205,11 +248,19 @@ class CourierModel(RuleBasedStateMachine):
         self.scans: dict[str, list[dict[str, Any]]] = {}
         self.keys_used = 0
         self.checks = 0
+        self.owed: list[Owed] = []  # committed since the last quiescence
+        self.outbox: dict[tuple[str, str], dict[str, Any]] = {}  # sends that got no sendack
 
     def teardown(self) -> None:
-        self.aws.stop()
-        reset_services()
-        self.patch.undo()
+        """Every walk ends at quiescence, checked (guarantee 8), unless a step failed."""
+        try:
+            if sys.exc_info()[0] is None:
+                self.scans.clear()
+                self._quiesce()
+        finally:
+            self.aws.stop()
+            reset_services()
+            self.patch.undo()
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -333,6 +384,8 @@ class CourierModel(RuleBasedStateMachine):
         user, device = free[pick % len(free)]
         self.links.append(Link(self.courier.connect(user, device)))
         assert self._new_frames() == {}  # reconnecting pushes no backlog
+        for owed in self.owed:  # online now: the message waits for its sync, no push
+            owed.offline.discard(user)
 
     @precondition(lambda self: any(link.status != "closed" for link in self.links))
     @rule(pick=PICK, how=st.sampled_from(["disconnect", "drop"]))
@@ -375,13 +428,34 @@ class CourierModel(RuleBasedStateMachine):
             link = self.live()[pick % len(self.live())]
             self._send_one(link, self._channel(link.conn.user, where), body, borrow)
 
-    def _send_one(self, link: Link, channel: str, body: Any, borrow: bool) -> None:
+    @precondition(lambda self: self.live())
+    @rule(send=SEND)
+    @step
+    def send_dies_after_commit(self, send: tuple[int, int, Any, bool]) -> None:
+        """A send whose function dies right after its transaction commits: no post, no
+        sendack. The message is stored all the same; the client keeps it in its outbox."""
+        pick, where, body, borrow = send
+        link = self.live()[pick % len(self.live())]
+        self._send_one(link, self._channel(link.conn.user, where % 6), body, borrow, dies=True)
+
+    def _send_one(
+        self, link: Link, channel: str, body: Any, borrow: bool, *, dies: bool = False
+    ) -> None:
         user = link.conn.user
         key = self._fresh_key(user, len(self.model.keys), borrow)
         frame = {"action": "send", "channel": channel, "clientMsgNo": key, "body": body}
         before = None if self.model.may_use(user, channel) else self.courier.state()
 
-        reply = self.courier.frame(link.conn, frame)
+        if dies:
+            assert before is None, "only an allowed send gets as far as its commit"
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(actions, "post_new_message", _die)
+                with pytest.raises(SendDied):
+                    self.courier.frame(link.conn, frame)
+            reply: dict[str, Any] | None = self._lost_sendack(user, key)
+            self.outbox[(user, key)] = frame
+        else:
+            reply = self.courier.frame(link.conn, frame)
 
         if before is not None:
             self._expect_refusal(reply, "forbidden", before, echo=key)
@@ -402,14 +476,41 @@ class CourierModel(RuleBasedStateMachine):
         members = set(channel.split(":")[1:]) if channel.startswith("dm:") else self.model.group
         for member in members:  # a DM's rows appear with its first message
             self.model.read.setdefault((member, channel), 0)
+        others = [other for other in self.live_of(members) if other is not link]
+        self.owed.append(
+            Owed(
+                message,
+                others,
+                offline={m for m in members if m != user and not self.live_of([m])},
+                members=set(members),
+            )
+        )
         receivers = []
         if len(members) <= FANOUT_INLINE_LIMIT:  # else the fan-out jobs deliver it
-            receivers = [other for other in self.live_of(members) if other is not link]
+            receivers = others  # the fast path posts, the stream's retry probes re-post
             self.model.reach[(channel, seq)] |= {other.device for other in receivers}
         assert self._new_frames() == {
             other.conn.connection_id: [{"type": "message", **message.fields()}]
-            for other in receivers
+            for other in ([] if dies else receivers)
         }, "every live connection of every member but the sending one gets the message once"
+
+    def _lost_sendack(self, user: str, key: str) -> dict[str, Any]:
+        """The sendack a dead send never sent, from its dedup record: the model learns the
+        message's id and ts there (its seq is checked against the model's next)."""
+        record = next(
+            item
+            for item in self.courier.items("DedupTable")
+            if item["dedupKey"]["S"] == f"{user}#{key}"
+        )
+        return {
+            "type": "sendack",
+            "clientMsgNo": key,
+            "channel": record["channel"]["S"],
+            "seq": num(record, "seq"),
+            "messageId": record["messageId"]["S"],
+            "ts": num(record, "ts"),
+            "duplicate": False,
+        }
 
     @precondition(lambda self: any(self.live_of([sender]) for sender, _ in self.model.keys))
     @rule(
@@ -426,16 +527,32 @@ class CourierModel(RuleBasedStateMachine):
         user, key = keys[pick_key % len(keys)]
         original = self.model.keys[(user, key)]
         links = self.live_of([user])
-        target = original.channel if channel is None else channel
         frame = {
             "action": "send",
-            "channel": target,
+            "channel": original.channel if channel is None else channel,
             "clientMsgNo": key,
             "body": original.body if body is None else body[0],
         }
+        self._resend(links[pick % len(links)].conn, frame)
+
+    @precondition(lambda self: any(self.live_of([sender]) for sender, _ in self.outbox))
+    @rule(pick=PICK)
+    @step
+    def resend_from_outbox(self, pick: int) -> None:
+        """The client SDK sends again, unchanged, a frame that got no sendack (its send
+        function died after the commit): duplicate: true, and that resend delivers nothing:
+        the stream has delivered, or will, without it."""
+        keys = sorted(k for k in self.outbox if self.live_of([k[0]]))
+        user, key = keys[pick % len(keys)]
+        links = self.live_of([user])
+        self._resend(links[pick % len(links)].conn, self.outbox.pop((user, key)))
+
+    def _resend(self, conn: Conn, frame: dict[str, Any]) -> None:
+        user, key, target = conn.user, frame["clientMsgNo"], frame["channel"]
+        original = self.model.keys[(user, key)]
         before, queued = self.courier.state(), self._queued()
 
-        reply = self.courier.frame(links[pick % len(links)].conn, frame)
+        reply = self.courier.frame(conn, frame)
 
         if target.startswith("dm:") and not self.model.may_use(user, target):
             self._expect_refusal(reply, "forbidden", before, echo=key)  # checked before dedup
@@ -637,6 +754,9 @@ class CourierModel(RuleBasedStateMachine):
         for user in members - self.model.group:
             self.model.read[(user, GROUP)] = last  # history readable, none of it unread
         self.model.group = set(members)
+        for owed in self.owed:
+            if owed.message.channel == GROUP:
+                owed.members &= members  # who left is owed nothing, even back
         assert self._new_frames() == {}  # nobody is told of a membership change
 
     # --- jobs --------------------------------------------------------------------------------
@@ -708,8 +828,7 @@ class CourierModel(RuleBasedStateMachine):
         assert result == {"batchItemFailures": []}, result
         assert self._new_frames() == {}, "guarantee 5: a duplicated job posted again"
         assert self._new_publications() == [], "a duplicated job notified again"
-        assert self.courier.state() == state, "a duplicated job wrote something"
-        assert self._new_jobs(queued) == [], "a duplicated job queued new work"
+        self._expect_at_most_resumes(state, queued, "a duplicated job")
 
     @precondition(lambda self: any(q != "FanoutQueue" for q, _ in self.history))
     @rule(pick=st.integers(min_value=0, max_value=255))
@@ -727,8 +846,94 @@ class CourierModel(RuleBasedStateMachine):
 
         if state is not None and queued is not None:
             assert new == {}, "a replayed follow-up posted something"
-            assert self.courier.state() == state, "a replayed follow-up wrote something"
-            assert self._new_jobs(queued) == [], "a replayed follow-up queued a job"
+            self._expect_at_most_resumes(state, queued, "a replayed follow-up")
+
+    def _expect_at_most_resumes(
+        self, state: dict[str, Any], queued: dict[str, set[int]], what: str
+    ) -> None:
+        """A retry job run again may only *resume* its chain (courier/retry.py): SQS cannot
+        tell a duplicate from the second delivery of a run that died after its claim. A
+        resume marks the chain's attempt `resumed` (nothing else is written) and queues the
+        follow-up of that attempt, once per attempt. It may also queue again the push of a
+        user left with no connection (the notifier sends one per message at most). Anything
+        else changes nothing."""
+        after = self.courier.state()
+        connected = {row["userId"]["S"] for row in after["ConnectionsTable"]}
+        jobs = []
+        for job in self._new_jobs(queued):
+            if "device" in job:
+                jobs.append(job)
+            else:
+                assert job["user"] not in connected, f"{what} queued {job}, a connected user"
+        assert _without_resumed(after) == _without_resumed(state), f"{what} wrote something"
+        before_rows = {_row_key(r): r for r in state["RetriesTable"]}
+        resumed = {
+            _row_key(row): row
+            for row in after["RetriesTable"]
+            if row.get("resumed") != before_rows[_row_key(row)].get("resumed")
+        }
+        assert len(jobs) == len(resumed), f"{what} queued {jobs} for {sorted(resumed)}"
+        for job in jobs:
+            row = resumed.pop((f"{job['user']}#{job['device']}", job["channel"]), None)
+            assert row is not None, f"{what} queued {job}, resuming no chain"
+            assert row["chainId"]["S"] == job["chain"], (row, job)
+            assert num(row, "attempt") == num(row, "resumed") == job["attempt"] - 1, (row, job)
+
+    # --- quiescence: guarantee 8 -------------------------------------------------------------
+
+    @precondition(lambda self: self.owed)
+    @rule()
+    @step
+    def quiesce(self) -> None:
+        """Everything runs out: the stream, then every queue until all are empty (their
+        DelaySeconds not waited for). Every walk also ends with this (teardown)."""
+        self._quiesce()
+
+    def _quiesce(self) -> None:
+        self.courier.pump_stream()  # the harness has run it already: nothing is left
+        for _ in range(4 * (MAX_RETRIES + 3)):  # a plan, its chunks, a probe, the retries
+            busy = [logical for logical in sorted(QUEUE_WORKERS) if self.waiting(logical)]
+            if not busy:
+                break
+            for logical in busy:
+                self._run_queue(logical, duplicate=False)
+        assert not any(self.waiting(logical) for logical in QUEUE_WORKERS), "jobs never end"
+        self._check_delivered_or_notified()
+        self.owed.clear()
+
+    def _check_delivered_or_notified(self) -> None:
+        """Guarantee 8 at quiescence, for each message committed since the last one. Owed a
+        `message` frame: each link live from the commit until now (its socket neither
+        closed nor dead; the sending link aside) of a member throughout, unless its device
+        acked that far. Owed a push: each member throughout with no live link from the
+        commit until now, unless they read that far; a push about a later message of the
+        channel covers it (the notifier coalesces per user and channel)."""
+        for owed in self.owed:
+            m = owed.message
+            for link in owed.links:
+                user, device = link.device
+                if link.status != "live" or user not in owed.members:
+                    continue
+                if self.model.acks.get((user, device, m.channel), 0) >= m.seq:
+                    continue
+                assert any(
+                    (f["channel"], f["seq"]) == (m.channel, m.seq)
+                    for f in self.courier.posted(link.conn, "message")
+                ), (
+                    "guarantee 8 (delivery survives the sender's function): "
+                    f"{link.conn.connection_id}, live since the commit of {m.channel}#{m.seq}, "
+                    "never got it"
+                )
+            for user in sorted(owed.offline & owed.members):
+                if self.model.read.get((user, m.channel), 0) >= m.seq:
+                    continue
+                assert any(
+                    (p["user"], p["channel"]) == (user, m.channel) and p["seq"] >= m.seq
+                    for p in self.courier.published
+                ), (
+                    "guarantee 8 (delivery survives the sender's function): "
+                    f"{user}, offline since the commit of {m.channel}#{m.seq}, got no push"
+                )
 
     # --- invariants, one per guarantee of DESIGN.md ------------------------------------------
 
