@@ -24,6 +24,7 @@ def websocket_event(
     connection_id: str | None = None,
     user: str | None = None,
     device: str | None = None,
+    connected_at_ms: int | None = None,
 ) -> dict[str, Any]:
     """A sample WebSocket event with its frame, connection and authorizer context replaced."""
     event = copy.deepcopy(load_event(name))
@@ -42,4 +43,6 @@ def websocket_event(
         }
     if device is not None:
         context["authorizer"] = {**context.get("authorizer", {}), "deviceId": device}
+    if connected_at_ms is not None:
+        context["connectedAt"] = connected_at_ms
     return event

@@ -185,7 +185,11 @@ class Courier:
     def connect(self, user: str, device: str = "phone") -> Conn:
         conn = Conn(f"conn-{next(self._ids)}-{user}-{device}", user, device)
         event = websocket_event(
-            "connect", connection_id=conn.connection_id, user=user, device=device
+            "connect",
+            connection_id=conn.connection_id,
+            user=user,
+            device=device,
+            connected_at_ms=time.time_ns() // 1_000_000,  # as API Gateway stamps it
         )
         assert load_handler("connect")(event, self.context) == {"statusCode": 200}
         return conn

@@ -22,12 +22,13 @@ class SendDied(BaseException):
     """The send function's death: nothing in the handler catches it (a timeout, OOM)."""
 
 
+def _die(*_: Any, **__: Any) -> None:
+    raise SendDied
+
+
 @pytest.fixture
 def send_dies_after_commit(monkeypatch: pytest.MonkeyPatch) -> None:
-    def die(*_: Any, **__: Any) -> None:
-        raise SendDied
-
-    monkeypatch.setattr(actions, "post_new_message", die)
+    monkeypatch.setattr(actions, "post_new_message", _die)
 
 
 def _send_that_dies(courier: Courier, conn: Any, channel: str, client_msg_no: str) -> None:
@@ -70,6 +71,20 @@ def test_the_resend_after_a_lost_sendack_is_not_what_delivers(courier: Courier) 
 
     courier.drain("RetryQueue")  # the stream, run after the resend, still delivers
     assert [f["seq"] for f in courier.posted(bob, "message")] == [1]
+
+
+def test_a_message_whose_send_died_is_posted_by_its_probe_though_a_chain_is_running(
+    courier: Courier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice, bob = courier.connect("alice"), courier.connect("bob")
+    courier.send(alice, DM, "m1")  # bob never acks: his chain for the DM runs
+    courier.drain("RetryQueue")
+    monkeypatch.setattr(actions, "post_new_message", _die)
+    _send_that_dies(courier, alice, DM, "m2")
+
+    courier.drain("RetryQueue")  # the chain's next attempt, and m2's probe: it joins
+
+    assert [f["seq"] for f in courier.posted(bob, "message")].count(2) == 1
 
 
 def test_a_stream_record_handed_over_twice_still_bounds_the_copies(courier: Courier) -> None:

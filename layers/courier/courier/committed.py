@@ -11,22 +11,13 @@ idempotent in their workers.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from courier.history import StoredMessage
+from courier.history import SentMessage
 from courier.models import Messages
 
 
-@dataclass(frozen=True)
-class Committed:
-    """A committed message and the connection that sent it (never sent its own message)."""
-
-    message: StoredMessage
-    sender_connection: str | None
-
-
-def committed_message(record: Mapping[str, Any]) -> Committed | None:
+def committed_message(record: Mapping[str, Any]) -> SentMessage | None:
     """The message a stream record inserted; None for any other event (the event source
     mapping's filter passes INSERTs only, but a record is checked, not trusted)."""
     if record.get("eventName") != "INSERT":
@@ -34,5 +25,4 @@ def committed_message(record: Mapping[str, Any]) -> Committed | None:
     image = (record.get("dynamodb") or {}).get("NewImage")
     if not isinstance(image, dict):
         raise ValueError("an INSERT record without its new image: StreamViewType must be NEW_IMAGE")
-    row = Messages.from_raw_data(image)
-    return Committed(StoredMessage.from_row(row), row.sender_connection)
+    return SentMessage.from_row(Messages.from_raw_data(image))

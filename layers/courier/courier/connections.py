@@ -16,6 +16,7 @@ class Connection:
     connection_id: str
     user: str
     device: str
+    connected_at: int = 0  # ms (API Gateway's connectedAt); 0 where not read
 
 
 def store_connection(
@@ -37,6 +38,11 @@ def forget_connection(tables: Tables, user: str, connection_id: str) -> None:
 def connections_of(tables: Tables, user: str) -> list[Connection]:
     """Every stored connection of a user: one Query on the user's key (never a Scan)."""
     return [
-        Connection(connection_id=row.connection_id, user=row.user_id, device=row.device_id)
+        Connection(
+            connection_id=row.connection_id,
+            user=row.user_id,
+            device=row.device_id,
+            connected_at=int(row.connected_at),
+        )
         for row in tables.connections.query(user, consistent_read=True)
     ]

@@ -68,6 +68,18 @@ class StoredMessage:
         )
 
 
+@dataclass(frozen=True)
+class SentMessage:
+    """A stored message and the connection that sent it (never given its own message)."""
+
+    message: StoredMessage
+    sender_connection: str | None
+
+    @classmethod
+    def from_row(cls, row: Messages) -> SentMessage:
+        return cls(StoredMessage.from_row(row), row.sender_connection)
+
+
 def messages_after(
     tables: Tables, channel: str, after_seq: int, limit: int, max_bytes: int
 ) -> tuple[list[dict[str, Any]], bool]:
@@ -104,11 +116,11 @@ def last_messages(tables: Tables, heads: dict[str, int]) -> dict[str, StoredMess
 
 def messages_between(
     tables: Tables, channel: str, after_seq: int, upto_seq: int
-) -> list[StoredMessage]:
+) -> list[SentMessage]:
     """The stored messages with after_seq < seq <= upto_seq, ascending."""
     if upto_seq <= after_seq:
         return []
     rows = tables.messages.query(
         channel, tables.messages.seq.between(after_seq + 1, upto_seq), consistent_read=True
     )
-    return [StoredMessage.from_row(row) for row in rows]
+    return [SentMessage.from_row(row) for row in rows]

@@ -11,6 +11,12 @@ run of a job never posts again. A message is redelivered only by the one chain t
 it, once per attempt, so a device gets at most 1 + COURIER_MAX_RETRIES copies of it. An
 ack, a vanished device or the last attempt ends the chain.
 
+A probe whose seq joins a chain posts that message once itself: the probe may be the
+message's first live delivery (the send died after its commit), and the chain's next
+attempt may be far off, or never come (it was at its last). The bound still holds: the
+chain was at attempt j >= 1 when the seq joined, so it posts it at most MAX_RETRIES - j
+more times, and 1 (inline) + 1 (the join) + MAX_RETRIES - j <= 1 + MAX_RETRIES.
+
 A user whose every connection has gone by then (a socket found dead when the chain posts,
 or closed since the commit) gets a notification job for the chain's newest message
 instead: the push that user is owed as an offline member (the notifier skips it if they
@@ -20,14 +26,17 @@ A job that dies after its claim (before its post, or before queueing its follow-
 handed back by SQS after the visibility timeout. Its second run finds its own claim still
 the chain's latest (same chain id and attempt: no later job has claimed since) and
 *resumes*: it queues the follow-up without posting, so the chain goes on within one
-visibility timeout and the bound holds. A copy of a job that SQS delivers twice at once
-may resume too: that chain then carries one spare job per attempt, which posts nothing.
+visibility timeout and the bound holds. A probe handed back looks for its chain first,
+before its ack and connection checks, which would otherwise end its run and leave the
+chain stalled. A copy of a job that SQS delivers twice at once may resume too: that chain
+then carries one spare job per attempt, which posts nothing.
 """
 
 from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,10 +44,10 @@ from courier import retry_chains
 from courier.connections import Connection, connections_of
 from courier.cursors import ack_cursor
 from courier.delivery import post_frame
-from courier.history import StoredMessage, messages_between
+from courier.history import SentMessage, StoredMessage, messages_between
 from courier.jobs import MAX_DELAY_SECONDS, Job
 from courier.notify import NotifyJob
-from courier.retry_chains import Chain, Resumed, Where
+from courier.retry_chains import Chain, Joined, Resumed, Where
 from courier.runtime import Services
 
 JITTER = 0.1  # retries come up to 10% late, never early
@@ -117,19 +126,32 @@ def _offline(svc: Services, job: RetryJob, device: Device, seq: int) -> str:
     return "offline"
 
 
-Taken = tuple[Chain, Device] | Resumed | str
+Taken = tuple[Chain | Joined, Device] | Resumed | str
 
 
-def _take_follow_up(svc: Services, job: RetryJob, ack: int, now: int, next_due: int) -> Taken:
+@dataclass(frozen=True)
+class Moment:
+    """What a job run knows before it takes its chain: its device's ack, and the time."""
+
+    ack: int
+    now: int
+    next_due: int
+    redelivered: bool
+
+
+def _take_follow_up(svc: Services, job: RetryJob, at: Moment) -> Taken:
     """Claim this follow-up's attempt; the chain and the device's connections, or why not."""
     claimed = retry_chains.claim(
-        svc.tables, job.where, job.chain or "", job.attempt, now=now, next_due=next_due
+        svc.tables, job.where, job.chain or "", job.attempt, now=at.now, next_due=at.next_due
     )
     if claimed is None:
         return "duplicate"
     if isinstance(claimed, Resumed):
         return claimed
-    if ack >= claimed.seq and retry_chains.end(svc.tables, job.where, claimed, acked_upto=ack):
+    ended = at.ack >= claimed.seq and retry_chains.end(
+        svc.tables, job.where, claimed, acked_upto=at.ack
+    )
+    if ended:
         return "acked"
     device = _device(svc, job)
     if not device.connections:
@@ -138,10 +160,12 @@ def _take_follow_up(svc: Services, job: RetryJob, ack: int, now: int, next_due: 
     return claimed, device
 
 
-def _take_probe(svc: Services, job: RetryJob, ack: int, now: int, next_due: int) -> Taken:
+def _take_probe(svc: Services, job: RetryJob, at: Moment) -> Taken:
     """Start or join the device's chain; the chain and its connections, or why not.
     Nothing is written for an acked message or an offline device."""
-    if ack >= job.seq:
+    if at.redelivered and (own := retry_chains.resumable(svc.tables, job.where, job.seq)):
+        return own
+    if at.ack >= job.seq:
         return "acked"
     device = _device(svc, job)
     if not device.connections:
@@ -150,8 +174,8 @@ def _take_probe(svc: Services, job: RetryJob, ack: int, now: int, next_due: int)
         svc.tables,
         job.where,
         job.seq,
-        now=now,
-        next_due=next_due,
+        now=at.now,
+        next_due=at.next_due,
         max_retries=svc.settings.max_retries,
     )
     if started is None:
@@ -159,34 +183,64 @@ def _take_probe(svc: Services, job: RetryJob, ack: int, now: int, next_due: int)
     return started if isinstance(started, Resumed) else (started, device)
 
 
-def run_retry_job(svc: Services, job: RetryJob) -> str:
-    """Carry out one retry job; returns what it did (for metrics and tests)."""
+def run_retry_job(svc: Services, job: RetryJob, *, redelivered: bool = False) -> str:
+    """Carry out one retry job (`redelivered`: SQS hands it back after a failed run);
+    returns what it did (for metrics and tests)."""
     tables, settings = svc.tables, svc.settings
     now = svc.now_ms() // 1000
     next_delay = retry_delay(settings.retry_base_seconds, job.attempt + 1)
     ack = ack_cursor(tables, job.user, job.device, job.channel)
-    take = _take_probe if job.chain is None else _take_follow_up
-    taken = take(svc, job, ack, now, now + next_delay)
+    at = Moment(ack, now, now + next_delay, redelivered)
+    taken = (_take_probe if job.chain is None else _take_follow_up)(svc, job, at)
     if isinstance(taken, str):
         return taken
     if isinstance(taken, Resumed):
         return _resume(svc, job, taken.chain)
     chain, device = taken
-    connections = device.connections
-    # only what was posted to this device is sent again, while one of its sockets lives
-    for message in messages_between(tables, job.channel, max(ack, chain.floor), chain.seq):
-        if connections and chain.covers(message.seq):
-            frame = {"type": "message", **message.fields()}
-            gone = post_frame(tables, svc.poster, connections, frame).gone
-            connections = [c for c in connections if c not in gone]
-    if not connections:  # every socket of the device was dead
-        retry_chains.end(tables, job.where, chain)
+    if isinstance(chain, Joined):
+        alive = _post(svc, job, device, job.seq - 1, job.seq)
+        return "joined" if alive else _offline(svc, job, device, job.seq)
+    # only what was posted to this device is sent again
+    if not _post(svc, job, device, max(ack, chain.floor), chain.seq, covers=chain.covers):
+        retry_chains.end(tables, job.where, chain)  # every socket of the device was dead
         return _offline(svc, job, device, chain.seq)
     if chain.attempt >= settings.max_retries:
         retry_chains.end(tables, job.where, chain)
         return "gave_up"
     _queue_follow_up(svc, job, chain, next_delay)
     return "retried"
+
+
+def _owed(connection: Connection, sent: SentMessage) -> bool:
+    """Whether a retry may post this message to this socket of the device: never to the
+    socket that sent it, nor to one opened after it was sent (that one synced after the
+    commit: pushing it would be pushing an offline backlog). A socket opened within the
+    send's own commit (between its timestamp and its transaction) is skipped too: the
+    send's inline post reaches it, or its next sync does."""
+    if connection.connection_id == sent.sender_connection:
+        return False
+    return connection.connected_at <= sent.message.ts
+
+
+def _post(
+    svc: Services,
+    job: RetryJob,
+    device: Device,
+    after: int,
+    upto: int,
+    *,
+    covers: Callable[[int], bool] = lambda _: True,
+) -> bool:
+    """Post the channel's messages after `after` up to `upto` that `covers` names to the
+    device's sockets, in order, while one lives; whether one still does."""
+    connections = device.connections
+    for sent in messages_between(svc.tables, job.channel, after, upto):
+        targets = [c for c in connections if _owed(c, sent)]
+        if targets and covers(sent.message.seq):
+            frame = {"type": "message", **sent.message.fields()}
+            gone = post_frame(svc.tables, svc.poster, targets, frame).gone
+            connections = [c for c in connections if c not in gone]
+    return bool(connections)
 
 
 def _queue_follow_up(svc: Services, job: RetryJob, chain: Chain, delay: int) -> None:

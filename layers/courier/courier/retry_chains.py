@@ -72,6 +72,14 @@ class Resumed:
     chain: Chain
 
 
+@dataclass(frozen=True)
+class Joined:
+    """The probe's seq joined an active chain: no attempt of that chain has posted it yet,
+    and the later ones will (or none, if the chain was at its last)."""
+
+    chain: Chain
+
+
 def chain_id(seq: int, attempt: int) -> str:
     """The id of the chain the probe of `seq` starts (attempt 1) or takes over (a later
     attempt). A seq starts at most one chain: once it ends, floorSeq covers the seq."""
@@ -114,12 +122,23 @@ def _schedule(now: int, next_due: int) -> list[Action]:
     return [row.due_at.set(next_due), row.expires_at.set(now + ROW_TTL_SECONDS)]
 
 
+def resumable(tables: Tables, where: Where, seq: int) -> Resumed | None:
+    """The chain an earlier run of the probe of `seq` started or took over, if no later job
+    has claimed it since (that run may have died before queueing its follow-up)."""
+    chain = _read(tables, where)
+    return Resumed(chain) if chain is not None and _started_by(chain, seq) else None
+
+
+def _started_by(chain: Chain, seq: int) -> bool:
+    return chain.id == chain_id(seq, chain.attempt)
+
+
 def start_or_join(
     tables: Tables, where: Where, seq: int, *, now: int, next_due: int, max_retries: int
-) -> Chain | Resumed | None:
+) -> Chain | Resumed | Joined | None:
     """The chain the probe of `seq` starts (attempt 1) or takes over; Resumed when an
-    earlier run of this probe did so; None when an active chain covers the seq, or the seq
-    is finished."""
+    earlier run of this probe did so; Joined when the seq joined the active chain; None
+    when the chain covers it already, or the seq is finished."""
     row = Retries
     started = _update(
         tables,
@@ -139,14 +158,13 @@ def start_or_join(
     chain = _read(tables, where)
     if chain is None:
         return None  # finished: floorSeq covers this seq
-    if chain.id == chain_id(seq, chain.attempt):
+    if _started_by(chain, seq):
         return Resumed(chain)
     if chain.due < now - STALE_GRACE_SECONDS:
         return _take_over(
             tables, where, chain, seq, now=now, next_due=next_due, max_retries=max_retries
         )
-    _join(tables, where, chain, seq)
-    return None  # coalesced into the active chain
+    return Joined(chain) if _join(tables, where, chain, seq) else None
 
 
 def _take_over(
@@ -180,21 +198,23 @@ def _take_over(
     )
 
 
-def _join(tables: Tables, where: Where, chain: Chain, seq: int) -> None:
-    """Add the probe's seq to the active chain (raising chainSeq if it is the highest), unless
-    it is finished. If the chain changed meanwhile the seq gets fewer retries, never more."""
+def _join(tables: Tables, where: Where, chain: Chain, seq: int) -> bool:
+    """Add the probe's seq to the active chain (raising chainSeq if it is the highest);
+    whether it was added (not already covered, nor finished). If the chain changed
+    meanwhile the seq gets fewer retries, never more."""
     row = Retries
-    active = (row.chain_id == chain.id) & _unfinished(seq)
+    new = (row.chain_id == chain.id) & _unfinished(seq) & ~row.seqs.contains(seq)
     if chain.seq < seq:
         raised = _update(
             tables,
             where,
             [row.chain_seq.set(seq), row.seqs.add({seq})],
-            active & (row.chain_seq < seq),
+            new & (row.chain_seq < seq),
         )
         if raised is not None:
-            return
-    _update(tables, where, [row.seqs.add({seq})], active & (row.chain_seq >= seq))
+            return True
+    added = _update(tables, where, [row.seqs.add({seq})], new & (row.chain_seq >= seq))
+    return added is not None
 
 
 def claim(

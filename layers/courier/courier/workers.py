@@ -30,6 +30,7 @@ RETRY_METRICS = {
     "coalesced": "RetriesCoalesced",
     "duplicate": "RetryJobsDuplicate",
     "resumed": "RetryChainsResumed",
+    "joined": "RetriesJoined",
 }
 
 
@@ -41,7 +42,9 @@ def _job_body(record: SQSRecord) -> dict[str, Any]:
 
 
 def retry_record(svc: Services, record: SQSRecord) -> str:
-    outcome = run_retry_job(svc, RetryJob.from_body(_job_body(record)))
+    redelivered = int(record.attributes.approximate_receive_count) > 1
+    job = RetryJob.from_body(_job_body(record))
+    outcome = run_retry_job(svc, job, redelivered=redelivered)
     svc.metrics.add_metric(name=RETRY_METRICS[outcome], unit=MetricUnit.Count, value=1)
     if outcome == "gave_up":  # the last attempt still redelivered
         svc.metrics.add_metric(name="RetriesSent", unit=MetricUnit.Count, value=1)
