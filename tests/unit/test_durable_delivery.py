@@ -8,6 +8,7 @@ transaction, before any post or queue call, as a timeout or a crash would.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -141,6 +142,24 @@ def test_a_member_still_online_on_another_device_gets_no_push_from_a_probe(
     courier.drain("RetryQueue")
 
     assert courier.jobs("NotifyQueue") == []
+
+
+def test_a_member_offline_at_the_commit_is_notified_though_back_before_the_stream_ran(
+    courier: Courier,
+) -> None:
+    # Found by make chaos with a CPU burner: the stream read the message 11 s after its
+    # commit, found bob connected again, and took him for online: no push, ever.
+    alice = courier.connect("alice")
+    courier.stream_paused = True
+    courier.send(alice, DM, "m1")
+    time.sleep(0.002)  # bob's new socket opens a clock tick after the commit, at least
+    courier.connect("bob")
+    courier.stream_paused = False
+    courier.pump_stream()  # the stream's lag: it reads the message only now
+
+    assert courier.jobs("RetryQueue") == []  # his new socket synced: no frame is owed
+    courier.drain("NotifyQueue")
+    assert [(p["user"], p["seq"]) for p in courier.published] == [("bob", 1)]
 
 
 def test_the_stream_ignores_what_is_not_an_insert(courier: Courier) -> None:

@@ -5,10 +5,16 @@
   is best effort: if the send function dies after the commit, nothing else depends on it.
 - The durable path (`schedule_delivery`) runs from the messages table's stream for every
   committed message, at least once, whatever happened to the send. It queues a retry
-  probe per device connected at that time (the retry worker posts the message if it is
+  probe per device connected at the commit (the retry worker posts the message if it is
   still un-acked, so a device the fast path missed gets it live within the retry
-  schedule) and a notification job per member with no live connection. A channel above
-  the inline limit gets a fan-out plan job instead, whose chunks post, probe and notify.
+  schedule) and a notification job per member with no connection at the commit. A
+  channel above the inline limit gets a fan-out plan job instead, whose chunks post,
+  probe and notify.
+
+"At the commit" is judged from the connection rows, whenever the stream gets to the
+message (its lag grows under load): a socket opened after the message's timestamp is
+not one the message was owed to (it synced after the commit), so a member with only such
+sockets was offline at the commit and is owed the push, not a frame.
 
 A device so gets the fast path's copy (at most one) and the retry chain's (at most
 COURIER_MAX_RETRIES): the bound on copies holds whichever path reached it first. None of
@@ -147,17 +153,18 @@ def deliver_to_users(
     *,
     post: bool = True,
 ) -> None:
-    """Post to the users' live connections; queue retry probes and offline notifications.
-    With `post` False, only the probes and notifications are queued."""
+    """Post to the users' connections and queue retry probes for those reached; queue the
+    notifications of users with no connection open at the commit. With `post` False,
+    nothing is posted and the probes are for the connections open at the commit."""
     targets: list[Connection] = []
     offline: list[str] = []
     for user in dict.fromkeys(users):
         connections = [
             c for c in connections_of(svc.tables, user) if c.connection_id != except_connection
         ]
-        if connections:
-            targets += connections
-        elif user != message.sender:
+        at_commit = [c for c in connections if c.connected_at <= message.ts]
+        targets += connections if post else at_commit
+        if not at_commit and user != message.sender:
             offline.append(user)
     frame = {"type": "message", **message.fields()}
     report = post_frame(svc.tables, svc.poster, targets if post else [], frame)
@@ -167,7 +174,7 @@ def deliver_to_users(
     offline += [  # every connection of these turned out to be gone
         user
         for user in dict.fromkeys(c.user for c in report.gone)
-        if user not in reached_users and user != message.sender
+        if user not in reached_users and user not in offline and user != message.sender
     ]
     if settings.max_retries > 0 and reached:
         svc.queue.send(
