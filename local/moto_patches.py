@@ -2,7 +2,10 @@
 for the life of one local stack.
 
 - DynamoDB applies each request atomically; moto's threaded server does not, so its
-  DynamoDB requests are serialized (conditional writes then mean what they say).
+  DynamoDB requests are serialized (conditional writes then mean what they say), and so
+  are its DynamoDB Streams requests with them: a transaction appends the stream record of
+  each write as it applies it, and removes them when it rolls back, so a GetRecords in
+  between would hand the stream consumer a message that was never committed.
 - An SQS FIFO queue drops a message whose deduplication id it has seen in the last
   5 minutes; moto only compares against messages still in the queue, so a job sent again
   after the first copy was processed and deleted would run twice.
@@ -35,6 +38,7 @@ import functools
 import inspect
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +59,9 @@ FIFO_DEDUPLICATION_SECONDS = 300.0
 Replacement = tuple[Any, str, Any]
 
 
+_INHERITED = object()  # the replaced attribute was the base class's: uninstall deletes
+
+
 class Patch:
     """Attributes of moto's classes or modules, replaced while installed. Installing twice
     changes nothing; uninstalling puts back exactly what was there."""
@@ -70,12 +77,15 @@ class Patch:
         if self._originals:
             return
         for owner, name, value in self.replacements():
-            self._originals.append((owner, name, owner.__dict__[name]))
+            self._originals.append((owner, name, owner.__dict__.get(name, _INHERITED)))
             setattr(owner, name, value)
 
     def uninstall(self) -> None:
         for owner, name, original in reversed(self._originals):
-            setattr(owner, name, original)
+            if original is _INHERITED:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, original)
         self._originals = []
 
 
@@ -86,14 +96,21 @@ class AtomicDynamoDB(Patch):
 
     def replacements(self) -> list[Replacement]:
         from moto.dynamodb.responses import DynamoHandler  # noqa: PLC0415
+        from moto.dynamodbstreams.responses import DynamoDBStreamsHandler  # noqa: PLC0415
 
-        original, lock = DynamoHandler.call_action, self._lock
+        return [
+            (handler, "call_action", self._locked(handler.call_action))
+            for handler in (DynamoHandler, DynamoDBStreamsHandler)
+        ]
+
+    def _locked(self, original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        lock = self._lock
 
         def call_action(handler: Any) -> Any:
             with lock:
                 return original(handler)
 
-        return [(DynamoHandler, "call_action", call_action)]
+        return call_action
 
 
 class FifoDeduplicationWindow(Patch):

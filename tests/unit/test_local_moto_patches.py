@@ -21,6 +21,7 @@ from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 from moto.sqs.models import Queue, SQSBackend, sqs_backends
 from moto.sqs.responses import SQSResponse
 
+from local import moto_patches
 from local.moto_patches import (
     AtomicDynamoDB,
     DynamoDBCostPatches,
@@ -876,3 +877,53 @@ def test_update_expression_cache_updates_as_moto_does_and_gives_moto_back() -> N
     assert UpdateExpressionParser.__dict__["make"] is original
     assert cached == story()
     assert cached[-1]["n"] == {"N": "6"}
+
+
+def test_a_stream_read_never_sees_the_writes_of_a_transaction_that_rolls_back(
+    dynamodb: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Found by make chaos with a CPU burner: a resend's transaction wrote its message,
+    # failed on its dedup record and rolled back, and the stream poller read the message's
+    # record in between: a fan-out job posted a message at a seq it never had.
+    streams = boto3.client(  # moto routes the regional endpoint, not boto3's default
+        "dynamodbstreams",
+        region_name=REGION,
+        endpoint_url=f"https://streams.dynamodb.{REGION}.amazonaws.com",
+    )
+    arn = dynamodb.describe_table(TableName=MESSAGES)["Table"]["LatestStreamArn"]
+    [shard] = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+    iterator = streams.get_shard_iterator(
+        StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="LATEST"
+    )["ShardIterator"]
+    written, go_on = threading.Event(), threading.Event()
+    apply_one = moto_patches._apply_one
+
+    def pausing(*args: Any) -> Any:
+        reason = apply_one(*args)
+        written.set()  # the message is written, its stream record appended
+        assert go_on.wait(10)
+        return reason
+
+    monkeypatch.setattr(moto_patches, "_apply_one", pausing)
+    seen: list[Any] = []
+    reader = threading.Thread(
+        target=lambda: seen.extend(streams.get_records(ShardIterator=iterator)["Records"])
+    )
+    with patched(AtomicDynamoDB(), TransactionRollbackByItem()):
+        transaction = threading.Thread(
+            target=outcome,
+            args=(
+                lambda: dynamodb.transact_write_items(
+                    TransactItems=[put_message("c1", 99), update_counter("c1", 0, 1)]
+                ),
+            ),
+        )
+        transaction.start()
+        assert written.wait(10)
+        reader.start()
+        reader.join(0.5)  # unlocked, the read is done by now; locked, it waits
+        go_on.set()
+        transaction.join(10)
+        reader.join(10)
+
+    assert seen == []
