@@ -36,7 +36,7 @@ from courier.history import StoredMessage
 from courier.ids import parse_channel
 from courier.jobs import Job
 from courier.membership import channel_members
-from courier.notify import notification_jobs
+from courier.notify import queue_notifications
 from courier.retry import probes
 from courier.runtime import Services
 
@@ -181,6 +181,5 @@ def deliver_to_users(
             settings.retry_queue_url, probes(message, reached, settings.retry_base_seconds)
         )
     if offline:
-        jobs = notification_jobs(message, offline, settings.notify_coalesce_seconds)
-        svc.queue.send(settings.notify_queue_url, jobs)
+        queue_notifications(svc, message.channel, message.seq, offline)
     report.record(svc.metrics)

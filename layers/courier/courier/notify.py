@@ -41,10 +41,12 @@ class NotifyJob:
         return cls(user=str(body["user"]), channel=str(body["channel"]), seq=int(body["seq"]))
 
 
-def notification_jobs(message: StoredMessage, offline_users: list[str], delay: int) -> list[Job]:
-    return [
-        Job(NotifyJob(user, message.channel, message.seq).body(), delay) for user in offline_users
-    ]
+def queue_notifications(svc: Services, channel: str, seq: int, offline_users: list[str]) -> None:
+    """Queue a notification job per offline user about (channel, seq), delayed by the
+    coalescing window."""
+    delay = svc.settings.notify_coalesce_seconds
+    jobs = [Job(NotifyJob(user, channel, seq).body(), delay) for user in offline_users]
+    svc.queue.send(svc.settings.notify_queue_url, jobs)
 
 
 def preview(message: StoredMessage) -> str:

@@ -46,7 +46,7 @@ from courier.cursors import ack_cursor
 from courier.delivery import post_frame
 from courier.history import SentMessage, StoredMessage, messages_between
 from courier.jobs import MAX_DELAY_SECONDS, Job
-from courier.notify import NotifyJob
+from courier.notify import queue_notifications
 from courier.retry_chains import Chain, Joined, Resumed, Where
 from courier.runtime import Services
 
@@ -113,16 +113,10 @@ def _device(svc: Services, job: RetryJob) -> Device:
     return Device(mine, len(mine) < len(every))
 
 
-def _notify(svc: Services, job: RetryJob, seq: int) -> None:
-    """Queue the push of a user left with no connection: the message reached no device."""
-    notification = NotifyJob(job.user, job.channel, seq)
-    delay = svc.settings.notify_coalesce_seconds
-    svc.queue.send(svc.settings.notify_queue_url, [Job(notification.body(), delay)])
-
-
 def _offline(svc: Services, job: RetryJob, device: Device, seq: int) -> str:
+    """A user left with no connection is owed the push: the message reached no device."""
     if not device.user_elsewhere:
-        _notify(svc, job, seq)
+        queue_notifications(svc, job.channel, seq, [job.user])
     return "offline"
 
 
