@@ -91,6 +91,12 @@ def parser() -> argparse.ArgumentParser:
             float,
             "of a device's actions: it goes offline for 0.5-4 s (and keeps acting)",
         ),
+        (
+            "deaf",
+            int,
+            "listeners in every group, never offline nor cut by storms, whose every ack the "
+            "network loses while faults are on: the server must retry every message to them",
+        ),
         ("retry_base_seconds", int, "COURIER_RETRY_BASE_SECONDS of the stack"),
         ("max_retries", int, "COURIER_MAX_RETRIES of the stack"),
         ("fanout_inline_limit", int, "groups larger than this are delivered by fan-out jobs"),

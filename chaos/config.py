@@ -61,6 +61,9 @@ class ChaosConfig:
     duration: float = 45.0  # seconds the devices take to send their messages
     groups: int = 3
     offline_share: float = 0.06  # of a device's actions: it goes offline for a while
+    # listeners in every group whose acks the network always loses while faults are on:
+    # every message to them is retried, so the retry path runs by construction
+    deaf: int = 0
     network: NetworkRates = DEFAULT_NETWORK
     server: ServerFaultRates = DEFAULT_SERVER
     retry_base_seconds: int = 1

@@ -120,6 +120,7 @@ class Network:
         self.rates = rates
         self.seed = seed
         self.enabled = False
+        self.deaf: frozenset[str] = frozenset()  # devices whose acks are lost, storms spare
         self.injected: Counter[str] = Counter()
         self.watch = Watch()
         self.url = ""
@@ -151,9 +152,10 @@ class Network:
         """The devices with a connection up now."""
         return {link.device for link in self._links if link.up}
 
-    async def cut_all(self) -> int:
-        """Every connection dies at once (a reconnect storm follows); how many there were."""
-        links = [link for link in self._links if link.up]
+    async def cut_all(self, *, spare: frozenset[str] = frozenset()) -> int:
+        """Every connection but those of `spare` devices dies at once (a reconnect storm
+        follows); how many there were."""
+        links = [link for link in self._links if link.up and link.device not in spare]
         await asyncio.gather(*(link.cut() for link in links), return_exceptions=True)
         return len(links)
 
@@ -213,6 +215,9 @@ class Network:
                 return
             frame = _frame(msg.data)
             action = frame.get("action")
+            if action == "ack" and self.enabled and link.device in self.deaf:
+                self.injected["deaf_ack"] += 1
+                continue
             if self._roll(link, "drop_ack", rates.drop_ack if action == "ack" else 0):
                 continue
             if self._roll(link, "drop_out", rates.drop_out if action != "ack" else 0):

@@ -139,9 +139,11 @@ async def _with_faults(
     network: Network,
     plan: faults.ServerFaults,
 ) -> None:
-    """The workload, faults on: every device spends its quota of messages."""
+    """The workload, faults on: every device spends its quota of messages; the deaf
+    listeners only listen."""
     seed = config.seed
-    quotas = workload.quotas(config.messages, [d.name for d in devices], derive(seed, "quotas"))
+    actors = [device for device in devices if device.name not in population.deaf]
+    quotas = workload.quotas(config.messages, [d.name for d in actors], derive(seed, "quotas"))
     plan.enabled = network.enabled = True
     storms = asyncio.create_task(
         workload.storms(network, config.network.storm_seconds, derive(seed, "storms"))
@@ -157,7 +159,7 @@ async def _with_faults(
                     derive(seed, "device", device.name),
                     offline_share=config.offline_share,
                 )
-                for device in devices
+                for device in actors
             )
         )
     finally:
@@ -215,13 +217,16 @@ def _history(config: ChaosConfig, population: Population) -> History:
 
 async def run(config: ChaosConfig) -> Outcome:
     random.seed(config.seed)  # the SDK's backoff and the layer's jitter, as far as they go
-    population = populate(config.users, config.groups, derive(config.seed, "population"))
+    population = populate(
+        config.users, config.groups, derive(config.seed, "population"), deaf=config.deaf
+    )
     history = _history(config, population)
     plan = faults.ServerFaults(
         config.server, derive(config.seed, "server"), visibility_seconds=config.visibility_seconds
     )
     plan.enabled = False
     network = Network(config.network, config.seed)
+    network.deaf = frozenset(population.deaf)
     server = LocalServer(port=0)
     devices: list[Device] = []
     laps = [time.monotonic()]

@@ -58,7 +58,8 @@ async def act(
 
 
 async def storms(network: Network, mean_seconds: float, rng: random.Random) -> None:
-    """Every connection dies at once, now and then, until cancelled."""
+    """Every connection dies at once (the deaf listeners' aside), now and then, until
+    cancelled."""
     if mean_seconds <= 0:
         return
     wait = mean_seconds / 2  # the first storm comes for sure, early in the run
@@ -67,4 +68,4 @@ async def storms(network: Network, mean_seconds: float, rng: random.Random) -> N
         wait = rng.expovariate(1 / mean_seconds)
         if network.enabled:
             network.injected["storm"] += 1
-            network.injected["storm_cut"] += await network.cut_all()
+            network.injected["storm_cut"] += await network.cut_all(spare=network.deaf)

@@ -649,3 +649,15 @@ def test_a_ten_times_population_has_users_on_several_devices(seed: int) -> None:
 def test_a_tiny_population_has_a_user_on_several_devices_too() -> None:
     population = populate(2, 0, derive(1, "population"))
     assert any(len(devices) > 1 for devices in population.devices.values())
+
+
+def test_deaf_listeners_join_every_group_and_change_nothing_else() -> None:
+    plain = populate(5, 2, derive(5, "population"))
+    with_deaf = populate(5, 2, derive(5, "population"), deaf=2)
+    assert with_deaf.deaf == ("z00/phone", "z01/phone")
+    assert with_deaf.users == [*plain.users, "z00", "z01"]
+    assert with_deaf.dms == plain.dms
+    assert with_deaf.groups == {
+        name: [*members, "z00", "z01"] for name, members in plain.groups.items()
+    }
+    assert with_deaf.channels_of("z00") == [f"g:{name}" for name in plain.groups]
