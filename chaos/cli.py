@@ -31,6 +31,8 @@ HELP = {
     "limit": "per PostToConnection: 429 LimitExceededException",
     "duplicate_job": "per batch of a standard SQS queue: delivered twice",
     "invocation": "per invocation: the function fails after its work",
+    "crash_after_commit": "per committed send transaction: `send` dies right after it, before "
+    "any post or queue call (the client resends and gets duplicate: true)",
 }
 
 
@@ -84,10 +86,32 @@ def parser() -> argparse.ArgumentParser:
         ("groups", int, "groups besides the DMs"),
         ("messages", int, "messages sent in all"),
         ("duration", float, "seconds to spread the sends over"),
+        (
+            "offline_share",
+            float,
+            "of a device's actions: it goes offline for 0.5-4 s (and keeps acting)",
+        ),
+        (
+            "deaf",
+            int,
+            "listeners in every group, never offline nor cut by storms, whose every ack the "
+            "network loses while faults are on: the server must retry every message to them",
+        ),
         ("retry_base_seconds", int, "COURIER_RETRY_BASE_SECONDS of the stack"),
         ("max_retries", int, "COURIER_MAX_RETRIES of the stack"),
         ("fanout_inline_limit", int, "groups larger than this are delivered by fan-out jobs"),
         ("visibility_seconds", int, "a failed SQS batch comes back after this"),
+        (
+            "notify_coalesce_seconds",
+            int,
+            "COURIER_NOTIFY_COALESCE_SECONDS of the stack: notification jobs wait this long",
+        ),
+        (
+            "decide_seconds",
+            float,
+            "the missed-notification check counts a member offline when no device of theirs "
+            "was connected from just before a commit until this long after it",
+        ),
         (
             "stall_seconds",
             float,

@@ -6,9 +6,14 @@ import random
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from chaos.progress import retry_chain_seconds
 from local.faults import ServerFaultRates
 
 DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "last.json"
+# the local stack's own lag between a job falling due (or a stream record landing) and
+# its function running: pollers, batching windows, a busy 2-core machine
+PIPELINE_LAG_SECONDS = 3
+OFFLINE_MARGIN_SECONDS = 0.5  # the gateway runs $disconnect once a socket has closed
 REPRODUCIBILITY = (
     "A seed fixes every random decision of the harness (population, workload, fault plans); "
     "thread and network interleavings still vary, so a rerun is similar, not identical."
@@ -55,12 +60,20 @@ class ChaosConfig:
     messages: int = 300
     duration: float = 45.0  # seconds the devices take to send their messages
     groups: int = 3
+    offline_share: float = 0.06  # of a device's actions: it goes offline for a while
+    # listeners in every group whose acks the network always loses while faults are on:
+    # every message to them is retried, so the retry path runs by construction
+    deaf: int = 0
     network: NetworkRates = DEFAULT_NETWORK
     server: ServerFaultRates = DEFAULT_SERVER
     retry_base_seconds: int = 1
     max_retries: int = 3
     fanout_inline_limit: int = 3  # larger groups are delivered by fan-out jobs
     visibility_seconds: int = 10  # a failed SQS batch comes back after this
+    notify_coalesce_seconds: int = 1  # COURIER_NOTIFY_COALESCE_SECONDS of the stack
+    # a member offline from just before a commit until this long after it is offline to
+    # the server, whenever it looks (the stream worker: the stream's lag)
+    decide_seconds: float = 1.5
     # a drain step gives up when nothing it waits for has moved for this long (the queue
     # step adds a whole retry chain and the visibility timeout)...
     stall_seconds: float = 20.0
@@ -69,6 +82,14 @@ class ChaosConfig:
     scale: int = 1  # the size preset the run was made from (see `scaled`)
     json_path: Path = field(default=DEFAULT_JSON)
     verbose: bool = False
+
+    @property
+    def live_seconds(self) -> int:
+        """How long after its commit a message may take to reach a device connected all
+        along: a whole retry chain (a post refused with 429 waits for the next retry), a
+        failed batch's visibility timeout, and the stack's own lag."""
+        chain = retry_chain_seconds(self.retry_base_seconds, self.max_retries)
+        return chain + self.visibility_seconds + PIPELINE_LAG_SECONDS
 
     def without_faults(self) -> ChaosConfig:
         return replace(self, network=NetworkRates(), server=ServerFaultRates())

@@ -1,6 +1,9 @@
-"""The end of a run, faults off: every outbox gets through, the delivery queues run dry,
-some users read and the server holds every read made, and every device catches up once
-more, until its store holds every seq of each of its channels.
+"""The end of a run, faults off: first the devices connected when the workload ended stay
+so until each holds every message of its channels or the live window has passed (the
+late-delivery check judges what reached them meanwhile, before any reconnect); then every
+outbox gets through, the delivery and notification queues run dry, some users read and the
+server holds every read made, and every device catches up once more, until its store
+holds every seq of each of its channels.
 
 Each step waits while what it waits for moves (chaos/progress.py): it gives up when
 nothing has moved for its stall timeout, or at a cap scaled to the most work it saw
@@ -22,7 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from chaos.checker import members_of, unheld_reads
 from chaos.config import ChaosConfig
 from chaos.device import Device
-from chaos.history import History, Read, user_of
+from chaos.history import History, Read, now_ms, user_of
 from chaos.network import Network
 from chaos.progress import Drained, Patience, Progress, Status, Step, queue_patience
 from chaos.server_state import QUEUES, ServerState, read_cursors
@@ -102,6 +105,40 @@ async def wait(
         await nudger.finish()
     left = describe(pending) if progress.status != "done" else []
     return progress.status, progress.why(now), left
+
+
+async def live_window(
+    devices: list[Device], network: Network, state: ServerState, history: History, seconds: float
+) -> Ended:
+    """Nobody reconnects: wait until every device connected now holds every message of its
+    channels, or `seconds` (the live window) have passed. Either way the step is done: a
+    message still missing from a connected device is no pending work but, once its window
+    has passed, a late delivery (the `late_deliveries` check names it)."""
+    loop = asyncio.get_running_loop()
+    by_name = {device.name: device for device in devices}
+    started = loop.time()
+    missing: dict[str, int] = {}
+    while True:
+        with contextlib.suppress(BotoCoreError, ClientError, OSError):
+            last = await asyncio.to_thread(state.last_seqs)
+            missing.clear()
+            for name in sorted(network.connected() & by_name.keys()):
+                device = by_name[name]
+                for channel, seq in last.items():
+                    if device.user in members_of(history, channel):
+                        count = device.missing(channel, seq)
+                        if count:
+                            missing[f"{name} {channel}"] = count
+            if not missing:
+                return "done", "every connected device holds every message", []
+        if loop.time() - started >= seconds:
+            return (
+                "done",
+                f"waited the live window ({seconds:.0f} s): {sum(missing.values())} messages "
+                f"still missing from {len(missing)} (connected device, channel) pairs",
+                [],
+            )
+        await asyncio.sleep(POLL_SECONDS)
 
 
 async def empty_outboxes(devices: list[Device], patience: Patience) -> Ended:
@@ -279,6 +316,7 @@ async def drain(
         status, why, left = await work
         steps[step] = Step(status, loop.time() - started, why, tuple(left))
 
+    await timed("live", live_window(devices, network, state, history, config.live_seconds))
     await timed("outboxes", empty_outboxes(devices, patience("outboxes")))
     queues_patience = queue_patience(
         stall_seconds=config.stall_seconds,
@@ -291,11 +329,18 @@ async def drain(
     queues_left: dict[str, int] = {}
 
     async def queues() -> Ended:
+        # A message committed moments ago (an outbox just resent) may not have its jobs
+        # queued yet: they come from the messages table's stream, within its lag, the
+        # bound --decide-seconds stands for (a poller's `caught_up` may date from its read
+        # just before that commit).
+        await asyncio.sleep(config.decide_seconds)
         ended, left = await empty_queues(state, queues_patience)
         queues_left.update(left)
         return ended
 
     await timed("queues", queues())
+    if history.liveness is not None and steps["queues"].status == "done":
+        history.liveness.notified = now_ms()  # every notification job has run
     plan = plan_final_reads(devices, rng)
     await timed("final reads", final_reads(devices, plan, state, history, patience("final reads")))
     await timed("catch-up", catch_up(devices, network, state, history, patience("catch-up")))

@@ -2,10 +2,14 @@
 
 Devices are named `user/device`. Cursor keys are `("read", user, channel)` for a user's
 read cursor and `("ack", user, device, channel)` for a device's ack cursor.
+
+Times are milliseconds of the wall clock, the clock the server stamps a message's `ts`
+with (courier/runtime.py `wall_clock_ms`): the stack runs in the harness's process.
 """
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +23,14 @@ def device_name(user: str, device: str) -> str:
 
 def user_of(device: str) -> str:
     return device.split("/", 1)[0]
+
+
+def now_ms() -> int:
+    """The server's clock (courier/runtime.py `wall_clock_ms`), read in the same process."""
+    return time.time_ns() // 1_000_000
+
+
+Key = tuple[str, int]  # (channel, seq): one message
 
 
 @dataclass(frozen=True)
@@ -50,6 +62,7 @@ class Message:
     sender: str
     client_msg_no: str
     body: Any
+    ts: int = 0  # the server's timestamp (ms): taken just before its transaction commits
 
 
 @dataclass(frozen=True)
@@ -59,6 +72,64 @@ class Read:
     device: str
     channel: str
     seq: int
+
+
+@dataclass(frozen=True)
+class Push:
+    """A notification the notifier published to the topic."""
+
+    user: str
+    channel: str
+    seq: int  # the channel's latest message when it was published
+    at: int
+
+
+@dataclass(frozen=True)
+class Connection:
+    """One connection of a device through the harness's network: open from when the
+    gateway accepted it ($connect done: the server knows it) until it was cut or closed
+    (None: still open when the run ended)."""
+
+    opened: int
+    closed: int | None = None
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A `message` frame the server sent a device, on arrival from the gateway."""
+
+    at: int
+    link: int  # the device's connection it came on (`Liveness.links`)
+    delivered: bool  # False: the harness's network dropped it
+
+
+@dataclass
+class Liveness:
+    """When things reached devices and users: the input of the liveness checks.
+
+    `live_ms`: how long after a message's commit a device connected all along may take
+    to get it (the retry schedule, a failed batch's visibility timeout, the pollers' lag).
+    `decide_ms`: how long after the commit the server may take to notice which members
+    are offline (for the stream worker: the stream's lag); a member offline from
+    `offline_margin_ms` before the commit until `decide_ms` after it is offline to the
+    server, whenever it looked. `pushes` None: the run did not observe the topic.
+    """
+
+    live_ms: int
+    decide_ms: int
+    offline_margin_ms: int
+    links: dict[str, dict[int, Connection]] = field(
+        default_factory=dict
+    )  # device -> number -> link
+    frames: dict[str, dict[Key, list[Frame]]] = field(default_factory=dict)
+    # device -> message -> (when, link) of the first `messages` sync reply holding it that
+    # reached the device
+    synced: dict[str, dict[Key, tuple[int, int]]] = field(default_factory=dict)
+    # (user, channel, seq, when): each `read` frame that reached the server
+    reads: list[tuple[str, str, int, int]] = field(default_factory=list)
+    pushes: list[Push] | None = None
+    ended: int = 0  # when the observation ended: links still open are open until then
+    notified: int | None = None  # when the drain had run every notification job
 
 
 @dataclass
@@ -87,3 +158,5 @@ class History:
     server_reads: dict[tuple[str, str], int] = field(default_factory=dict)
     # evidence only: the highest read seq of each (user, channel) that reached the server
     reads_sent: dict[tuple[str, str], int] = field(default_factory=dict)
+    # None: the run did not observe when things reached devices and users
+    liveness: Liveness | None = None

@@ -20,7 +20,7 @@ import aiohttp
 from aiohttp import web
 
 from chaos.config import NetworkRates, derive
-from chaos.history import device_name, user_of
+from chaos.history import Connection, Frame, Key, device_name, now_ms, user_of
 
 
 def token_device(token: str) -> str:
@@ -49,28 +49,58 @@ class Link:
     device_ws: web.WebSocketResponse
     upstream: aiohttp.ClientWebSocketResponse
     rng: random.Random
+    number: int = 0  # the device's connections so far, this one included
     up: bool = True
+    down_at: int | None = None  # when nothing more could reach the device
+
+    def down(self) -> None:
+        if self.up:
+            self.up = False
+            self.down_at = now_ms()
 
     async def cut(self) -> None:
-        self.up = False
+        self.down()
         await self.upstream.close()
         await self.device_ws.close()
 
 
 @dataclass
 class Watch:
-    """What crossed the network, noted on arrival from the gateway, before any fault."""
+    """What crossed the network, noted on arrival from the gateway, before any fault, and
+    when: each device's connections, the `message` frames the server sent it (and whether
+    the network dropped them), the first sync reply that brought it each message, and the
+    reads that reached the server."""
 
     copies: dict[str, Counter[tuple[str, int]]] = field(
         default_factory=lambda: defaultdict(Counter)
     )
     conversations: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
     reads_sent: dict[tuple[str, str], int] = field(default_factory=dict)
+    links: dict[str, dict[int, Connection]] = field(default_factory=lambda: defaultdict(dict))
+    frames: dict[str, dict[Key, list[Frame]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(list))
+    )
+    synced: dict[str, dict[Key, tuple[int, int]]] = field(default_factory=lambda: defaultdict(dict))
+    reads: list[tuple[str, str, int, int]] = field(default_factory=list)
 
-    def from_server(self, device: str, frame: dict[str, Any]) -> None:
+    def opened(self, device: str, number: int, at: int) -> None:
+        self.links[device][number] = Connection(at)
+
+    def closed(self, device: str, number: int, at: int) -> None:
+        self.links[device][number] = Connection(self.links[device][number].opened, at)
+
+    def from_server(
+        self, device: str, frame: dict[str, Any], link: int = 0, *, delivered: bool = True
+    ) -> None:
         kind = frame.get("type")
         if kind == "message":
-            self.copies[device][(str(frame.get("channel")), int(frame.get("seq", 0)))] += 1
+            key = (str(frame.get("channel")), int(frame.get("seq", 0)))
+            self.copies[device][key] += 1
+            self.frames[device][key].append(Frame(now_ms(), link, delivered))
+        elif kind == "messages" and delivered:
+            channel, seen = str(frame.get("channel")), self.synced[device]
+            for item in frame.get("messages", []):
+                seen.setdefault((channel, int(item.get("seq", 0))), (now_ms(), link))
         elif kind == "conversations":
             for item in frame.get("conversations", []):
                 self.conversations[device][str(item["channel"])] = int(item["unread"])
@@ -79,6 +109,7 @@ class Watch:
         if frame.get("action") == "read" and isinstance(frame.get("seq"), int):
             key = (user_of(device), str(frame.get("channel")))
             self.reads_sent[key] = max(self.reads_sent.get(key, 0), int(frame["seq"]))
+            self.reads.append((*key, int(frame["seq"]), now_ms()))
 
 
 class Network:
@@ -89,6 +120,7 @@ class Network:
         self.rates = rates
         self.seed = seed
         self.enabled = False
+        self.deaf: frozenset[str] = frozenset()  # devices whose acks are lost, storms spare
         self.injected: Counter[str] = Counter()
         self.watch = Watch()
         self.url = ""
@@ -116,9 +148,14 @@ class Network:
         if self._session is not None:
             await self._session.close()
 
-    async def cut_all(self) -> int:
-        """Every connection dies at once (a reconnect storm follows); how many there were."""
-        links = [link for link in self._links if link.up]
+    def connected(self) -> set[str]:
+        """The devices with a connection up now."""
+        return {link.device for link in self._links if link.up}
+
+    async def cut_all(self, *, spare: frozenset[str] = frozenset()) -> int:
+        """Every connection but those of `spare` devices dies at once (a reconnect storm
+        follows); how many there were."""
+        links = [link for link in self._links if link.up and link.device not in spare]
         await asyncio.gather(*(link.cut() for link in links), return_exceptions=True)
         return len(links)
 
@@ -141,6 +178,7 @@ class Network:
             return web.Response(status=exc.status)
         except (aiohttp.ClientError, OSError):
             return web.Response(status=502)
+        accepted = now_ms()  # $connect is done: the server knows the connection
         device_ws = web.WebSocketResponse()
         try:
             await device_ws.prepare(request)
@@ -148,8 +186,10 @@ class Network:
             await upstream.close()
             return web.Response(status=499)  # never sent; an unprepared socket would raise
         self._opened[device] += 1
-        rng = derive(self.seed, "network", device, str(self._opened[device]))
-        link = Link(device, device_ws, upstream, rng)
+        number = self._opened[device]
+        rng = derive(self.seed, "network", device, str(number))
+        link = Link(device, device_ws, upstream, rng, number)
+        self.watch.opened(device, number, accepted)
         self._links.add(link)
         pumps = [
             asyncio.create_task(self._outbound(link)),
@@ -159,10 +199,12 @@ class Network:
             await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
             await link.cut()
         finally:
+            link.down()
             for pump in pumps:
                 pump.cancel()
             await asyncio.gather(*pumps, return_exceptions=True)
             self._links.discard(link)
+            self.watch.closed(device, number, link.down_at or now_ms())
         return device_ws
 
     async def _outbound(self, link: Link) -> None:
@@ -173,6 +215,9 @@ class Network:
                 return
             frame = _frame(msg.data)
             action = frame.get("action")
+            if action == "ack" and self.enabled and link.device in self.deaf:
+                self.injected["deaf_ack"] += 1
+                continue
             if self._roll(link, "drop_ack", rates.drop_ack if action == "ack" else 0):
                 continue
             if self._roll(link, "drop_out", rates.drop_out if action != "ack" else 0):
@@ -184,7 +229,7 @@ class Network:
             if self._roll(link, "duplicate_out", rates.duplicate_out):
                 await link.upstream.send_str(msg.data)
             if self._roll(link, "cut_send", rates.cut_send):
-                link.up = False  # nothing more reaches the device, its sendack included
+                link.down()  # nothing more reaches the device, its sendack included
                 return
 
     async def _inbound(self, link: Link) -> None:
@@ -195,8 +240,11 @@ class Network:
                 return
             if not link.up or link.device_ws.closed:
                 return  # it cannot reach the device any more
-            self.watch.from_server(link.device, _frame(msg.data))
-            if self._roll(link, "drop_in", rates.drop_in):
+            dropped = self._roll(link, "drop_in", rates.drop_in)
+            self.watch.from_server(
+                link.device, _frame(msg.data), link.number, delivered=not dropped
+            )
+            if dropped:
                 continue
             await link.device_ws.send_str(msg.data)
             if self._roll(link, "duplicate_in", rates.duplicate_in):

@@ -18,6 +18,7 @@ class Population:
     devices: dict[str, list[str]]  # user -> `user/device`
     dms: list[str]
     groups: dict[str, list[str]]  # group name (without `g:`) -> members
+    deaf: tuple[str, ...] = ()  # the devices whose acks are lost
 
     def members(self) -> dict[str, list[str]]:
         """Every channel of the run and its users."""
@@ -28,7 +29,9 @@ class Population:
         return [channel for channel, users in self.members().items() if user in users]
 
 
-def populate(users: int, groups: int, rng: random.Random) -> Population:
+def populate(users: int, groups: int, rng: random.Random, *, deaf: int = 0) -> Population:
+    """`users` users with their DMs and `groups` groups, then `deaf` listeners (`z00`...):
+    one phone each, in every group, no DM (drawn last: the rest is the same without them)."""
     names = [f"u{i:02d}" for i in range(users)]
     devices = {
         user: [device_name(user, "phone")]
@@ -46,4 +49,15 @@ def populate(users: int, groups: int, rng: random.Random) -> Population:
         f"team{i}": sorted(rng.sample(names, min(users, rng.randint(*GROUP_SIZES))))
         for i in range(groups)
     }
-    return Population(names, devices, sorted(dms), group_members)
+    listeners = [f"z{i:02d}" for i in range(deaf)]
+    for user in listeners:
+        devices[user] = [device_name(user, "phone")]
+    for members in group_members.values():
+        members.extend(listeners)
+    return Population(
+        names + listeners,
+        devices,
+        sorted(dms),
+        group_members,
+        tuple(devices[user][0] for user in listeners),
+    )

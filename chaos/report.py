@@ -35,18 +35,36 @@ def _drain(outcome: Outcome) -> str:
     )
 
 
+def _latency(verdict: Verdict) -> str:
+    latency = verdict.latency
+    if latency is None:
+        return "no message frame observed"
+    return (
+        f"p50 {latency['p50']} ms, p95 {latency['p95']} ms, p99 {latency['p99']} ms "
+        f"over {latency['pairs']} (message, device) pairs"
+    )
+
+
 def _result(verdict: Verdict) -> str:
     found = sum(len(v) for v in verdict.violations.values())
     unrun = f"{len(verdict.not_checked)} checks not run"
+    blind = f"{len(verdict.inconclusive)} checks could observe nothing"
     if verdict.result == "pass":
         return f"PASS ({found} violations)"
-    if verdict.result == "fail" and not verdict.pending:
+    if verdict.result == "fail" and not verdict.pending and not verdict.inconclusive:
         return f"FAIL ({found} violations)"
     if verdict.result == "fail":
-        return f"FAIL ({found} violations; the drain did not finish either: {unrun})"
+        why = "; ".join(
+            [f"the drain did not finish either: {unrun}"] * bool(verdict.pending)
+            + [blind] * bool(verdict.inconclusive)
+        )
+        return f"FAIL ({found} violations; {why})"
+    why = "; ".join(
+        [f"the drain did not finish: {unrun}"] * bool(verdict.pending)
+        + [blind] * bool(verdict.inconclusive)
+    )
     return (
-        f"INCONCLUSIVE (the drain did not finish: {unrun}; none of the "
-        f"{len(verdict.violations)} checks run found a violation)"
+        f"INCONCLUSIVE ({why}; none of the {len(verdict.violations)} checks run found a violation)"
     )
 
 
@@ -70,6 +88,7 @@ def table(outcome: Outcome) -> str:
         f"(most copies of one message to one device: {_max_copies(outcome)})",
         f"  queues left after the drain: {_counts(Counter(outcome.queues_left))}; "
         f"dead letters: {_counts(Counter(outcome.dead_letters))}",
+        f"  commit -> first message frame: {_latency(verdict)}",
         "",
         f"  {'check':<58}{'count':>7}",
         f"  {'messages attempted':<58}{verdict.attempted:>7}",
@@ -80,7 +99,11 @@ def table(outcome: Outcome) -> str:
         if name in verdict.violations:
             found = len(verdict.violations[name])
             mark = "ok" if found == 0 else "VIOLATION"
-            lines.append(f"  {check.label:<58}{found:>7}  {mark}")
+            judged = f" ({verdict.judged[name]})" if name in verdict.judged else ""
+            lines.append(f"  {check.label:<58}{found:>7}  {mark}{judged}")
+        elif name in verdict.inconclusive:
+            why = verdict.inconclusive[name]
+            lines.append(f"  {check.label:<58}{'-':>7}  INCONCLUSIVE: {why}")
         else:
             lines.append(f"  {check.label:<58}{'-':>7}  {NOT_CHECKED}")
     lines.append("")
@@ -109,6 +132,9 @@ def to_json(outcome: Outcome) -> dict[str, Any]:
         "result": verdict.result,
         "pending": {step: left[:DETAILS_KEPT] for step, left in verdict.pending.items()},
         "not_checked": list(verdict.not_checked),
+        "inconclusive": dict(verdict.inconclusive),
+        "judged": dict(verdict.judged),
+        "latency_ms": verdict.latency,
         "drain": {
             name: {
                 "status": step.status,
@@ -128,7 +154,7 @@ def to_json(outcome: Outcome) -> dict[str, Any]:
             "redelivered": verdict.redelivered,
             "max_copies": _max_copies(outcome),
         },
-        # null: not checked (the drain did not finish)
+        # null: not checked (the drain did not finish), or inconclusive (nothing observable)
         "violations": {
             name: len(verdict.violations[name]) if name in verdict.violations else None
             for name in CHECKS

@@ -15,12 +15,12 @@ from typing import Any
 
 import aiohttp
 
-from chaos import workload
+from chaos import pushes, workload
 from chaos.checker import check
-from chaos.config import ChaosConfig, derive
+from chaos.config import OFFLINE_MARGIN_SECONDS, ChaosConfig, derive
 from chaos.device import Device
 from chaos.drain import drain
-from chaos.history import History
+from chaos.history import History, Liveness, now_ms
 from chaos.network import Network
 from chaos.outcome import Outcome
 from chaos.population import Population, populate
@@ -41,6 +41,7 @@ def stack_environment(config: ChaosConfig) -> Iterator[None]:
         "COURIER_RETRY_BASE_SECONDS": str(config.retry_base_seconds),
         "COURIER_MAX_RETRIES": str(config.max_retries),
         "COURIER_FANOUT_INLINE_LIMIT": str(config.fanout_inline_limit),
+        "COURIER_NOTIFY_COALESCE_SECONDS": str(config.notify_coalesce_seconds),
         "POWERTOOLS_LOG_LEVEL": "WARNING" if config.verbose else "CRITICAL",
     }
     saved = {name: os.environ.get(name) for name in wanted}
@@ -138,9 +139,11 @@ async def _with_faults(
     network: Network,
     plan: faults.ServerFaults,
 ) -> None:
-    """The workload, faults on: every device spends its quota of messages."""
+    """The workload, faults on: every device spends its quota of messages; the deaf
+    listeners only listen."""
     seed = config.seed
-    quotas = workload.quotas(config.messages, [d.name for d in devices], derive(seed, "quotas"))
+    actors = [device for device in devices if device.name not in population.deaf]
+    quotas = workload.quotas(config.messages, [d.name for d in actors], derive(seed, "quotas"))
     plan.enabled = network.enabled = True
     storms = asyncio.create_task(
         workload.storms(network, config.network.storm_seconds, derive(seed, "storms"))
@@ -154,8 +157,9 @@ async def _with_faults(
                     quotas[device.name],
                     config.duration,
                     derive(seed, "device", device.name),
+                    offline_share=config.offline_share,
                 )
-                for device in devices
+                for device in actors
             )
         )
     finally:
@@ -186,31 +190,54 @@ async def _collect(
         history.outbox_left[device.name] = device.outbox()
         history.copies[device.name] = watch.copies.get(device.name, Counter())
     history.reads_sent = dict(watch.reads_sent)
+    live = history.liveness
+    if live is not None:
+        live.links = {device: dict(links) for device, links in watch.links.items()}
+        live.frames = {device: dict(frames) for device, frames in watch.frames.items()}
+        live.synced = {device: dict(seen) for device, seen in watch.synced.items()}
+        live.reads = list(watch.reads)
+        live.ended = now_ms()
     history.last_seq, history.server_messages = await asyncio.to_thread(state.snapshot)
     cursors = await asyncio.to_thread(state.cursors)
     history.cursors.setdefault("server", []).extend(cursors)
     history.server_reads = read_cursors(cursors)
 
 
+def _history(config: ChaosConfig, population: Population) -> History:
+    """An empty history, its liveness windows set from the run's settings."""
+    history = History(config.max_retries, population.members(), population.devices)
+    history.liveness = Liveness(
+        live_ms=config.live_seconds * 1000,
+        decide_ms=round(config.decide_seconds * 1000),
+        offline_margin_ms=round(OFFLINE_MARGIN_SECONDS * 1000),
+        pushes=[],
+    )
+    return history
+
+
 async def run(config: ChaosConfig) -> Outcome:
     random.seed(config.seed)  # the SDK's backoff and the layer's jitter, as far as they go
-    population = populate(config.users, config.groups, derive(config.seed, "population"))
-    history = History(config.max_retries, population.members(), population.devices)
+    population = populate(
+        config.users, config.groups, derive(config.seed, "population"), deaf=config.deaf
+    )
+    history = _history(config, population)
     plan = faults.ServerFaults(
         config.server, derive(config.seed, "server"), visibility_seconds=config.visibility_seconds
     )
     plan.enabled = False
     network = Network(config.network, config.seed)
+    network.deaf = frozenset(population.deaf)
     server = LocalServer(port=0)
     devices: list[Device] = []
     laps = [time.monotonic()]
-    with stack_environment(config):
+    with stack_environment(config), contextlib.ExitStack() as cleanup:
         faults.install(plan)  # before the stack starts: the handlers' clients copy its hooks
         try:
             await server.start()
             plan.drop_connection = ConnectionDropper(server, asyncio.get_running_loop())
             await network.start(HOST, server.url)
             stack = server.stack
+            cleanup.enter_context(pushes.recorded(history.liveness, stack.topics.values()))
             state = ServerState(stack.environment, stack.queues, server.stream_pollers)
             devices = await _devices(server.url, network.url, population, history)
             await asyncio.gather(*(device.start() for device in devices))

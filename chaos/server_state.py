@@ -13,8 +13,13 @@ import boto3
 
 from chaos.history import CursorKey, Message
 
-QUEUES = ("RetryQueue", "FanoutQueue")  # the jobs that post to devices
-DEAD_LETTERS = ("RetryDeadLetterQueue", "FanoutDeadLetterQueue", "NotifyDeadLetterQueue")
+QUEUES = ("RetryQueue", "FanoutQueue", "NotifyQueue")  # the jobs that post to devices or push
+DEAD_LETTERS = (
+    "RetryDeadLetterQueue",
+    "FanoutDeadLetterQueue",
+    "NotifyDeadLetterQueue",
+    "DeliveryDeadLetterQueue",  # the stream worker's on-failure destination
+)
 QUEUE_DEPTH = {  # disjoint: a job is in one of them
     "ApproximateNumberOfMessages": "due",
     "ApproximateNumberOfMessagesNotVisible": "in flight",
@@ -88,6 +93,7 @@ class ServerState:
                 sender=item["from"]["S"],
                 client_msg_no=item["clientMsgNo"]["S"],
                 body=json.loads(item["body"]["S"]),
+                ts=int(item["ts"]["N"]),
             )
             for item in self._scan("messages")
         ]

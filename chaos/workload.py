@@ -22,12 +22,19 @@ def quotas(total: int, devices: list[str], rng: random.Random) -> dict[str, int]
 
 
 async def act(
-    device: Device, channels: list[str], quota: int, duration: float, rng: random.Random
+    device: Device,
+    channels: list[str],
+    quota: int,
+    duration: float,
+    rng: random.Random,
+    *,
+    offline_share: float = OFFLINE_SHARE,
 ) -> None:
-    """Act until `quota` messages are sent, at a pace that spreads them over `duration`."""
+    """Act until `quota` messages are sent, at a pace that spreads them over `duration`;
+    `offline_share` of the actions take the device offline for a while."""
     if quota == 0:
         return
-    send_share = 1 - OFFLINE_SHARE - READ_SHARE
+    send_share = 1 - offline_share - READ_SHARE
     mean_gap = duration * send_share / quota
     loop = asyncio.get_running_loop()
     back_at: float | None = None
@@ -37,11 +44,11 @@ async def act(
             back_at = None
             device.go_online()
         roll = rng.random()
-        if roll < OFFLINE_SHARE:
+        if roll < offline_share:
             if back_at is None:
                 await device.offline()
                 back_at = loop.time() + rng.uniform(*OFFLINE_SECONDS)
-        elif roll < OFFLINE_SHARE + READ_SHARE:
+        elif roll < offline_share + READ_SHARE:
             unread = [channel for channel in channels if device.unread(channel) > 0]
             await device.read(rng.choice(unread or channels))
         else:
@@ -51,7 +58,8 @@ async def act(
 
 
 async def storms(network: Network, mean_seconds: float, rng: random.Random) -> None:
-    """Every connection dies at once, now and then, until cancelled."""
+    """Every connection dies at once (the deaf listeners' aside), now and then, until
+    cancelled."""
     if mean_seconds <= 0:
         return
     wait = mean_seconds / 2  # the first storm comes for sure, early in the run
@@ -60,4 +68,4 @@ async def storms(network: Network, mean_seconds: float, rng: random.Random) -> N
         wait = rng.expovariate(1 / mean_seconds)
         if network.enabled:
             network.injected["storm"] += 1
-            network.injected["storm_cut"] += await network.cut_all()
+            network.injected["storm_cut"] += await network.cut_all(spare=network.deaf)

@@ -7,6 +7,9 @@ Faults are injected where the deployed code meets AWS, so the handlers run uncha
   an exception just before or just after a write (a function dying between the writes
   of one operation), DynamoDB throttling, transactions cancelled by a conflict,
   PostToConnection answering 410 (the connection just dropped) or 429;
+- `send` dying right after its TransactWriteItems committed (crash-after-commit), before
+  any post or queue call: the message is stored, the sender gets no sendack and resends
+  (`duplicate: true`), and whatever delivery was to follow the commit in `send` is lost;
 - the invoker: a function that fails after doing its work (a timeout), so API Gateway
   answers an error and an SQS batch comes back;
 - the SQS pollers: a batch delivered a second time, and failed batches visible again
@@ -53,6 +56,7 @@ WRITES = frozenset(
 POST = ("apigatewaymanagementapi", "PostToConnection")
 CRASH_AFTER = "courier_chaos_crash_after"  # in botocore's per-call context
 TRANSACTION = ("dynamodb", "TransactWriteItems")
+COMMITTING_FUNCTION = "send"  # whose transaction commits a message
 
 
 class InjectedCrash(Exception):
@@ -70,6 +74,8 @@ class ServerFaultRates:
     limit: float = 0.0  # per PostToConnection: 429 LimitExceededException
     duplicate_job: float = 0.0  # per SQS batch: delivered a second time
     invocation: float = 0.0  # per invocation: the function fails after its work
+    # per TransactWriteItems of `send` that commits: the function dies right after it
+    crash_after_commit: float = 0.0
 
 
 class ServerFaults:
@@ -236,10 +242,24 @@ def _before_call(model: Any, params: dict[str, Any], context: dict[str, Any], **
     return None
 
 
-def _after_call(http_response: Any, context: dict[str, Any], **_: Any) -> None:
+def _after_call(http_response: Any, model: Any, context: dict[str, Any], **_: Any) -> None:
+    """A crash planned before the call (`crash`), or `send` dying once its transaction
+    committed (`crash_after_commit`). Either raises InjectedCrash out of botocore's call,
+    so the function stops there, like the process dying: PynamoDB passes an exception
+    that is not a ClientError through, and nothing in `send` runs after the transaction
+    (no post, no queue call); the handler's last-resort `except Exception`
+    (courier/websocket.py `answer`) can only turn it into an `internal` error frame, no
+    sendack, as API Gateway answers a function that died, so the client resends."""
     where = context.pop(CRASH_AFTER, None)
     plan = _active()
-    if plan is None or where is None or http_response.status_code >= 300:
-        return  # no crash planned, or the write failed by itself
-    plan.count("crash", f"{where} (after)")
-    raise InjectedCrash(f"died just after {where} (injected)")
+    if plan is None or http_response.status_code >= 300:
+        return  # no plan, or the write failed by itself (a cancelled transaction commits nothing)
+    if where is not None:
+        plan.count("crash", f"{where} (after)")
+        raise InjectedCrash(f"died just after {where} (injected)")
+    function = _function.get()
+    if function != COMMITTING_FUNCTION or _call(model) != TRANSACTION:
+        return
+    rate = plan.rates.crash_after_commit
+    if plan.roll("crash_after_commit", rate, f"{function} {TRANSACTION[1]}"):
+        raise InjectedCrash(f"{function} died just after its transaction committed (injected)")

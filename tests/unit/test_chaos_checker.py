@@ -16,7 +16,17 @@ import courier.retry
 from chaos.checker import CHECKS, check
 from chaos.cli import parse
 from chaos.config import ChaosConfig, derive
-from chaos.history import Attempt, History, Message, Read, Sendack
+from chaos.history import (
+    Attempt,
+    Connection,
+    Frame,
+    History,
+    Liveness,
+    Message,
+    Push,
+    Read,
+    Sendack,
+)
 from chaos.outcome import Outcome
 from chaos.population import Population, populate
 from chaos.progress import (
@@ -33,14 +43,41 @@ from chaos.progress import (
 from chaos.report import table, to_json
 
 DM = "dm:alice:bob"
-ONE = Message(DM, 1, "id1", "alice", "c1", {"text": "one"})
-TWO = Message(DM, 2, "id2", "bob", "c2", {"text": "two"})
+T1, T2 = 1_000_000, 2_000_000  # when #1 and #2 committed (ms)
+ONE = Message(DM, 1, "id1", "alice", "c1", {"text": "one"}, ts=T1)
+TWO = Message(DM, 2, "id2", "bob", "c2", {"text": "two"}, ts=T2)
 DEVICES = ["alice/phone", "alice/laptop", "bob/phone"]
+LIVE_MS, DECIDE_MS, MARGIN_MS = 20_000, 2_000, 1_000
+
+
+def liveness() -> Liveness:
+    """bob is connected all along and alice's laptop until 10 s before #2: both get #1 live
+    (alice's phone sent it). Then alice is offline when #2 commits (her laptop comes back
+    a minute later and syncs it) and gets a push for it."""
+    return Liveness(
+        live_ms=LIVE_MS,
+        decide_ms=DECIDE_MS,
+        offline_margin_ms=MARGIN_MS,
+        links={
+            "alice/phone": {1: Connection(0, T1 + 5_000)},
+            "alice/laptop": {1: Connection(0, T2 - 10_000), 2: Connection(T2 + 60_000)},
+            "bob/phone": {1: Connection(0)},
+        },
+        frames={
+            "alice/laptop": {(DM, 1): [Frame(T1 + 50, 1, True)]},
+            "bob/phone": {(DM, 1): [Frame(T1 + 30, 1, True)]},
+        },
+        synced={"alice/laptop": {(DM, 2): (T2 + 60_100, 2)}},
+        pushes=[Push("alice", DM, 2, T2 + 1_500)],
+        ended=T2 + 100_000,
+        notified=T2 + 90_000,
+    )
 
 
 def clean() -> History:
     """alice (two devices) sends #1, bob sends #2; alice has not read #2, bob has (his own).
-    alice's laptop got #2 three times (1 + MAX_RETRIES 2)."""
+    alice's laptop got #2 three times (1 + MAX_RETRIES 2). When things reached whom:
+    `liveness`."""
     unread = {"alice/phone": {DM: 1}, "alice/laptop": {DM: 1}, "bob/phone": {DM: 0}}
     return History(
         max_retries=2,
@@ -79,6 +116,7 @@ def clean() -> History:
         device_unread=unread,
         server_unread=unread,
         outbox_left={device: [] for device in DEVICES},
+        liveness=liveness(),
     )
 
 
@@ -92,6 +130,191 @@ def test_a_clean_history_passes_with_its_counts() -> None:
     assert verdict.ok
     assert (verdict.attempted, verdict.acknowledged, verdict.stored) == (2, 2, 2)
     assert verdict.redelivered == 3  # laptop: #2 twice more; bob: #1 once more
+    assert verdict.judged == {
+        "late_deliveries": "2 (message, device) pairs judged",
+        "missed_notifications": "1 (message, offline member) pairs judged",
+    }
+    assert verdict.latency == {"pairs": 2, "p50": 30, "p95": 50, "p99": 50}
+
+
+# Liveness: late deliveries.
+
+
+def laptop(history: History) -> Liveness:
+    """The history's liveness, alice's laptop having got nothing of #1 yet."""
+    assert history.liveness is not None
+    history.liveness.frames["alice/laptop"] = {}
+    return history.liveness
+
+
+def test_a_device_connected_all_along_that_got_a_message_only_at_its_next_sync_is_late() -> None:
+    history = clean()
+    live = laptop(history)
+    live.links["alice/laptop"][1] = Connection(0, T1 + LIVE_MS + 1)  # open past the window
+    live.synced["alice/laptop"][(DM, 1)] = (T1 + LIVE_MS + 5_000, 2)
+    assert violations(history) == {"late_deliveries": 1}
+    (line,) = check(history).violations["late_deliveries"]
+    assert "alice/laptop: dm:alice:bob#1 not received within 20 s" in line
+    assert "first got it 25.0 s after the commit by a sync on connection #2" in line
+
+
+def test_a_frame_after_the_window_is_late_too() -> None:
+    history = clean()
+    laptop(history).frames["alice/laptop"][(DM, 1)] = [Frame(T1 + LIVE_MS + 1, 1, True)]
+    assert violations(history) == {"late_deliveries": 1}
+
+
+def test_a_gap_filling_sync_in_time_on_the_same_connection_is_not_late() -> None:
+    history = clean()
+    laptop(history).synced["alice/laptop"][(DM, 1)] = (T1 + 700, 1)
+    assert violations(history) == {}
+    assert check(history).judged["late_deliveries"] == "2 (message, device) pairs judged"
+
+
+def test_a_message_the_network_dropped_every_time_is_not_the_servers_fault() -> None:
+    history = clean()
+    laptop(history).frames["alice/laptop"][(DM, 1)] = [
+        Frame(T1 + 40, 1, False),
+        Frame(T1 + 2_040, 1, False),
+    ]
+    assert violations(history) == {}
+    assert (
+        check(history).judged["late_deliveries"] == "1 (message, device) pairs judged, 1 excluded"
+    )
+
+
+def test_one_copy_that_got_through_in_time_is_enough() -> None:
+    history = clean()
+    laptop(history).frames["alice/laptop"][(DM, 1)] = [
+        Frame(T1 + 40, 1, False),
+        Frame(T1 + 2_040, 1, True),
+    ]
+    assert violations(history) == {}
+
+
+@pytest.mark.parametrize(
+    "connection",
+    [Connection(0, T1 + LIVE_MS - 1), Connection(T1 + 1, T2 - 10_000)],
+    ids=["left before the window closed", "came after the commit"],
+)
+def test_a_device_not_connected_through_the_whole_window_is_not_judged(
+    connection: Connection,
+) -> None:
+    history = clean()
+    laptop(history).links["alice/laptop"][1] = connection
+    assert violations(history) == {}
+    assert check(history).judged["late_deliveries"] == "1 (message, device) pairs judged"
+
+
+def test_the_sending_device_is_no_receiver() -> None:
+    """bob's phone, connected all along, never gets a frame of #2: it sent it."""
+    history = clean()
+    assert violations(history) == {}
+    history.attempts[1] = Attempt("bob/tablet", "c2", DM, TWO.body)  # had another sent it
+    assert violations(history) == {"late_deliveries": 1}
+
+
+# Liveness: missed notifications.
+
+
+def test_an_offline_member_without_a_push_is_a_missed_notification() -> None:
+    history = clean()
+    assert history.liveness is not None
+    history.liveness.pushes = [Push("alice", DM, 1, T1 + 1_000)]  # an older seq does not cover #2
+    assert violations(history) == {"missed_notifications": 1}
+    (line,) = check(history).violations["missed_notifications"]
+    assert "alice: no push for dm:alice:bob#2" in line
+    assert "highest seq pushed for the channel: 1" in line
+
+
+@pytest.mark.parametrize(
+    "push",
+    [Push("alice", DM, 3, T2 + 5_000), Push("alice", DM, 2, T2 + 80_000)],
+    ids=["coalesced into a later message", "late but there"],
+)
+def test_a_push_of_that_seq_or_a_later_one_covers_a_message(push: Push) -> None:
+    history = clean()
+    assert history.liveness is not None
+    history.liveness.pushes = [push]
+    assert violations(history) == {}
+
+
+def test_a_push_to_another_user_or_channel_does_not() -> None:
+    history = clean()
+    assert history.liveness is not None
+    history.liveness.pushes = [Push("bob", DM, 2, T2 + 100), Push("alice", "g:x", 2, T2 + 100)]
+    assert violations(history) == {"missed_notifications": 1}
+
+
+def test_a_member_who_read_it_before_the_jobs_ran_needs_no_push() -> None:
+    history = clean()
+    live = history.liveness
+    assert live is not None
+    live.pushes = []
+    live.reads = [("alice", DM, 2, T2 + 70_000)]
+    verdict = check(history)
+    assert "missed_notifications" not in verdict.violations
+    assert verdict.inconclusive == {  # nothing else was there to judge
+        "missed_notifications": "no (message, offline member) pairs could be judged (1 excluded)"
+    }
+    live.reads = [("alice", DM, 2, live.ended)]  # read after every job had run: too late
+    assert violations(history) == {"missed_notifications": 1}
+
+
+def test_a_member_who_sent_a_later_message_there_in_time_read_it() -> None:
+    history = clean()
+    live = history.liveness
+    assert live is not None
+    live.pushes = []
+    three = Message(DM, 3, "id3", "alice", "c3", {"text": "three"}, ts=T2 + 30_000)
+    history.server_messages.append(three)  # alice came back and answered
+    assert check(history).inconclusive == {
+        "missed_notifications": "no (message, offline member) pairs could be judged (1 excluded)"
+    }
+    history.server_messages[-1] = replace(three, ts=live.notified + 1)  # after the jobs ran
+    assert "missed_notifications" in violations(history)
+
+
+@pytest.mark.parametrize(
+    "link",
+    [Connection(T2 + DECIDE_MS - 1), Connection(0, T2 - MARGIN_MS + 1)],
+    ids=["back before the server decided", "left just before the commit"],
+)
+def test_a_member_not_surely_offline_to_the_server_is_not_judged(link: Connection) -> None:
+    """With nothing else to judge, the check is inconclusive: never a vacuous ok."""
+    history = clean()
+    live = history.liveness
+    assert live is not None
+    live.pushes = []
+    live.links["alice/laptop"][3] = link
+    verdict = check(history)
+    assert "missed_notifications" not in verdict.violations
+    assert verdict.inconclusive == {
+        "missed_notifications": "no (message, offline member) pairs could be judged"
+    }
+    assert (verdict.result, verdict.exit_code) == ("inconclusive", 3)
+
+
+def test_a_run_that_observed_no_liveness_is_inconclusive_on_both_lines() -> None:
+    history = clean()
+    history.liveness = None
+    verdict = check(history)
+    assert set(verdict.inconclusive) == {"late_deliveries", "missed_notifications"}
+    assert verdict.result == "inconclusive" and verdict.latency is None
+    history = clean()
+    assert history.liveness is not None
+    history.liveness.pushes = None
+    assert check(history).inconclusive == {
+        "missed_notifications": "the run did not observe the push topic"
+    }
+
+
+def test_a_violation_still_fails_a_run_with_an_inconclusive_line() -> None:
+    history = clean()
+    assert history.liveness is not None
+    history.liveness.pushes = None
+    history.stores["alice/laptop"] = [ONE]
+    assert check(history).result == "fail"
 
 
 def test_a_stored_message_missing_from_a_member_device_is_lost() -> None:
@@ -294,7 +517,13 @@ def test_a_delayed_retry_backlog_is_waited_for_not_called_a_stall() -> None:
 # An unfinished drain: inconclusive, never a false "lost".
 
 PENDING = {"queues": ["RetryQueue 686 jobs (0 due, 0 in flight, 686 delayed)"]}
-NEEDS_DRAIN = {"lost", "unacknowledged", "unread_mismatches", "reads_not_held"}
+NEEDS_DRAIN = {
+    "lost",
+    "unacknowledged",
+    "unread_mismatches",
+    "reads_not_held",
+    "missed_notifications",
+}
 
 
 def unfinished() -> History:
@@ -377,6 +606,24 @@ def test_the_report_of_a_finished_run_checks_everything() -> None:
     report = to_json(run)
     assert report["result"] == "pass" and report["not_checked"] == []
     assert report["violations"] == dict.fromkeys(CHECKS, 0)
+    assert report["inconclusive"] == {}
+    assert report["latency_ms"] == {"pairs": 2, "p50": 30, "p95": 50, "p99": 50}
+    assert "commit -> first message frame: p50 30 ms, p95 50 ms, p99 50 ms" in table(run)
+
+
+def test_the_report_says_which_line_could_observe_nothing() -> None:
+    history = clean()
+    assert history.liveness is not None
+    history.liveness.pushes = None
+    run = outcome(history, {})
+    text = table(run)
+    assert "INCONCLUSIVE: the run did not observe the push topic" in text
+    assert "result: INCONCLUSIVE (1 checks could observe nothing" in text
+    report = to_json(run)
+    assert report["violations"]["missed_notifications"] is None
+    assert report["inconclusive"] == {
+        "missed_notifications": "the run did not observe the push topic"
+    }
 
 
 # The 10x run.
@@ -402,3 +649,15 @@ def test_a_ten_times_population_has_users_on_several_devices(seed: int) -> None:
 def test_a_tiny_population_has_a_user_on_several_devices_too() -> None:
     population = populate(2, 0, derive(1, "population"))
     assert any(len(devices) > 1 for devices in population.devices.values())
+
+
+def test_deaf_listeners_join_every_group_and_change_nothing_else() -> None:
+    plain = populate(5, 2, derive(5, "population"))
+    with_deaf = populate(5, 2, derive(5, "population"), deaf=2)
+    assert with_deaf.deaf == ("z00/phone", "z01/phone")
+    assert with_deaf.users == [*plain.users, "z00", "z01"]
+    assert with_deaf.dms == plain.dms
+    assert with_deaf.groups == {
+        name: [*members, "z00", "z01"] for name, members in plain.groups.items()
+    }
+    assert with_deaf.channels_of("z00") == [f"g:{name}" for name in plain.groups]

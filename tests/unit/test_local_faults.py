@@ -154,3 +154,32 @@ def test_nothing_happens_while_the_plan_is_disabled_or_after_uninstall(dynamodb:
         put(client("dynamodb"), "new client")
     assert stored(dynamodb) == {"disabled", "uninstalled", "new client"}
     assert plan.injected == {}
+
+
+def test_send_dies_right_after_its_transaction_commits_and_only_then(dynamodb: Any) -> None:
+    plan = installed(ServerFaultRates(crash_after_commit=1.0))
+    db = client("dynamodb")
+    items = [{"Put": {"TableName": TABLE, "Item": {"k": {"S": key}}}} for key in "ab"]
+    with faults.invocation("read"):  # another function's transaction: untouched
+        db.transact_write_items(TransactItems=items)
+    with faults.invocation("send"):
+        put(db, "plain write")  # not a transaction: untouched
+    with faults.invocation("send"), pytest.raises(InjectedCrash) as error:
+        db.transact_write_items(
+            TransactItems=[{"Put": {"TableName": TABLE, "Item": {"k": {"S": "committed"}}}}]
+        )
+    assert "committed" in str(error.value)
+    assert stored(dynamodb) == {"a", "b", "plain write", "committed"}  # it did commit
+    failing = [
+        {
+            "Put": {
+                "TableName": TABLE,
+                "Item": {"k": {"S": "a"}},
+                "ConditionExpression": "attribute_not_exists(k)",
+            }
+        }
+    ]
+    with faults.invocation("send"), pytest.raises(ClientError):  # cancelled: no commit, no crash
+        db.transact_write_items(TransactItems=failing)
+    assert plan.injected == {"crash_after_commit": 1}
+    assert plan.where == {"crash_after_commit send TransactWriteItems": 1}

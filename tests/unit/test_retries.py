@@ -11,7 +11,7 @@ import warnings
 
 import pytest
 
-from courier import actions, retry
+from courier import actions, retry, retry_chains
 from tests.aws_calls import recording
 from tests.harness import Conn, Courier
 
@@ -353,7 +353,7 @@ def test_a_follow_up_that_dies_before_posting_loses_that_copy_only(
 
     assert copies(courier, bob, 1) == MAX_RETRIES
     [row] = courier.items("RetriesTable")
-    assert "chainId" not in row and row["floorSeq"] == {"N": "1"}  # the chain ended
+    assert "chainId" not in row and row["doneSeqs"] == {"NS": ["1"]}  # the chain ended
 
 
 def test_copies_of_a_job_delivered_twice_carry_at_most_one_spare_job_per_attempt(
@@ -424,3 +424,55 @@ def test_a_device_reconnected_after_a_message_gets_no_retry_of_it_on_its_new_soc
     run_retries(courier)
 
     assert courier.posted(bob_again) == []  # reconnecting pushes no backlog
+
+
+def test_a_probe_that_comes_after_a_later_messages_chain_ended_still_delivers_its_message(
+    courier: Courier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Found by make chaos under load: m1's fan-out job died before posting and came back
+    # after the visibility timeout (its second run posts nothing, it queues the probes);
+    # meanwhile m2's chain had run to its end and marked every seq up to 2 finished, so
+    # m1's probe started nothing and bob, connected all along, never got m1 live.
+    alice, bob = courier.connect("alice"), courier.connect("bob")
+    monkeypatch.setattr(actions, "post_new_message", lambda *_, **__: None)  # no fast post
+    courier.send(alice, DM, "m1")
+    courier.send(alice, DM, "m2")
+    late, on_time = courier.take_jobs("RetryQueue")
+    assert (late["seq"], on_time["seq"]) == (1, 2)
+    courier.run_worker("retry_worker", [on_time])
+    run_retries(courier)  # m2's chain runs to its end
+    assert (copies(courier, bob, 1), copies(courier, bob, 2)) == (0, MAX_RETRIES)
+
+    courier.run_worker("retry_worker", [late])
+    run_retries(courier)
+
+    assert copies(courier, bob, 1) == MAX_RETRIES  # its probe's post, then its own chain
+    courier.run_worker("retry_worker", [late, on_time])  # copies of both probes, later
+    run_retries(courier)
+    assert (copies(courier, bob, 1), copies(courier, bob, 2)) == (MAX_RETRIES, MAX_RETRIES)
+
+
+def test_an_ack_at_a_chains_end_keeps_the_finished_seqs_short(courier: Courier) -> None:
+    alice, bob = courier.connect("alice"), courier.connect("bob")
+    for i in range(3):
+        courier.send(alice, DM, f"m{i}")
+    courier.drain("RetryQueue")  # one chain covers 1..3
+    courier.ack(bob, DM, 2)
+    courier.drain("RetryQueue")  # the follow-up: seq 3 is un-acked, posted again
+    courier.ack(bob, DM, 3)
+
+    run_retries(courier)
+
+    [row] = courier.items("RetriesTable")
+    assert "chainId" not in row and row["floorSeq"] == {"N": "3"} and "doneSeqs" not in row
+
+
+def test_a_device_that_never_acks_keeps_at_most_done_limit_finished_seqs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(retry_chains, "DONE_LIMIT", 4)
+    chain = retry_chains.Chain("9.1", 9, 1, floor=0, done=frozenset(range(1, 10)))
+
+    assert retry_chains._new_floor(chain, ack=0) == (7, set(range(1, 8)))  # 2 kept: 8, 9
+    assert retry_chains._new_floor(chain, ack=2) == (7, set(range(1, 8)))
+    assert retry_chains._new_floor(chain, ack=6) == (6, set(range(1, 7)))  # 3 kept

@@ -166,6 +166,7 @@ class Retries(CourierModel):
     attempt = NumberAttribute(null=True)
     due_at = NumberAttribute(attr_name="dueAt", null=True)
     resumed = NumberAttribute(null=True)
+    done_seqs = NumberSetAttribute(attr_name="doneSeqs", null=True)
     floor_seq = NumberAttribute(attr_name="floorSeq", null=True)
     expires_at = ExpiresAt(attr_name="expiresAt", null=True)
 

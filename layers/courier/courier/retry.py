@@ -143,13 +143,13 @@ def _take_follow_up(svc: Services, job: RetryJob, at: Moment) -> Taken:
     if isinstance(claimed, Resumed):
         return claimed
     ended = at.ack >= claimed.seq and retry_chains.end(
-        svc.tables, job.where, claimed, acked_upto=at.ack
+        svc.tables, job.where, claimed, ack=at.ack, only_if_acked=True
     )
     if ended:
         return "acked"
     device = _device(svc, job)
     if not device.connections:
-        retry_chains.end(svc.tables, job.where, claimed)
+        retry_chains.end(svc.tables, job.where, claimed, ack=at.ack)
         return _offline(svc, job, device, claimed.seq)
     return claimed, device
 
@@ -189,17 +189,17 @@ def run_retry_job(svc: Services, job: RetryJob, *, redelivered: bool = False) ->
     if isinstance(taken, str):
         return taken
     if isinstance(taken, Resumed):
-        return _resume(svc, job, taken.chain)
+        return _resume(svc, job, taken.chain, ack)
     chain, device = taken
     if isinstance(chain, Joined):
         alive = _post(svc, job, device, job.seq - 1, job.seq)
         return "joined" if alive else _offline(svc, job, device, job.seq)
     # only what was posted to this device is sent again
     if not _post(svc, job, device, max(ack, chain.floor), chain.seq, covers=chain.covers):
-        retry_chains.end(tables, job.where, chain)  # every socket of the device was dead
+        retry_chains.end(tables, job.where, chain, ack=ack)  # every socket was dead
         return _offline(svc, job, device, chain.seq)
     if chain.attempt >= settings.max_retries:
-        retry_chains.end(tables, job.where, chain)
+        retry_chains.end(tables, job.where, chain, ack=ack)
         return "gave_up"
     _queue_follow_up(svc, job, chain, next_delay)
     return "retried"
@@ -242,11 +242,11 @@ def _queue_follow_up(svc: Services, job: RetryJob, chain: Chain, delay: int) -> 
     svc.queue.send(svc.settings.retry_queue_url, [Job(follow_up.body(), delay)])
 
 
-def _resume(svc: Services, job: RetryJob, chain: Chain) -> str:
+def _resume(svc: Services, job: RetryJob, chain: Chain, ack: int) -> str:
     """Carry on a chain whose claiming run may have died: queue its follow-up, post nothing
     (that run may have posted, and each attempt posts at most once)."""
     if chain.attempt >= svc.settings.max_retries:
-        retry_chains.end(svc.tables, job.where, chain)
+        retry_chains.end(svc.tables, job.where, chain, ack=ack)
         return "resumed"
     if not retry_chains.resume(svc.tables, job.where, chain):
         return "duplicate"  # another run of this job has queued the follow-up again

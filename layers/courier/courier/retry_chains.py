@@ -10,7 +10,17 @@
     attempt    how many redeliveries the chain has claimed (1 .. COURIER_MAX_RETRIES)
     dueAt      when the job of the next attempt is due
     resumed    the attempt whose follow-up a second run of its job queued (see `resume`)
-    floorSeq   seqs at or below it are finished: never redelivered again
+    doneSeqs   every seq a chain has covered, this one's included: each is redelivered by
+               that chain only, so a later probe of it (a copy of its job) starts nothing
+    floorSeq   seqs at or below it are finished too: the device's ack when a chain ended
+               (what it acked it holds), so doneSeqs keeps only the seqs above the ack
+
+A seq is finished by its own chain, never by a later seq's: the probe of a message whose
+delivery came late (its fan-out job died and came back after the visibility timeout) may
+run after the chain of a later message has ended, and must still find its seq unfinished.
+A device that never acks grows doneSeqs by a seq per message it is sent; past
+DONE_LIMIT seqs, the lower half gives way to floorSeq (a late probe of one of those is
+then taken for finished: the device got later messages, its sync fills the gap).
 
 Every change is one conditional UpdateItem, so concurrent jobs of a chain never both win.
 """
@@ -29,6 +39,7 @@ from courier.tables import Tables, device_key
 
 STALE_GRACE_SECONDS = 300  # a chain whose next job is this late is taken over by a probe
 ROW_TTL_SECONDS = 86_400
+DONE_LIMIT = 1_000  # doneSeqs kept above the ack before the lower half goes to floorSeq
 
 
 @dataclass(frozen=True)
@@ -48,6 +59,7 @@ class Chain:
     floor: int
     due: int = 0
     seqs: frozenset[int] | None = None  # None: a row written before `seqs` (its whole range)
+    done: frozenset[int] = frozenset()
 
     @classmethod
     def from_row(cls, row: Retries) -> Chain:
@@ -58,6 +70,7 @@ class Chain:
             floor=int(row.floor_seq or 0),
             due=int(row.due_at or 0),
             seqs=frozenset(int(v) for v in row.seqs) if row.seqs else None,
+            done=frozenset(int(v) for v in row.done_seqs or ()),
         )
 
     def covers(self, seq: int) -> bool:
@@ -113,7 +126,10 @@ def _read(tables: Tables, where: Where) -> Chain | None:
 
 
 def _unfinished(seq: int) -> Condition:
-    unfinished: Condition = Retries.floor_seq.does_not_exist() | (Retries.floor_seq < seq)
+    """No chain has covered `seq`, and the device has not acked it by a chain's end."""
+    row = Retries
+    above: Condition = row.floor_seq.does_not_exist() | (row.floor_seq < seq)
+    unfinished: Condition = above & ~row.done_seqs.contains(seq)
     return unfinished
 
 
@@ -147,6 +163,7 @@ def start_or_join(
             row.chain_id.set(chain_id(seq, 1)),
             row.chain_seq.set(seq),
             row.seqs.set({seq}),
+            row.done_seqs.add({seq}),
             row.attempt.set(1),
             row.resumed.remove(),
             *_schedule(now, next_due),
@@ -193,8 +210,11 @@ def _take_over(
             row.resumed.remove(),
             *_schedule(now, next_due),
             row.seqs.add({seq}),
+            row.done_seqs.add({seq}),
         ],
-        (row.chain_id == chain.id) & (row.attempt == chain.attempt),
+        (row.chain_id == chain.id)
+        & (row.attempt == chain.attempt)
+        & (_unfinished(seq) | row.seqs.contains(seq)),  # never a seq an ended chain covered
     )
 
 
@@ -204,16 +224,12 @@ def _join(tables: Tables, where: Where, chain: Chain, seq: int) -> bool:
     meanwhile the seq gets fewer retries, never more."""
     row = Retries
     new = (row.chain_id == chain.id) & _unfinished(seq) & ~row.seqs.contains(seq)
+    add: list[Action] = [row.seqs.add({seq}), row.done_seqs.add({seq})]
     if chain.seq < seq:
-        raised = _update(
-            tables,
-            where,
-            [row.chain_seq.set(seq), row.seqs.add({seq})],
-            new & (row.chain_seq < seq),
-        )
+        raised = _update(tables, where, [row.chain_seq.set(seq), *add], new & (row.chain_seq < seq))
         if raised is not None:
             return True
-    added = _update(tables, where, [row.seqs.add({seq})], new & (row.chain_seq >= seq))
+    added = _update(tables, where, add, new & (row.chain_seq >= seq))
     return added is not None
 
 
@@ -252,25 +268,43 @@ def resume(tables: Tables, where: Where, chain: Chain) -> bool:
     return resumed is not None
 
 
-def end(tables: Tables, where: Where, chain: Chain, *, acked_upto: int | None = None) -> bool:
-    """Finish the chain: everything it covers is done. With `acked_upto`, only if the ack
-    covers the chain's current seq (a probe may have raised it meanwhile)."""
+def end(
+    tables: Tables, where: Where, chain: Chain, *, ack: int = 0, only_if_acked: bool = False
+) -> bool:
+    """Finish the chain: everything it covers is done (`ack`: the device's ack cursor, read
+    before). With `only_if_acked`, only if the ack covers the chain's current seq (a probe
+    may have raised it meanwhile)."""
     row = Retries
     condition = row.chain_id == chain.id
-    if acked_upto is not None:
-        condition &= row.chain_seq <= acked_upto
+    if only_if_acked:
+        condition &= row.chain_seq <= ack
+    floor, dropped = _new_floor(chain, ack)
     ended = _update(
         tables,
         where,
         [
-            row.floor_seq.set(row.chain_seq),
             row.chain_id.remove(),
             row.chain_seq.remove(),
             row.seqs.remove(),
             row.attempt.remove(),
             row.due_at.remove(),
             row.resumed.remove(),
+            *([row.floor_seq.set(floor)] if floor > chain.floor else []),
+            *([row.done_seqs.delete(dropped)] if dropped else []),
         ],
         condition,
     )
     return ended is not None
+
+
+def _new_floor(chain: Chain, ack: int) -> tuple[int, set[int]]:
+    """floorSeq once the chain ends, and the doneSeqs it makes redundant: the ack (a probe
+    of an acked seq stops at the ack), or higher if doneSeqs has outgrown DONE_LIMIT."""
+    floor = max(chain.floor, ack)
+    dropped = {seq for seq in chain.done if seq <= floor}
+    kept = sorted(chain.done - dropped)
+    if len(kept) > DONE_LIMIT:
+        lower = kept[: len(kept) - DONE_LIMIT // 2]
+        floor = lower[-1]
+        dropped.update(lower)
+    return floor, dropped
