@@ -476,3 +476,31 @@ def test_a_device_that_never_acks_keeps_at_most_done_limit_finished_seqs(
     assert retry_chains._new_floor(chain, ack=0) == (7, set(range(1, 8)))  # 2 kept: 8, 9
     assert retry_chains._new_floor(chain, ack=2) == (7, set(range(1, 8)))
     assert retry_chains._new_floor(chain, ack=6) == (6, set(range(1, 7)))  # 3 kept
+
+
+def test_a_probe_whose_start_was_refused_by_a_chain_that_ends_meanwhile_starts_its_own(
+    courier: Courier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Found by make bench under a burner: the probe of m2 was refused its start by m1's
+    # chain, which ended (acked) before the probe read it; the probe took the empty row for
+    # "finished", and bob never got m2 live.
+    alice, bob = courier.connect("alice"), courier.connect("bob")
+    courier.send(alice, DM, "m1")
+    courier.drain("RetryQueue")  # m1's chain starts
+    courier.ack(bob, DM, 1)
+    monkeypatch.setattr(actions, "post_new_message", lambda *_, **__: None)  # no fast post
+    courier.send(alice, DM, "m2")
+    follow_up, probe = courier.take_jobs("RetryQueue")
+    assert (follow_up["attempt"], probe["seq"]) == (2, 2)
+    read = retry_chains._read
+
+    def chain_ends_first(*args: object) -> object:
+        monkeypatch.setattr(retry_chains, "_read", read)
+        assert courier.run_worker("retry_worker", [follow_up]) == {"batchItemFailures": []}
+        return read(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(retry_chains, "_read", chain_ends_first)
+    courier.run_worker("retry_worker", [probe])
+    run_retries(courier)
+
+    assert copies(courier, bob, 2) == MAX_RETRIES  # m2's own chain

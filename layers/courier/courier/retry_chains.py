@@ -40,6 +40,7 @@ from courier.tables import Tables, device_key
 STALE_GRACE_SECONDS = 300  # a chain whose next job is this late is taken over by a probe
 ROW_TTL_SECONDS = 86_400
 DONE_LIMIT = 1_000  # doneSeqs kept above the ack before the lower half goes to floorSeq
+RACE_ROUNDS = 4  # a probe's start or join, tried again while other jobs change the chain
 
 
 @dataclass(frozen=True)
@@ -73,8 +74,17 @@ class Chain:
             done=frozenset(int(v) for v in row.done_seqs or ()),
         )
 
+    @property
+    def active(self) -> bool:
+        """Whether the row holds a running chain (an ended one leaves floorSeq and doneSeqs)."""
+        return bool(self.id)
+
     def covers(self, seq: int) -> bool:
         return self.seqs is None or seq in self.seqs
+
+    def finished(self, seq: int) -> bool:
+        """Whether `seq` has had its chain (this one, if it covers it) or was acked."""
+        return seq <= self.floor or seq in self.done or (self.active and self.covers(seq))
 
 
 @dataclass(frozen=True)
@@ -115,14 +125,14 @@ def _update(
 
 
 def _read(tables: Tables, where: Where) -> Chain | None:
-    """The active chain (a consistent read), or None."""
+    """The device's chain row (a consistent read): active or ended; None if there is none."""
     try:
         row = tables.retries.get(
             device_key(where.user, where.device), where.channel, consistent_read=True
         )
     except tables.retries.DoesNotExist:
         return None
-    return Chain.from_row(row) if row.chain_id else None
+    return Chain.from_row(row)
 
 
 def _unfinished(seq: int) -> Condition:
@@ -142,7 +152,9 @@ def resumable(tables: Tables, where: Where, seq: int) -> Resumed | None:
     """The chain an earlier run of the probe of `seq` started or took over, if no later job
     has claimed it since (that run may have died before queueing its follow-up)."""
     chain = _read(tables, where)
-    return Resumed(chain) if chain is not None and _started_by(chain, seq) else None
+    return (
+        Resumed(chain) if chain is not None and chain.active and _started_by(chain, seq) else None
+    )
 
 
 def _started_by(chain: Chain, seq: int) -> bool:
@@ -154,9 +166,31 @@ def start_or_join(
 ) -> Chain | Resumed | Joined | None:
     """The chain the probe of `seq` starts (attempt 1) or takes over; Resumed when an
     earlier run of this probe did so; Joined when the seq joined the active chain; None
-    when the chain covers it already, or the seq is finished."""
+    when the seq is finished (covered by a chain, or acked). A chain that ends or changes
+    between two of these writes (another job of the device's) sends it round again."""
+    for _ in range(RACE_ROUNDS):
+        started = _start(tables, where, seq, now=now, next_due=next_due)
+        if started is not None:
+            return started
+        chain = _read(tables, where)
+        if chain is not None and chain.active and _started_by(chain, seq):
+            return Resumed(chain)
+        if chain is not None and chain.finished(seq):
+            return None
+        if chain is None or not chain.active:
+            continue  # the chain ended since the start was refused: start again
+        if chain.due < now - STALE_GRACE_SECONDS:
+            return _take_over(
+                tables, where, chain, seq, now=now, next_due=next_due, max_retries=max_retries
+            )
+        if _join(tables, where, chain, seq):
+            return Joined(chain)
+    return None  # other jobs changed the chain between every two writes: given up
+
+
+def _start(tables: Tables, where: Where, seq: int, *, now: int, next_due: int) -> Chain | None:
     row = Retries
-    started = _update(
+    return _update(
         tables,
         where,
         [
@@ -170,18 +204,6 @@ def start_or_join(
         ],
         row.chain_id.does_not_exist() & _unfinished(seq),
     )
-    if started is not None:
-        return started
-    chain = _read(tables, where)
-    if chain is None:
-        return None  # finished: floorSeq covers this seq
-    if _started_by(chain, seq):
-        return Resumed(chain)
-    if chain.due < now - STALE_GRACE_SECONDS:
-        return _take_over(
-            tables, where, chain, seq, now=now, next_due=next_due, max_retries=max_retries
-        )
-    return Joined(chain) if _join(tables, where, chain, seq) else None
 
 
 def _take_over(
@@ -248,7 +270,7 @@ def claim(
     if claimed is not None:
         return claimed
     current = _read(tables, where)
-    if current is not None and (current.id, current.attempt) == (chain, attempt):
+    if current is not None and current.active and (current.id, current.attempt) == (chain, attempt):
         return Resumed(current)
     return None
 
