@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -78,10 +79,17 @@ def _die(*_: Any, **__: Any) -> None:
 @contextlib.contextmanager
 def _send_dies_after_commit() -> Iterator[None]:
     """Every send's fast inline post raises (the send catches it and answers its sendack:
-    the receiver sees what it would see had the function died there)."""
+    the receiver sees what it would see had the function died there). The send's log of
+    each forced failure is silenced: the handlers' loggers were made before stdout was."""
+    functions = logging.getLogger("courier")
+    level = functions.level
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(actions, "post_new_message", _die)
-        yield
+        functions.setLevel(logging.CRITICAL)
+        try:
+            yield
+        finally:
+            functions.setLevel(level)
 
 
 def _crash_load(url: str, pairs: int, messages: int) -> CrashLoad:

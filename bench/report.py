@@ -9,6 +9,7 @@ from bench import naive
 from bench.before_durable import BEFORE, COMMIT
 from bench.billing import PLATFORM_LOG_BYTES, DurationModel
 from bench.floor import COMMON_REASONS
+from bench.load_client import FRAME_TIMEOUT
 from bench.prices import CHECKED_ON, CONNECTION_MINUTE, PRICES, REGION, SERVICES
 from bench.results import (
     BillRow,
@@ -479,13 +480,13 @@ def _commit_to_frame(local: LocalLoad) -> list[str]:
             ],
         ),
         f"After a crash, {crash['beyond_first_retry']} of {crash['messages']} messages came "
-        f"more than 1 s after the probe's {crash['retry_base_seconds']} s: a probe that "
-        "finds its device's retry chain for the channel still active (an earlier message's, "
-        "whose next attempt has not yet run to find its ack) joins that chain instead of "
-        "posting, and the message goes out at the chain's next attempt (2x, 4x ... the "
-        "base delay after the chain began): live, within the retry schedule, but later "
-        "than the first retry. The ping-pong makes this common: each device receives a "
-        "message in the same channel every two round trips.",
+        f"more than 1 s after the probe's {crash['retry_base_seconds']} s. Whether the probe "
+        "starts the device's retry chain for the channel or joins the one already running "
+        "(an earlier message's, not yet acked), it posts its message itself, so what adds "
+        "to the delay is the local stack: the stream's poller, the retry queue's poller "
+        "(the lateness of delayed jobs is measured below) and the machine's load. A timeout "
+        f"is a message whose frame did not come within {FRAME_TIMEOUT:g} s: a live "
+        "delivery lost.",
         "",
     ]
 
