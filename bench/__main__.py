@@ -68,7 +68,8 @@ def main() -> None:
             pairs = args.pairs or (2 if args.quick else 8)
             messages = args.messages or (600 if args.quick else 5000)
             ceiling, delays = (1.0, [1]) if args.quick else (5.0, [1, 2, 4, 8])
-            results["local"] = run_local(pairs, messages, ceiling, delays, progress)
+            crash = (2, 10) if args.quick else (20, 200)
+            results["local"] = run_local(pairs, messages, ceiling, delays, progress, crash=crash)
         results.setdefault("seconds", {})[part] = time.monotonic() - began
         if args.quick:
             quick.add(part)

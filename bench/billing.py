@@ -11,6 +11,15 @@ ALL_NEW attributes). SQS bills each 64 KB chunk of a request's payload, API Gate
 
 Lambda's duration cannot be measured against moto, so it is modelled: a fixed overhead
 plus an in-region round trip per AWS call, parallel posts overlapping 16 at a time.
+
+A DynamoDB stream's records reach their function with no SQS request (Lambda reads the
+stream for free), but each invocation is billed: its request, its duration and its log
+lines. The bench runs each stream record as its own batch, the worst case and what a
+quiet shard does (Lambda polls it about four times a second and invokes with what it
+found); a busy one fills batches up to the mapping's BatchSize. `stream_batch` bills a
+stream invocation as a share of such a batch: each record pays 1/stream_batch of the
+request, of the fixed overhead and of the log lines (one EMF metric set per invocation),
+and its own AWS calls in full.
 """
 
 from __future__ import annotations
@@ -246,10 +255,13 @@ class DurationModel:
     call_ms: float = 8.0
     parallel: int = PARALLEL_POSTS
 
-    def billed_ms(self, calls: Iterable[Call]) -> int:
+    def billed_ms(self, calls: Iterable[Call], share: float = 1.0) -> float:
+        """Milliseconds billed (rounded up to 1 ms); with `share` < 1, one record's part of a
+        batch whose fixed overhead it shares (not rounded: the batch is)."""
         flags = [c.parallel for c in calls]
         rounds = flags.count(False) + math.ceil(flags.count(True) / self.parallel)
-        return math.ceil(self.base_ms + self.call_ms * rounds)
+        work = self.base_ms * share + self.call_ms * rounds
+        return math.ceil(work) if share == 1.0 else work
 
 
 @dataclass
@@ -263,10 +275,10 @@ class Bill:
     sqs_standard: int = 0
     sqs_fifo: int = 0
     api_messages: int = 0
-    lambda_invocations: int = 0
+    lambda_invocations: float = 0.0  # a stream record in a shared batch is a fraction
     lambda_gb_seconds: float = 0.0
     sns_publishes: int = 0
-    log_bytes: int = 0
+    log_bytes: float = 0.0
 
     def add_call(self, call: Call) -> None:
         self.calls += 1
@@ -293,13 +305,17 @@ class Bill:
         else:
             self.sqs_standard += requests
 
-    def add_invocation(self, invocation: Invocation, duration: DurationModel) -> None:
+    def add_invocation(
+        self, invocation: Invocation, duration: DurationModel, stream_batch: int = 1
+    ) -> None:
         """The invocation itself: its request, duration, logs, the WebSocket frames it
-        received and answered, and the event source's receive and delete of its batch."""
-        self.lambda_invocations += 1
-        billed_ms = duration.billed_ms(invocation.calls)
+        received and answered, and the event source's receive and delete of its batch (a
+        stream's: none, and the invocation shared by `stream_batch` records)."""
+        share = 1.0 / stream_batch if invocation.stream else 1.0
+        self.lambda_invocations += share
+        billed_ms = duration.billed_ms(invocation.calls, share)
         self.lambda_gb_seconds += invocation.memory_mb / 1024 * billed_ms / 1000
-        self.log_bytes += invocation.log_bytes + PLATFORM_LOG_BYTES
+        self.log_bytes += (invocation.log_bytes + PLATFORM_LOG_BYTES) * share
         for size in (invocation.frame_bytes, invocation.reply_bytes):
             if size:
                 self.api_messages += api_messages(size)
@@ -310,12 +326,13 @@ class Bill:
             self.add_call(call)
 
 
-def bill(trace: Trace, duration: DurationModel | None = None) -> Bill:
-    """The bill of everything a trace recorded."""
+def bill(trace: Trace, duration: DurationModel | None = None, *, stream_batch: int = 1) -> Bill:
+    """The bill of everything a trace recorded; each stream invocation billed as one record
+    of a batch of `stream_batch` (1: its own batch, the worst case)."""
     model = duration or DurationModel()
     total = Bill()
     for invocation in trace.invocations:
-        total.add_invocation(invocation, model)
+        total.add_invocation(invocation, model, stream_batch)
     for call in trace.stray:
         total.add_call(call)
     return total

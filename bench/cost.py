@@ -14,6 +14,7 @@ from bench.prices import cost
 from bench.recorder import Trace
 from bench.results import BillRow, CostResult
 from bench.scenarios import Sizes
+from local.template import load_template, stream_mappings
 
 Scenario = Callable[[Bench, Sizes], Trace]
 
@@ -89,25 +90,36 @@ def bill_row(priced: Bill) -> BillRow:
     }
 
 
-def measure(scenario: Scenario, sizes: Sizes) -> BillRow:
-    """Run one scenario in a fresh Courier over moto and bill what it recorded."""
+def measure(scenario: Scenario, sizes: Sizes) -> Trace:
+    """Run one scenario in a fresh Courier over moto; what it recorded."""
     with moto_courier() as bench:
-        return bill_row(bill(scenario(bench, sizes)))
+        return scenario(bench, sizes)
+
+
+def stream_batch_size() -> int:
+    """The BatchSize of the messages table's stream event source (template.yaml)."""
+    (mapping,) = stream_mappings(load_template())
+    return int(mapping["BatchSize"])
 
 
 def run_cost(sizes: Sizes, progress: Callable[[str], None]) -> list[CostResult]:
     results: list[CostResult] = []
+    batch = stream_batch_size()
     for op in operations(sizes):
         progress(f"cost: {op.title}")
         floor_trace, reasoning = op.floor()
+        ours = measure(op.ours, sizes)
         results.append(
             {
                 "key": op.key,
                 "title": op.title,
-                "ours": measure(op.ours, sizes),
+                "ours": bill_row(bill(ours)),
                 "floor": bill_row(bill(floor_trace)),
-                "naive": measure(op.naive, sizes),
+                "naive": bill_row(bill(measure(op.naive, sizes))),
                 "floor_reasoning": reasoning,
+                "stream_batch": batch,
+                "ours_batched": bill_row(bill(ours, stream_batch=batch)),
+                "floor_batched": bill_row(bill(floor_trace, stream_batch=batch)),
             }
         )
     return results

@@ -1,7 +1,8 @@
 """The load on the local stack, run in its own process (so that it does not share the
 stack's interpreter): pairs of raw WebSocket clients play DM ping-pong in a closed loop
 until they have carried `--messages` in all. Each message is timed from its `send` frame
-to the `message` frame at the peer, which acks it and answers.
+to the `message` frame at the peer, which acks it and answers, and from its commit (the
+frame's `ts`, the server's wall clock in ms: the same machine's) to that first frame.
 
     python -m bench.load_client --url http://127.0.0.1:PORT --pairs 8 --messages 5000
 
@@ -23,6 +24,7 @@ import aiohttp
 from bench import BODY
 
 FRAME_TIMEOUT = 30.0
+RECEIVED = "_receivedMs"  # kept on a received frame: when it arrived, wall clock ms
 
 
 @dataclass
@@ -30,6 +32,7 @@ class Stats:
     began: float
     wanted: int  # messages to carry in all
     latencies_ms: list[float] = field(default_factory=list)
+    commit_to_frame_ms: list[float] = field(default_factory=list)  # `ts` to its first frame
     sendack_ms: list[float] = field(default_factory=list)
     arrived_s: list[float] = field(default_factory=list)  # each message, since `began`
     started: int = 0  # sends begun
@@ -48,8 +51,10 @@ class Device:
         async for msg in self.ws:
             if msg.type is not aiohttp.WSMsgType.TEXT:
                 continue
+            received_ms = time.time() * 1000  # the wall clock, as the server's `ts`
             frame = json.loads(msg.data)
             if frame.get("type") == "message":
+                frame[RECEIVED] = received_ms
                 await self.inbox.put(frame)
             elif frame.get("type") == "sendack":
                 started = self.sent_at.pop(frame["clientMsgNo"], None)
@@ -94,6 +99,7 @@ async def _ping_pong(a: Device, b: Device, channel: str) -> None:
             continue
         now = time.monotonic()
         stats.latencies_ms.append((now - started) * 1000)
+        stats.commit_to_frame_ms.append(message[RECEIVED] - message["ts"])
         stats.arrived_s.append(now - stats.began)
         await receiver.ws.send_json({"action": "ack", "channel": channel, "seq": message["seq"]})
         sender, receiver = receiver, sender
@@ -121,6 +127,7 @@ async def run(url: str, pairs: int, messages: int) -> dict[str, Any]:
         await asyncio.gather(*readers, return_exceptions=True)
     return {
         "latencies_ms": stats.latencies_ms,
+        "commit_to_frame_ms": stats.commit_to_frame_ms,
         "sendack_ms": stats.sendack_ms,
         "arrived_s": stats.arrived_s,
         "active_s": active,

@@ -9,14 +9,23 @@ send path's own calls (Courier's layer functions, no gateway, no Lambda emulatio
 timed in a loop on one thread: moto's rate per call, divided by the calls the stack made
 per message, is the most messages/s moto alone would allow (the ceiling).
 
-Last, delayed jobs are sent to the retry queue and their lateness measured: how long
+Then, delayed jobs are sent to the retry queue and their lateness measured: how long
 after its delay each reached the retry worker.
+
+Every delivered message is also timed from its commit (its `ts`, stamped by the send just
+before its transaction, on this machine's wall clock) to its first `message` frame at the
+receiving device. Last, a smaller load runs with the send function's fast post raising
+right after every commit, as if the function had died there: nothing the send does after
+its commit reaches the receiver, which gets each message only through the durable path
+(the stream's poller, the delivery worker's probe, COURIER_RETRY_BASE_SECONDS later the
+retry worker's post). A bench scenario, not a test: it times, it asserts nothing.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -29,7 +38,8 @@ from typing import Any
 import pytest
 
 from bench import BODY, recorder
-from bench.results import Ceiling, LocalLoad, loadavg, percentiles
+from bench.results import Ceiling, CrashLoad, LocalLoad, loadavg, percentiles
+from courier import actions
 from courier.delivery import live_connections
 from courier.frames import dumps
 from courier.ids import parse_channel
@@ -56,6 +66,45 @@ def _quiet_stack() -> Iterator[None]:
         patch.setenv("POWERTOOLS_LOG_LEVEL", "WARNING")
         patch.delenv("AWS_ENDPOINT_URL", raising=False)
         yield
+
+
+class FastPathDied(Exception):
+    """The send function's fast post, forced to fail right after the commit."""
+
+
+def _die(*_: Any, **__: Any) -> None:
+    raise FastPathDied
+
+
+@contextlib.contextmanager
+def _send_dies_after_commit() -> Iterator[None]:
+    """Every send's fast inline post raises (the send catches it and answers its sendack:
+    the receiver sees what it would see had the function died there). The send's log of
+    each forced failure is silenced: the handlers' loggers were made before stdout was."""
+    functions = logging.getLogger("courier")
+    level = functions.level
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(actions, "post_new_message", _die)
+        functions.setLevel(logging.CRITICAL)
+        try:
+            yield
+        finally:
+            functions.setLevel(level)
+
+
+def _crash_load(url: str, pairs: int, messages: int) -> CrashLoad:
+    with _send_dies_after_commit():
+        client = _load(url, pairs, messages)
+    base = load_settings(dict(os.environ)).retry_base_seconds
+    samples: list[float] = client["commit_to_frame_ms"]
+    return {
+        "pairs": pairs,
+        "messages": client["messages"],
+        "timeouts": client["timeouts"],
+        "retry_base_seconds": base,
+        "commit_to_frame_ms": percentiles(samples),
+        "beyond_first_retry": sum(1 for ms in samples if ms > (base + 1) * 1000),
+    }
 
 
 def _load(url: str, pairs: int, messages: int) -> dict[str, Any]:
@@ -152,7 +201,10 @@ def run_local(
     ceiling_seconds: float,
     delays: list[int],
     progress: Callable[[str], None],
+    *,
+    crash: tuple[int, int] = (20, 200),
 ) -> LocalLoad:
+    """`crash`: the pairs and messages of the load whose sends die after their commit."""
     recorder.install()
     loads = [loadavg()[0]]
     progress(
@@ -179,6 +231,11 @@ def run_local(
             loads.append(loadavg()[0])
             progress(f"local: lateness of retry jobs delayed {delays} s")
             late = _delay_lateness(server, delays)
+            progress(
+                f"local: {crash[0]} DM pairs carry {crash[1]} messages, every send dying "
+                "after its commit"
+            )
+            crashed = _crash_load(url, *crash)
         finally:
             server.stop()
     # Receives that found nothing are the pollers' idle polling: their number depends on
@@ -202,6 +259,8 @@ def run_local(
         "first_last_window": window,
         "ceiling_messages_per_s": ceiling,
         "latency_ms": percentiles(client["latencies_ms"]),
+        "commit_to_frame_ms": percentiles(client["commit_to_frame_ms"]),
+        "crash": crashed,
         "sendack_ms": percentiles(client["sendack_ms"]),
         "latencies_ms": [round(x, 2) for x in client["latencies_ms"]],
         "timeouts": client["timeouts"],

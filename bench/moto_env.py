@@ -19,6 +19,7 @@ from moto import mock_aws
 from bench import recorder
 from courier import runtime
 from courier.runtime import reset_services
+from local import emf
 from local.handlers import Handler, load_handler
 from local.template import event_source_mappings, load_template, stream_mappings
 from tests import harness
@@ -81,7 +82,8 @@ class Clock:
 
 def _metered(load: Callable[[str], Handler]) -> Callable[[str], Handler]:
     """Wrap each handler so that every invocation is recorded with what Lambda and API
-    Gateway bill for it; what it prints (EMF metrics) is kept out of the console."""
+    Gateway bill for it; what it prints is kept out of the console (its EMF metric lines,
+    which the harness diverts, are counted by `_count_metric_lines`)."""
 
     def metered_load(name: str) -> Handler:
         handler, spec = load(name), function_specs()[name]
@@ -100,7 +102,7 @@ def _metered(load: Callable[[str], Handler]) -> Callable[[str], Handler]:
             output = io.StringIO()
             with recorder.invocation(record), contextlib.redirect_stdout(output):
                 result = handler(event, context)
-            record.log_bytes = len(output.getvalue().encode())
+            record.log_bytes += len(output.getvalue().encode())
             if is_frame and isinstance(result, dict) and result.get("body"):
                 record.reply_bytes = len(str(result["body"]).encode())
             return result
@@ -140,6 +142,19 @@ class Bench:
             self.courier.take_jobs(queue)
 
 
+def _count_metric_lines(patch: pytest.MonkeyPatch, courier: Courier) -> None:
+    """The harness keeps the handlers' EMF lines out of stdout (local/emf.py); in Lambda
+    they are log lines like any other, ingested and billed: count each for the invocation
+    that printed it, and keep it in the harness's list as before."""
+
+    def sink(line: str) -> None:
+        courier.metric_lines.append(line)
+        recorder.log(line)
+
+    for owner, name, value in emf.replacements(sink):
+        patch.setattr(owner, name, value, raising=False)
+
+
 @contextlib.contextmanager
 def moto_courier() -> Iterator[Bench]:
     """A fresh Courier over moto for one measurement; the process is left as it was."""
@@ -155,6 +170,8 @@ def moto_courier() -> Iterator[Bench]:
         with mock_aws():
             reset_services(clients=True)
             try:
-                yield Bench(Courier(patch), clock)
+                courier = Courier(patch)
+                _count_metric_lines(patch, courier)
+                yield Bench(courier, clock)
             finally:
                 reset_services(clients=True)

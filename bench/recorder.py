@@ -108,6 +108,14 @@ def install() -> None:
             handlers.BUILTIN_HANDLERS.append(hook)
 
 
+def log(line: str) -> None:
+    """A line the current invocation printed somewhere other than stdout (EMF metric lines,
+    which the harness diverts): billed as logs all the same."""
+    current = _recorder.current
+    if current is not None:
+        current.log_bytes += len(line.encode()) + 1  # and its newline
+
+
 @contextmanager
 def recording() -> Iterator[Trace]:
     """Record the AWS calls and invocations made inside the block."""

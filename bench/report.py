@@ -6,10 +6,21 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench import naive
+from bench.before_durable import BEFORE, COMMIT
 from bench.billing import PLATFORM_LOG_BYTES, DurationModel
 from bench.floor import COMMON_REASONS
+from bench.load_client import FRAME_TIMEOUT
 from bench.prices import CHECKED_ON, CONNECTION_MINUTE, PRICES, REGION, SERVICES
-from bench.results import BillRow, ColdStart, CostResult, LocalLoad, Rates, Results, Spread
+from bench.results import (
+    BillRow,
+    ColdStart,
+    CostResult,
+    LocalLoad,
+    Percentiles,
+    Rates,
+    Results,
+    Spread,
+)
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], left: int = 1) -> list[str]:
@@ -75,7 +86,9 @@ def _cost_section(cost: list[CostResult]) -> list[str]:
         "sources' `BatchSize`. A botocore event hook records every AWS call with its request "
         "and response; `bench/billing.py` turns them into billed units. AWS calls are the "
         "requests our code makes; SQS requests also count the receive and delete of each "
-        "batch a worker gets (Lambda's poller makes them, and they are billed). "
+        "batch a worker gets (Lambda's poller makes them, and they are billed); the "
+        "delivery worker reads the messages table's stream, which costs no request, and "
+        "runs here once per message (its own batch: see the durable path below). "
         "Operations are in steady state (a first message has created the conversation's "
         "rows); every user has one device. `$ per million` is per million operations: "
         "messages, or syncs for the sync rows.",
@@ -101,6 +114,7 @@ def _cost_section(cost: list[CostResult]) -> list[str]:
     headers = ["operation", "calls: ours", "floor", "naive"]
     headers += ["$/M: ours", "floor", "naive", "ours ÷ floor", "naive ÷ ours"]
     lines += _table(headers, rows)
+    lines += _durable_section(cost)
     for name, bills in (
         ("Courier", [r["ours"] for r in cost]),
         ("The floor", [r["floor"] for r in cost]),
@@ -126,6 +140,83 @@ def _cost_section(cost: list[CostResult]) -> list[str]:
     return lines
 
 
+def _usd(per_million: float) -> str:
+    return f"${per_million:,.2f}"
+
+
+def _change(before: float, after: float) -> str:
+    return f"{after / before - 1:+.1%}" if before else "—"
+
+
+def _durable_section(cost: list[CostResult]) -> list[str]:
+    """Before and after the durable delivery path, at batch 1 and at the stream's BatchSize."""
+    batch = cost[0]["stream_batch"] if cost else 0
+    rows = []
+    for r in cost:
+        ours, floor = r["ours"]["usd"]["total"] * 1e6, r["floor"]["usd"]["total"] * 1e6
+        ours_batched = r["ours_batched"]["usd"]["total"] * 1e6
+        floor_batched = r["floor_batched"]["usd"]["total"] * 1e6
+        was = BEFORE.get(r["key"])
+        rows.append(
+            [
+                r["title"],
+                _num(was[0].calls) if was else "—",
+                _num(r["ours"]["calls"]),
+                _num(was[0].lambda_invocations) if was else "—",
+                _num(r["ours"]["lambda_invocations"]),
+                _usd(was[0].usd_per_million) if was else "—",
+                _usd(ours),
+                _change(was[0].usd_per_million, ours) if was else "—",
+                _usd(ours_batched),
+                _usd(was[1].usd_per_million) if was else "—",
+                _usd(floor),
+                _usd(floor_batched),
+                _ratio(ours, floor),
+                _ratio(ours_batched, floor_batched),
+            ]
+        )
+    headers = ["operation", "calls: before", "now", "invocations: before", "now"]
+    headers += ["$/M: before", "now (batch 1)", "change", f"now (batch {batch})"]
+    headers += ["floor $/M: before", "now (batch 1)", f"now (batch {batch})"]
+    headers += ["ours ÷ floor (batch 1)", f"(batch {batch})"]
+    dm = next((r for r in cost if r["key"] == "dm"), None)
+    saved = ""
+    if dm:
+        at_one = dm["ours"]["usd"]["total"] * 1e6
+        at_batch = dm["ours_batched"]["usd"]["total"] * 1e6
+        saved = (
+            f" For a DM, batching takes ${at_one - at_batch:.2f} per million off the "
+            f"${at_one:.2f} (the delivery worker's invocation shrinks to a {batch}th; its "
+            "Query per member and its SendMessageBatch stay whole)."
+        )
+    return [
+        "### The durable delivery path: before and after",
+        "",
+        f"*Before* is commit {COMMIT}: the send function posted and then queued the retry "
+        "probes and notifications itself, after its commit, so a crash after the commit "
+        "lost them (figures re-measured there under today's billing rules: "
+        "bench/before_durable.py). *Now* the send commits and posts inline only (the fast "
+        "path, before its sendack); the messages table's stream (NEW_IMAGE, INSERT filter) "
+        "invokes the delivery worker for every committed message, which reads the members' "
+        "connections again and queues the probes, the notifications or, above 100 members, "
+        "the fan-out plan. The floor now includes durability too (see its reasoning below).",
+        "",
+        "How the stream is billed: Lambda reads it for free (no receive or delete, unlike "
+        "an SQS worker's batch), but each delivery-worker invocation is billed: its "
+        "request, its duration and its log lines. The bench runs each record as its own "
+        "batch (*batch 1*), the worst case and what a quiet shard does: with "
+        "`MaximumBatchingWindowInSeconds: 0` Lambda polls a shard about four times a second "
+        "and invokes with whatever arrived since, so batches fill only when a shard carries "
+        f"more than a few messages a second, up to `BatchSize` ({batch}). *Batch {batch}* "
+        f"bills each stream record 1/{batch} of an invocation's request, fixed duration and "
+        "log lines (one EMF metric set per invocation), and its own AWS calls in full: "
+        "the saving applies to the delivery worker alone (ours) and to the floor's "
+        f"stream consumer.{saved}",
+        "",
+        *_table(headers, rows),
+    ]
+
+
 def _spread(values: list[float], form: str = "{:.2f}x") -> str:
     return f"{form.format(min(values))} to {form.format(max(values))}"
 
@@ -141,10 +232,12 @@ def _findings(cost: list[CostResult]) -> list[str]:
     return [
         f"- Courier costs {_spread([o / f for o, f, _ in total])} the floor in dollars, and "
         f"makes {_spread(calls)} the floor's AWS calls. The extra calls are one Query per "
-        "member for live connections (the floor batches 100 users per read), one retry "
-        "probe and GetItem per device (the floor: one job per message), the fan-out jobs of "
-        "groups over 100, and the last messages read by a conversation sync. Most are small "
-        "reads, so the gap is narrower in dollars than in calls.",
+        "member for live connections, made twice (the send's fast inline post, then the "
+        "delivery worker; the floor reads 100 users per call, once, in its stream "
+        "consumer), one retry probe and GetItem per device (the floor: one job per "
+        "message), the fan-out jobs of groups over 100, and the last messages read by a "
+        "conversation sync. Most are small reads, so the gap is narrower in dollars than "
+        "in calls.",
         f"- API Gateway WebSocket messages are {_spread(api, '{:.0%}')} of Courier's dollars: "
         "every frame a client sends (send, ack, read, sync), every reply and every post is "
         "billed. Each ack is a frame, an invocation, a read and a write: acks are "
@@ -349,6 +442,55 @@ def _moto_section(rates: list[Rates]) -> list[str]:
     ]
 
 
+def _commit_to_frame(local: LocalLoad) -> list[str]:
+    """Commit → first frame, on the fast path and when every send dies after its commit."""
+    crash = local["crash"]
+
+    def row(name: str, messages: int, timeouts: int, p: Percentiles) -> list[str]:
+        cells = [f"{v:,.1f}" for v in (p["p50"], p["p95"], p["p99"], p["max"])]
+        return [name, _num(messages), str(timeouts), *cells]
+
+    return [
+        "Commit → first `message` frame at the receiving device: from the message's `ts` "
+        "(stamped by the send just before its transaction, the server's wall clock) to the "
+        "frame's arrival at the peer's socket (the load client's wall clock, the same "
+        "machine's). *Fast path*: the load above, the send posting inline after its "
+        f"commit. *Send dies after commit*: a second load ({crash['pairs']} pairs), the send "
+        "function's fast post raising right after every commit, so that nothing it does "
+        "after the commit reaches the receiver; each message then arrives only through the "
+        "durable path: the stream's poller (it reads the stream every 0.1 s when idle), the "
+        "delivery worker's retry probe, delayed `COURIER_RETRY_BASE_SECONDS` "
+        f"({crash['retry_base_seconds']} s), and the retry worker's post.",
+        "",
+        *_table(
+            ["path", "messages", "timeouts", "p50 ms", "p95 ms", "p99 ms", "max ms"],
+            [
+                row(
+                    "fast path",
+                    local["messages"],
+                    local["timeouts"],
+                    local["commit_to_frame_ms"],
+                ),
+                row(
+                    "send dies after commit",
+                    crash["messages"],
+                    crash["timeouts"],
+                    crash["commit_to_frame_ms"],
+                ),
+            ],
+        ),
+        f"After a crash, {crash['beyond_first_retry']} of {crash['messages']} messages came "
+        f"more than 1 s after the probe's {crash['retry_base_seconds']} s. Whether the probe "
+        "starts the device's retry chain for the channel or joins the one already running "
+        "(an earlier message's, not yet acked), it posts its message itself, so what adds "
+        "to the delay is the local stack: the stream's poller, the retry queue's poller "
+        "(the lateness of delayed jobs is measured below) and the machine's load. A timeout "
+        f"is a message whose frame did not come within {FRAME_TIMEOUT:g} s: a live "
+        "delivery lost.",
+        "",
+    ]
+
+
 def _local_section(local: LocalLoad) -> list[str]:
     lat, ack, top = local["latency_ms"], local["sendack_ms"], local["ceiling"]
     ratio = local["last_per_s"] / local["first_per_s"] if local["first_per_s"] else 0.0
@@ -413,6 +555,7 @@ def _local_section(local: LocalLoad) -> list[str]:
             ],
             [ceiling_row],
         ),
+        *_commit_to_frame(local),
         f"The stack carried {local['messages_per_s'] / ceiling:.0%} of that ceiling. "
         f"Delayed retry jobs reached the worker this late after their delay: {late}. "
         "1-minute load average before, after the load, after the ceiling: "

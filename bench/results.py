@@ -24,20 +24,23 @@ class BillRow(TypedDict):
     sqs_requests: int
     sqs_fifo: int
     api_messages: int
-    lambda_invocations: int
+    lambda_invocations: float  # a stream record sharing a batch pays a fraction
     lambda_gb_seconds: float
     sns_publishes: int
-    log_bytes: int
+    log_bytes: float
     usd: dict[str, float]  # per price key, and "total": one operation
 
 
 class CostResult(TypedDict):
     key: str
     title: str
-    ours: BillRow
+    ours: BillRow  # every stream record its own invocation (batch 1: a quiet shard)
     floor: BillRow
     naive: BillRow
     floor_reasoning: list[str]
+    stream_batch: int  # the stream event source's BatchSize (template.yaml)
+    ours_batched: BillRow  # the same trace, each stream record 1/stream_batch of an invocation
+    floor_batched: BillRow
 
 
 class Spread(TypedDict):
@@ -64,6 +67,7 @@ class ColdStart(TypedDict):
 class Percentiles(TypedDict):
     p50: float
     p90: float
+    p95: float
     p99: float
     max: float
 
@@ -73,6 +77,19 @@ class Ceiling(TypedDict):
     accepts_per_s: float  # the same after the load
     send_paths_per_s: float  # accept, two Query, SendMessageBatch, after the load
     calls_per_send_path: int
+
+
+class CrashLoad(TypedDict):
+    """The same load with the send function's fast post raising after every commit: each
+    message reaches its receiver only through the durable path (stream, delivery worker,
+    retry probe, retry worker)."""
+
+    pairs: int
+    messages: int
+    timeouts: int
+    retry_base_seconds: int  # COURIER_RETRY_BASE_SECONDS: the probe's delay
+    commit_to_frame_ms: Percentiles
+    beyond_first_retry: int  # messages whose first frame came over 1 s after the probe's delay
 
 
 class LocalLoad(TypedDict):
@@ -86,6 +103,8 @@ class LocalLoad(TypedDict):
     # moto's calls/s on the send path, one thread, in-process, over the stack's calls per message
     ceiling_messages_per_s: float
     latency_ms: Percentiles
+    commit_to_frame_ms: Percentiles  # the message's `ts` to its first frame at the receiver
+    crash: CrashLoad
     sendack_ms: Percentiles
     latencies_ms: list[float]
     timeouts: int
@@ -143,9 +162,15 @@ def loadavg() -> list[float]:
 def percentiles(samples: list[float]) -> Percentiles:
     if len(samples) < 2:
         only = samples[0] if samples else 0.0
-        return {"p50": only, "p90": only, "p99": only, "max": only}
+        return {"p50": only, "p90": only, "p95": only, "p99": only, "max": only}
     cuts = statistics.quantiles(samples, n=100, method="inclusive")
-    return {"p50": cuts[49], "p90": cuts[89], "p99": cuts[98], "max": max(samples)}
+    return {
+        "p50": cuts[49],
+        "p90": cuts[89],
+        "p95": cuts[94],
+        "p99": cuts[98],
+        "max": max(samples),
+    }
 
 
 def load() -> Results:

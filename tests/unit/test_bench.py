@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from bench import floor as floors
 from bench import scenarios
 from bench.billing import (
     Bill,
@@ -148,3 +149,34 @@ def test_a_dm_is_counted_call_by_call_through_the_handlers() -> None:
     assert billed.wru == 2 * 4 + 1 + 1  # the send's transaction, the ack, the read
     assert billed.api_messages == 6  # send + sendack, the post, ack, read + its reply
     assert billed.sqs_standard == 3  # the probe: sent, received, deleted
+    # Every invocation's EMF metric lines are billed as logs (the harness diverts them)
+    assert all(i.log_bytes > 0 for i in trace.invocations)
+
+
+def test_a_stream_record_is_read_free_and_shares_its_batchs_invocation() -> None:
+    query = dynamodb("Query", {"ConsistentRead": True}, {"Items": [padded(100)]})
+    record = Invocation("delivery_worker", 256, records=1, stream=True, log_bytes=50)
+    record.calls.append(query)
+    model = DurationModel(base_ms=5, call_ms=10, parallel=16)
+
+    alone, shared = bill(Trace([record]), model), bill(Trace([record]), model, stream_batch=25)
+
+    assert alone.sqs_standard == shared.sqs_standard == 0  # no receive, no delete
+    assert (alone.lambda_invocations, shared.lambda_invocations) == (1, pytest.approx(1 / 25))
+    assert alone.lambda_gb_seconds == pytest.approx(0.25 * 0.015)
+    assert shared.lambda_gb_seconds == pytest.approx(0.25 * (5 / 25 + 10) / 1000)
+    assert shared.log_bytes == pytest.approx(alone.log_bytes / 25)
+    assert alone.rru == shared.rru == 1  # its own calls are billed in full
+
+
+@pytest.mark.parametrize(
+    "operation", [floors.dm, floors.dm_offline, floors.dm_unacked, lambda: floors.group_send(10)]
+)
+def test_the_floor_commits_in_the_send_and_delivers_from_the_stream(operation: Any) -> None:
+    trace, reasons = operation()
+    send, consumer = trace.invocations[:2]
+
+    assert [c.name for c in send.calls] == ["dynamodb.GetItem", "dynamodb.TransactWriteItems"]
+    assert consumer.stream and consumer.records == 1
+    assert any(c.service == "sqs" for c in consumer.calls)  # the retry or notification job
+    assert reasons
