@@ -49,6 +49,8 @@ def test_conversations_are_listed_most_recently_active_first(
         "lastSeq": 0,
         "readSeq": 0,
         "unread": 0,
+        "mentions": 0,
+        "muted": False,
         "lastMessage": None,
     }
     assert reply["totalUnread"] == 3 and reply["next"] is None
@@ -128,7 +130,13 @@ def test_a_new_group_member_sees_history_but_none_of_it_is_unread(courier: Couri
     dave = courier.connect("dave")
 
     assert [m["seq"] for m in courier.all_messages(dave, "g:team")] == [1, 2, 3]
-    assert courier.unread("dave") == {"user": "dave", "totalUnread": 0, "channels": {"g:team": 0}}
+    assert courier.unread("dave") == {
+        "user": "dave",
+        "totalUnread": 0,
+        "channels": {"g:team": 0},
+        "muted": [],
+        "mentions": {},
+    }
     assert courier.unread("bob")["channels"] == {"g:team": 3}  # bob stays, keeps his cursor
     courier.send(alice, "g:team", "m3")
     assert courier.unread("dave")["totalUnread"] == 1
