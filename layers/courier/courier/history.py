@@ -82,7 +82,7 @@ class StoredMessage:
             client_msg_no=row.client_msg_no,
             body_json=row.body if row.body is not None else "null",
             ts=int(row.ts),
-            mentions=tuple(row.mentions or ()),
+            mentions=tuple(str(user) for user in row.mentions or ()),
             recalled=bool(row.recalled),
             version=int(row.version or 0),
             edited_at=int(row.edited_at) if row.edited_at is not None else None,
