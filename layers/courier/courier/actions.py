@@ -22,6 +22,7 @@ from courier.fanout import post_new_message
 from courier.frames import dumps, int_field, is_text, text_field
 from courier.history import messages_after
 from courier.ids import parse_channel
+from courier.mentions import mentions_field
 from courier.runtime import Services
 from courier.sequencer import Retention, accept_message
 from courier.websocket import Caller
@@ -68,6 +69,7 @@ def send(svc: Services, caller: Caller, frame: dict[str, Any]) -> dict[str, Any]
     channel = parse_channel(frame.get("channel"))
     client_msg_no = text_field(frame, "clientMsgNo", MAX_CLIENT_MSG_NO_CHARS)
     body_json = _body_json(frame)
+    mentions = mentions_field(frame)
     settings = svc.settings
     accepted = accept_message(
         svc.tables,
@@ -81,6 +83,7 @@ def send(svc: Services, caller: Caller, frame: dict[str, Any]) -> dict[str, Any]
         ),
         now_ms=svc.now_ms,
         sender_connection=caller.connection_id,
+        mentions=mentions,
     )
     message = accepted.message
     if accepted.duplicate:
@@ -133,7 +136,10 @@ def read(svc: Services, caller: Caller, frame: dict[str, Any]) -> dict[str, Any]
     require_access(caller.user, channel, view)
     target = min(seq, view.last_seq)
     if target > view.read_seq:
-        moved = advance_read(svc.tables, caller.user, channel, target, svc.now_ms())
+        passed = frozenset(seq for seq in view.mentioned if seq <= target)
+        moved = advance_read(
+            svc.tables, caller.user, channel, target, svc.now_ms(), passed_mentions=passed
+        )
         if moved is None:  # a concurrent read went further: report where it stands
             view = channel_view(svc.tables, caller.user, channel)
         else:
