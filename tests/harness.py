@@ -64,7 +64,15 @@ SAMPLE_JOBS = {
     "fanout_worker": "fanout_worker-chunk",
     "notifier": "notifier-offline",
 }
-ROUTE_FUNCTIONS = {"send": "send", "ack": "ack", "read": "read", "sync": "sync"}
+ROUTE_FUNCTIONS = {
+    "send": "send",
+    "ack": "ack",
+    "read": "read",
+    "sync": "sync",
+    "recall": "recall",
+    "edit": "edit",
+    "mute": "mute",
+}
 
 
 class _Gone(JsonRESTError):

@@ -259,6 +259,15 @@ def _scenarios(courier: Courier, invoke: Callable[[str], Any]) -> None:
         pass
     while courier.drain("RetryQueue"):
         pass
+    # v1.1: an edit, a recall and a mute, each telling a socket that is gone
+    for action in (
+        {"action": "edit", "channel": "g:team", "seq": 2, "body": {"text": "t2!"}},
+        {"action": "recall", "channel": "g:team", "seq": 2},
+    ):
+        courier.drop(courier.connect("carol", "tablet"))
+        courier.frame(alice, action)
+    courier.drop(courier.connect("bob", "laptop"))
+    courier.frame(bob, {"action": "mute", "channel": "g:team", "muted": True})
     # notifier: the offline members' jobs (dave, frank), each delivered twice
     courier.drain("NotifyQueue", twice=True)
     courier.disconnect(alice)

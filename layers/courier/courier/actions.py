@@ -13,6 +13,9 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from courier import edits
+from courier import mute as mutes
+from courier import recall as recalls
 from courier.channels import channel_view, require_access
 from courier.conversations import conversations_frame
 from courier.cursors import advance_ack, advance_read
@@ -193,6 +196,33 @@ def sync(svc: Services, caller: Caller, frame: dict[str, Any]) -> dict[str, Any]
         "lastSeq": last_seq,
         "readSeq": min(view.read_seq, last_seq),
     }
+
+
+def recall(svc: Services, caller: Caller, frame: dict[str, Any]) -> dict[str, Any]:
+    channel = parse_channel(frame.get("channel"))
+    seq = int_field(frame, "seq", minimum=1)
+    message = recalls.recall_as_sender(svc, caller.user, channel, seq)
+    recalls.tell_members(svc, channel, seq, message.message_id, caller.connection_id)
+    view = channel_view(svc.tables, caller.user, channel)
+    return recalls.recall_frame(message.message_id, channel.id, seq, view.unread)
+
+
+def edit(svc: Services, caller: Caller, frame: dict[str, Any]) -> dict[str, Any]:
+    channel = parse_channel(frame.get("channel"))
+    seq = int_field(frame, "seq", minimum=1)
+    message = edits.edit_message(svc, caller.user, channel, seq, _body_json(frame))
+    edits.tell_members(svc, channel, message, caller.connection_id)
+    return edits.edit_frame(message)
+
+
+def mute(svc: Services, caller: Caller, frame: dict[str, Any]) -> dict[str, Any]:
+    channel = parse_channel(frame.get("channel"))
+    muted = frame.get("muted")
+    if not isinstance(muted, bool):
+        raise invalid("muted must be true or false")
+    reply = mutes.set_muted(svc, caller.user, channel, muted)
+    mutes.tell_devices(svc, caller.user, reply, caller.connection_id)
+    return reply
 
 
 def default(svc: Services, caller: Caller, frame: dict[str, Any]) -> dict[str, Any]:
