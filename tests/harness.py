@@ -359,6 +359,14 @@ class Courier:
         assert status == 200, reply
         return dict(reply)
 
+    def admin_recall(self, channel: str, seq: int) -> tuple[int, Any]:
+        event = load_event("admin-recall-message")
+        event["rawPath"] = event["requestContext"]["http"]["path"] = (
+            f"/admin/channels/{channel}/messages/{seq}"
+        )
+        result = load_handler("admin")(event, self.context)
+        return result["statusCode"], loads(result["body"]) if result.get("body") else None
+
     def unread(self, user: str) -> dict[str, Any]:
         status, reply = self.admin("admin-user-unread", path=f"/admin/users/{user}/unread")
         assert status == 200, reply

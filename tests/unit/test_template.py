@@ -536,7 +536,7 @@ def test_management_endpoint_is_the_stage_url_of_the_websocket_api() -> None:
     )
 
 
-def test_admin_api_is_iam_authorized_and_serves_the_three_admin_calls() -> None:
+def test_admin_api_is_iam_authorized_and_serves_the_admin_calls() -> None:
     assert props("AdminApi")["Auth"] == {
         "DefaultAuthorizer": "AWS_IAM",
         "EnableIamAuthorizer": True,
@@ -550,6 +550,7 @@ def test_admin_api_is_iam_authorized_and_serves_the_three_admin_calls() -> None:
         ("POST", "/admin/tokens"),
         ("PUT", "/admin/groups/{group}"),
         ("GET", "/admin/users/{user}/unread"),
+        ("DELETE", "/admin/channels/{channel}/messages/{seq}"),
     }
 
 
@@ -648,6 +649,7 @@ def test_only_the_client_routes_and_the_delivery_workers_may_post_to_connections
         "RecallFunction",
         "EditFunction",
         "MuteFunction",
+        "AdminFunction",  # a recall tells the members
         "RetryWorkerFunction",
         "FanoutWorkerFunction",
     }
