@@ -8,18 +8,10 @@ from typing import Any
 
 import pytest
 
-from courier import runtime
 from tests.harness import Conn, Courier
 
 GROUP = "g:team"
 DM = "dm:alice:bob"
-
-
-@pytest.fixture
-def clock(courier: Courier, monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    now = [1_800_000_000_000]
-    monkeypatch.setattr(runtime, "wall_clock_ms", lambda: now[0])
-    return now
 
 
 def recall(courier: Courier, conn: Conn, channel: str, seq: Any) -> dict[str, Any]:

@@ -4,18 +4,7 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
-from courier import runtime
 from tests.harness import Courier
-
-
-@pytest.fixture
-def clock(courier: Courier, monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """A controllable server clock (ms): tests move it on to order channels by activity."""
-    now = [1_800_000_000_000]
-    monkeypatch.setattr(runtime, "wall_clock_ms", lambda: now[0])
-    return now
 
 
 def test_conversations_are_listed_most_recently_active_first(
