@@ -190,7 +190,16 @@ async def capture(
         jobs = SqsJobQueue(stack.server.stack.client("sqs"))
         jobs.send(stack.server.stack.queues["FanoutQueue"], [plan])
         jobs.send(stack.server.stack.queues["NotifyQueue"], [notify])
+        await alice.send_json({**send, "channel": dm, "clientMsgNo": "fid-3"})
+        await frame(alice, "sendack")
+        await alice.send_json({"action": "edit", "channel": dm, "seq": 2, "body": {"t": 1}})
+        await frame(alice, "edit")
+        await alice.send_json({"action": "recall", "channel": dm, "seq": 2})
+        await frame(alice, "recall")
+        async with session.delete(f"{url}/admin/channels/{dm}/messages/2") as reply:
+            assert reply.status == 200, await reply.text()
         for action in [
+            {"action": "mute", "channel": dm, "muted": True},
             {"action": "read", "channel": dm, "seq": 1, "requestId": "r-2"},
             {"action": "sync", "channel": dm, "afterSeq": 0, "limit": 50},
             {"action": "sync", "limit": 50, "cursor": None},
@@ -234,6 +243,10 @@ async def capture(
         "admin-create-token": first("admin", lambda e: e["routeKey"] == "POST /admin/tokens"),
         "admin-put-group": first("admin", lambda e: e["routeKey"].startswith("PUT")),
         "admin-user-unread": first("admin", lambda e: e["routeKey"].startswith("GET")),
+        "admin-recall-message": first("admin", lambda e: e["routeKey"].startswith("DELETE")),
+        "edit": first("edit", bool),
+        "recall": first("recall", bool),
+        "mute": first("mute", bool),
     }
 
 
