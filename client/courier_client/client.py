@@ -232,6 +232,7 @@ class CourierClient:
             channel = conversation["channel"]
             if self.store.contiguous_prefix(channel) < self.store.last_seq(channel):
                 await self._fill(channel)
+            await self._recount(conversation)
             await self._ack(channel)
         await self._resend_reads()
         self._emit({"type": "connected", "totalUnread": self.store.total_unread()})
@@ -449,6 +450,29 @@ class CourierClient:
                 self.store.mark_expired_through(channel, int(page.get("lastSeq", 0)))
             if self.store.contiguous_prefix(channel) <= after:
                 return  # nothing more to get now
+
+    async def _recount(self, conversation: Frame) -> None:
+        """Count the entry's unread and mentions here, over its cursors; if the server's
+        differ, a message already held was recalled while this device was away (no frame
+        told it): fetch the entry's unread messages again, as they are now."""
+        channel = conversation["channel"]
+        read, last = int(conversation["readSeq"]), int(conversation["lastSeq"])
+        unread = self.store.unread_in(channel, read, last)
+        mentions = self.store.mentions_in(channel, self.user, read, last)
+        if (unread, mentions) == (
+            conversation.get("unread"),
+            conversation.get("mentions", mentions),
+        ):
+            return
+        after = read
+        while after < last:
+            page = await self._request(
+                {"action": "sync", "channel": channel, "afterSeq": after, "limit": PAGE_LIMIT}
+            )
+            seqs = [int(m["seq"]) for m in page.get("messages", [])]
+            if not seqs or not page.get("more"):
+                return
+            after = max(seqs)
 
     async def _fill_and_ack(self, channel: str) -> None:
         if channel in self._filling:

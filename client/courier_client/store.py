@@ -346,29 +346,35 @@ class Store:
     def unread(self, channel: str) -> int:
         """The messages after the read cursor, up to lastSeq, that are not recalled (a seq
         not stored here counts unless its recall was seen)."""
-        read, last = self.read_seq(channel), self.last_seq(channel)
-        if last <= read:
+        return self.unread_in(channel, self.read_seq(channel), self.last_seq(channel))
+
+    def unread_in(self, channel: str, read_seq: int, last_seq: int) -> int:
+        """What unread would be with these cursors (a server's, to compare with its count)."""
+        if last_seq <= read_seq:
             return 0
         recalled = self._scalar(
             "SELECT COUNT(*) FROM (SELECT seq FROM messages WHERE channel = ?1 AND recalled"
             " AND seq > ?2 AND seq <= ?3 UNION SELECT seq FROM early_changes WHERE"
             " channel = ?1 AND recalled AND seq > ?2 AND seq <= ?3)",
             channel,
-            read,
-            last,
+            read_seq,
+            last_seq,
         )
-        return last - read - int(recalled)
+        return last_seq - read_seq - int(recalled)
 
     def mentions(self, channel: str, user: str) -> int:
         """How many of the unread messages mention `user`."""
+        return self.mentions_in(channel, user, self.read_seq(channel), self.last_seq(channel))
+
+    def mentions_in(self, channel: str, user: str, read_seq: int, last_seq: int) -> int:
         return int(
             self._scalar(
                 "SELECT COUNT(*) FROM messages AS m WHERE m.channel = ?1 AND NOT m.recalled"
                 " AND m.seq > ?2 AND m.seq <= ?3"
                 " AND EXISTS (SELECT 1 FROM json_each(m.mentions) WHERE value = ?4)",
                 channel,
-                self.read_seq(channel),
-                self.last_seq(channel),
+                read_seq,
+                last_seq,
                 user,
             )
         )

@@ -314,6 +314,16 @@ async def until(condition: Any, timeout: float = 5.0) -> None:
             await asyncio.sleep(0.005)
 
 
+async def settled(client: CourierClient) -> list[Frame]:
+    """Once every frame pushed so far is applied (a ping's pong comes after them), the UI
+    events not taken yet."""
+    await client._request({"action": "ping"})
+    events = []
+    while not client.events.empty():
+        events.append(client.events.get_nowait())
+    return events
+
+
 @contextlib.asynccontextmanager
 async def connected(client: CourierClient) -> AsyncIterator[CourierClient]:
     await asyncio.wait_for(client.connect(), 5.0)
