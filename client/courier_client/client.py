@@ -1,5 +1,5 @@
 """`CourierClient`: one device's connection, with reconnect, outbox and read resend, sync
-and acks."""
+and acks, and protocol v1.1's recall, edit, mentions and mute."""
 
 from __future__ import annotations
 
@@ -541,15 +541,16 @@ class CourierClient:
 
     def _on_conversation(self, conversation: Frame) -> None:
         """A conversation entry: its cursors, its mute (absent from a v1 server: kept as is)
-        and its `lastMessage`, stored like any message (its recall or edit applied)."""
+        and the recall or edit its `lastMessage` shows. A `lastMessage` is never stored as
+        a message (it has no clientMsgNo): one not held yet comes whole from `sync`."""
         channel = conversation["channel"]
         self.store.set_last_seq(channel, int(conversation["lastSeq"]))
         self.store.read_confirmed(channel, int(conversation["readSeq"]))
         if isinstance(conversation.get("muted"), bool):
             self.store.set_muted(channel, conversation["muted"])
         last = conversation.get("lastMessage")
-        if isinstance(last, dict) and self.store.add_message(channel, last):
-            self._emit({"type": "message", "channel": channel, **last})
+        if isinstance(last, dict):
+            self.store.revise(channel, int(last["seq"]), last)
 
     def _on_recall(self, frame: Frame) -> None:
         channel, seq = frame["channel"], int(frame["seq"])
@@ -557,7 +558,7 @@ class CourierClient:
 
     def _on_edit(self, frame: Frame) -> None:
         channel, seq = frame["channel"], int(frame["seq"])
-        self._changed_message(channel, seq, frame, self.store.edit(channel, seq, frame))
+        self._changed_message(channel, seq, frame, self.store.revise(channel, seq, frame))
 
     def _changed_message(self, channel: str, seq: int, frame: Frame, changed: bool) -> None:
         """After a recall or an edit: the message proves lastSeq reaches its seq, and one not

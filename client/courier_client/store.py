@@ -196,10 +196,11 @@ class Store:
         """The message at `seq` is recalled (a `recall` frame); False if that was known."""
         return self._revise(channel, seq, Revision.of({"recalled": True}))
 
-    def edit(self, channel: str, seq: int, edit: Mapping[str, Any]) -> bool:
-        """An `edit` frame of the message at `seq`; False if it changes nothing (an edit
-        seen before, an older one, or the message is recalled)."""
-        return self._revise(channel, seq, Revision.of(edit))
+    def revise(self, channel: str, seq: int, carrier: Mapping[str, Any]) -> bool:
+        """Keep the revision an `edit` frame or a `lastMessage` carries of the message at
+        `seq` if it is the latest; False if it changes nothing (seen before, older, or the
+        message is recalled)."""
+        return self._revise(channel, seq, Revision.of(carrier))
 
     def _revise(self, channel: str, seq: int, seen: Revision) -> bool:
         """Keep the latest of the held revision and `seen`, on the stored message or, for a

@@ -214,10 +214,13 @@ class FakeServer:
         return sum(self._unread(name) for name in self.messages if name not in self.muted)
 
     def _last_message(self, channel: str) -> Frame | None:
+        """A conversation's `lastMessage`: a summary, without clientMsgNo."""
         last = self._last_seq(channel)
         if not last or (channel, last) in self.expired:
             return None
-        return self._stored(self.messages[channel][-1])
+        return {
+            k: v for k, v in self._stored(self.messages[channel][-1]).items() if k != "clientMsgNo"
+        }
 
     @staticmethod
     def _stored(message: Frame) -> Frame:

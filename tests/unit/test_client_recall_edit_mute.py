@@ -234,6 +234,11 @@ def test_a_conversations_page_brings_the_mute_and_a_changed_last_message() -> No
             assert client.muted("g:team")
             assert agrees(client, server) and agrees(client, server, "g:team")
             assert (client.unread(DM), client.mentions(DM), client.total_unread()) == (1, 1, 1)
+            server.add(DM, "bob", "new while away")  # not held: comes whole from sync
+            await client.socket.close()
+            await until(lambda: len(client.store.messages(DM)) == 3)
+            assert client.store.messages(DM)[2]["clientMsgNo"] == "c-bob-3"
+            assert agrees(client, server)
 
     asyncio.run(scenario())
 

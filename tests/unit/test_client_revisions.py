@@ -46,9 +46,9 @@ def test_the_latest_revision_is_the_highest_version_unless_one_is_recalled() -> 
 def test_an_edit_arriving_after_a_newer_one_is_ignored() -> None:
     with Store(":memory:") as store:
         store.add_message(DM, message(1))
-        assert store.edit(DM, 1, edit(1, 2, "second")) is True
-        assert store.edit(DM, 1, edit(1, 1, "first")) is False
-        assert store.edit(DM, 1, edit(1, 2, "second")) is False  # the same one again
+        assert store.revise(DM, 1, edit(1, 2, "second")) is True
+        assert store.revise(DM, 1, edit(1, 1, "first")) is False
+        assert store.revise(DM, 1, edit(1, 2, "second")) is False  # the same one again
         kept = stored(store, 1)
         assert kept["body"] == {"text": "second"} and kept["version"] == 2
         assert kept["editedAt"] == 2_000
@@ -58,7 +58,7 @@ def test_a_recall_is_final_whatever_edit_comes_after() -> None:
     with Store(":memory:") as store:
         store.add_message(DM, message(1, mentions=["alice"]))
         assert store.recall(DM, 1) is True
-        assert store.edit(DM, 1, edit(1, 7, "too late")) is False
+        assert store.revise(DM, 1, edit(1, 7, "too late")) is False
         assert store.recall(DM, 1) is False  # idempotent
         store.add_message(DM, message(1, mentions=["alice"]))  # a retried message frame
         kept = stored(store, 1)
@@ -68,8 +68,8 @@ def test_a_recall_is_final_whatever_edit_comes_after() -> None:
 
 def test_a_recall_or_edit_of_a_message_not_stored_yet_waits_for_it() -> None:
     with Store(":memory:") as store:
-        store.edit(DM, 1, edit(1, 3, "edited before it arrived"))
-        store.edit(DM, 1, edit(1, 2, "older"))
+        store.revise(DM, 1, edit(1, 3, "edited before it arrived"))
+        store.revise(DM, 1, edit(1, 2, "older"))
         store.recall(DM, 2)
         assert store.messages(DM) == []  # nothing shown, no hole filled
         assert store.contiguous_prefix(DM) == 0
@@ -119,7 +119,7 @@ def test_a_recall_seen_for_a_seq_never_fetched_still_counts() -> None:
 def test_an_edit_never_changes_unread() -> None:
     with Store(":memory:") as store:
         store.add_message(DM, message(1, mentions=["alice"]))
-        store.edit(DM, 1, edit(1, 1, "edited"))
+        store.revise(DM, 1, edit(1, 1, "edited"))
         assert store.unread(DM) == 1 and store.mentions(DM, "alice") == 1
 
 
@@ -154,9 +154,9 @@ def test_unread_survives_a_restart_with_recalls_and_edits(tmp_path: Path) -> Non
         for seq in (1, 2, 3):
             store.add_message(DM, message(seq, mentions=["alice"]))
         store.recall(DM, 2)
-        store.edit(DM, 3, edit(3, 2, "edited"))
+        store.revise(DM, 3, edit(3, 2, "edited"))
         store.recall(DM, 5)  # not fetched yet
-        store.edit(DM, 4, edit(4, 1, "early"))
+        store.revise(DM, 4, edit(4, 1, "early"))
         store.set_last_seq(DM, 5)
         store.set_muted("g:team", True)
         store.set_last_seq("g:team", 1)
