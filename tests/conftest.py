@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
+from courier import runtime
 from courier.runtime import reset_services
 from tests.harness import BASE_ENV, Courier, atomic_dynamodb, partitioned_moto
 
@@ -27,3 +28,11 @@ def courier(monkeypatch: pytest.MonkeyPatch) -> Iterator[Courier]:
 @pytest.fixture
 def alice_bob(courier: Courier) -> Any:
     return courier, courier.connect("alice"), courier.connect("bob")
+
+
+@pytest.fixture
+def clock(courier: Courier, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A controllable server clock (ms): tests move it on (activity order, windows)."""
+    now = [1_800_000_000_000]
+    monkeypatch.setattr(runtime, "wall_clock_ms", lambda: now[0])
+    return now

@@ -64,7 +64,15 @@ SAMPLE_JOBS = {
     "fanout_worker": "fanout_worker-chunk",
     "notifier": "notifier-offline",
 }
-ROUTE_FUNCTIONS = {"send": "send", "ack": "ack", "read": "read", "sync": "sync"}
+ROUTE_FUNCTIONS = {
+    "send": "send",
+    "ack": "ack",
+    "read": "read",
+    "sync": "sync",
+    "recall": "recall",
+    "edit": "edit",
+    "mute": "mute",
+}
 
 
 class _Gone(JsonRESTError):
@@ -350,6 +358,14 @@ class Courier:
         )
         assert status == 200, reply
         return dict(reply)
+
+    def admin_recall(self, channel: str, seq: int) -> tuple[int, Any]:
+        event = load_event("admin-recall-message")
+        event["rawPath"] = event["requestContext"]["http"]["path"] = (
+            f"/admin/channels/{channel}/messages/{seq}"
+        )
+        result = load_handler("admin")(event, self.context)
+        return result["statusCode"], loads(result["body"]) if result.get("body") else None
 
     def unread(self, user: str) -> dict[str, Any]:
         status, reply = self.admin("admin-user-unread", path=f"/admin/users/{user}/unread")

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from courier_chat.channels import dm_channel, group_channel, is_channel_of, is_valid_id
+from courier_client.mentions import MAX_MENTIONS
 
 HELP_COLUMN = 25  # where the descriptions in HELP start
 HELP = """\
@@ -22,6 +23,10 @@ Commands
                          (local stack; an existing group gets these members)
   /open #NAME            open a group you belong to (or /open USER)
   /read                  mark the open conversation read
+  /recall                recall your latest message here
+  /edit TEXT             replace the text of your latest message here
+  /mute, /unmute         leave the open conversation out of the unread total, or not
+  @USER in a message     mentions USER: it shows as @ beside their unread count
   /help                  this help; any command or Tab hides it
   /quit                  leave (also /exit, /q)
   //text                 send a message that starts with "/"
@@ -31,6 +36,7 @@ Commands
 @dataclass(frozen=True)
 class Say:
     text: str
+    mentions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,21 @@ class MarkRead:
 
 
 @dataclass(frozen=True)
+class Recall:
+    pass
+
+
+@dataclass(frozen=True)
+class Edit:
+    text: str
+
+
+@dataclass(frozen=True)
+class Mute:
+    muted: bool
+
+
+@dataclass(frozen=True)
 class ShowHelp:
     pass
 
@@ -64,9 +85,24 @@ class Invalid:
     reason: str
 
 
-Command = Say | Open | CreateGroup | MarkRead | ShowHelp | Quit | Invalid
+Command = Say | Open | CreateGroup | MarkRead | Recall | Edit | Mute | ShowHelp | Quit | Invalid
 
 _ID_RULE = "ids are 1-64 characters of A-Z a-z 0-9 _ . -"
+# @user, not inside a word or an e-mail address; a dot that ends the sentence is not its id's
+_MENTION = re.compile(r"(?<![\w@.-])@([A-Za-z0-9_.-]{1,64})")
+
+
+def mentioned(text: str) -> tuple[str, ...]:
+    """The users a message mentions with @user, each once, in order of first mention."""
+    users = (match.group(1).rstrip(".") for match in _MENTION.finditer(text))
+    return tuple(dict.fromkeys(user for user in users if user))
+
+
+def _say(text: str) -> Command:
+    mentions = mentioned(text)
+    if len(mentions) > MAX_MENTIONS:
+        return Invalid(f"a message mentions at most {MAX_MENTIONS} users, not {len(mentions)}")
+    return Say(text, mentions)
 
 
 def _open_dm(user: str, other: str) -> Command:
@@ -105,6 +141,10 @@ def _simple(name: str) -> Command | None:
         return ShowHelp()
     if name == "read":
         return MarkRead()
+    if name == "recall":
+        return Recall()
+    if name in ("mute", "unmute"):
+        return Mute(name == "mute")
     return None
 
 
@@ -122,7 +162,7 @@ def parse(line: str, user: str) -> Command | None:
     if not text:
         return None
     if not text.startswith("/") or text.startswith("//"):
-        return Say(text.removeprefix("/"))
+        return _say(text.removeprefix("/"))
     words = text[1:].split()
     if not words:
         return Invalid("a command follows the /: /help lists them")
@@ -130,4 +170,7 @@ def parse(line: str, user: str) -> Command | None:
     command = _simple(name) or _one_argument(name, args, user)
     if command is None and name == "group":
         command = _create_group(user, args)
+    if command is None and name == "edit":
+        rest = text[1:].split(maxsplit=1)
+        command = Edit(rest[1]) if len(rest) == 2 else Invalid("usage: /edit TEXT")
     return command or Invalid(f"unknown command /{name}: /help lists them")

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -24,7 +24,7 @@ from courier_chat.admin import AdminApi, AdminError
 from courier_chat.channels import group_channel, title
 from courier_chat.options import MEMORY, Options
 from courier_client import CourierClient, Store
-from courier_client.client import AuthError, Frame
+from courier_client.client import AuthError, Frame, RequestError
 
 DEFAULT_WIDTH = 80
 MAX_BODY_BYTES = 16_384  # docs/protocol.md, Limits: larger sends are refused
@@ -208,8 +208,10 @@ class ChatSession:
         self.showing_help = False
         self._say("")
         match command:
-            case commands.Say(text):
-                await self._send(text)
+            case commands.Say(text, mentions):
+                await self._send(text, mentions)
+            case commands.Recall() | commands.Edit() | commands.Mute():
+                await self._change(command)
             case commands.Open(channel):
                 self._open(channel)
             case commands.CreateGroup(group, members):
@@ -244,18 +246,68 @@ class ChatSession:
         if self.store.unread(channel) > 0:
             await self.client.read(channel)
 
-    async def _send(self, text: str) -> None:
+    async def _request(self, what: str, request: Awaitable[Frame]) -> bool:
+        """A request of the person's that needs the server now (recall, edit, mute);
+        False, and the notice says why, if it did not go through."""
+        try:
+            await request
+        except RequestError as exc:
+            self._say(f"could not {what}: {exc.code}: {exc.frame.get('message')}", error=True)
+        except (ConnectionError, TimeoutError):
+            self._say(f"could not {what}: not connected; try again once connected", error=True)
+        else:
+            return True
+        return False
+
+    async def _change(self, command: commands.Recall | commands.Edit | commands.Mute) -> None:
+        """Recall or edit the person's latest message in the open conversation, or mute it."""
+        channel = self.open_channel
+        if channel is None:
+            self._say("no conversation is open", error=True)
+            return
+        match command:
+            case commands.Mute(muted):
+                what = "mute" if muted else "unmute"
+                if await self._request(what, self.client.mute(channel, muted)):
+                    self._say(f"{title(channel, self.user)}: {what}d")
+            case commands.Recall():
+                if (seq := self._latest_of_mine(channel, "recall")) is not None:
+                    await self._request("recall", self.client.recall(channel, seq))
+            case commands.Edit(text):
+                seq = self._latest_of_mine(channel, "edit")
+                if seq is not None and self._fits({"text": text}):
+                    await self._request("edit", self.client.edit(channel, seq, {"text": text}))
+
+    def _latest_of_mine(self, channel: str, what: str) -> int | None:
+        """The seq of the person's newest message in the channel not recalled (a message
+        still sending has no seq yet); None, and the notice says so, if there is none."""
+        mine = [
+            int(message["seq"])
+            for message in self.store.messages(channel)
+            if message["from"] == self.user and not message["recalled"]
+        ]
+        if not mine:
+            self._say(f"nothing of yours to {what} here yet", error=True)
+            return None
+        return mine[-1]
+
+    def _fits(self, body: Any) -> bool:
+        if _body_size(body) <= MAX_BODY_BYTES:
+            return True
+        self._say(f"too long: a message holds at most {MAX_BODY_BYTES} bytes", error=True)
+        return False
+
+    async def _send(self, text: str, mentions: tuple[str, ...] = ()) -> None:
         channel = self.open_channel
         if channel is None:
             self._say("open a conversation first: Tab picks one, /dm USER starts one", error=True)
             return
         body = {"text": text}
-        if _body_size(body) > MAX_BODY_BYTES:
-            self._say(f"too long: a message holds at most {MAX_BODY_BYTES} bytes", error=True)
+        if not self._fits(body):
             return
         self.scroll = 0
         self.activity[channel] = max(self.activity.get(channel, 0), _now_ms())
-        await self.client.send(channel, body)
+        await self.client.send(channel, body, mentions=mentions)
 
     async def _create_group(self, group: str, members: list[str]) -> None:
         try:
@@ -276,10 +328,17 @@ class ChatSession:
     def _build(self) -> Snapshot:
         store, channel = self.store, self.open_channel
         conversations = view.ordered(
-            view.Conversation(c, store.unread(c), self.activity.get(c, 0))
+            view.Conversation(
+                c,
+                store.unread(c),
+                self.activity.get(c, 0),
+                mentions=store.mentions(c, self.user),
+                muted=store.muted(c),
+            )
             for c in set(store.channels()) | set(self.activity)
         )
-        header: StyleAndTextTuples = view.header(channel, self.user)
+        muted = channel is not None and store.muted(channel)
+        header: StyleAndTextTuples = view.header(channel, self.user, muted=muted)
         body: StyleAndTextTuples
         if self.showing_help:
             help_text = view.wrap_block(commands.HELP, self.width, commands.HELP_COLUMN)

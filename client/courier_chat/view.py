@@ -24,11 +24,18 @@ MIN_TEXT_WIDTH = 20  # wrap to at least this many columns of text, however narro
 HINTS = " Enter send · Tab/↑↓ switch · PgUp/PgDn scroll · /dm USER · /help · Ctrl-D quit"
 
 
+RECALLED = "message recalled"
+EDITED = "  (edited)"
+MUTED = "⊘"  # beside a muted conversation's name: its unread is left out of the total
+
+
 @dataclass(frozen=True)
 class Conversation:
     channel: str
     unread: int
     activity: int  # ms: the newest message's ts, or when it was opened here; 0 if unknown
+    mentions: int = 0  # of its unread messages, those that mention the user
+    muted: bool = False
 
 
 def ordered(conversations: Iterable[Conversation]) -> list[Conversation]:
@@ -51,6 +58,10 @@ def badge(unread: int) -> str:
     return "99+" if unread > 99 else str(unread)
 
 
+def mention_badge(mentions: int) -> str:
+    return f"@{badge(mentions)}" if mentions > 0 else ""
+
+
 def _fit(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
@@ -58,23 +69,31 @@ def _fit(text: str, width: int) -> str:
 def conversation_list(
     conversations: Sequence[Conversation], user: str, selected: str | None, width: int
 ) -> StyleAndTextTuples:
-    """One row per conversation: its name and, when it has unread messages, a badge."""
+    """One row per conversation: its name, a muted marker, and badges: the unread count
+    (dimmed when muted) and the unread mentions of the user."""
     if not conversations:
         return [("class:hint", " No conversations yet.\n\n /dm USER starts one.\n")]
     rows: StyleAndTextTuples = []
     for conversation in conversations:
-        mark = badge(conversation.unread)
         style = "class:conversation"
-        if mark:
+        if conversation.unread:
             style += " class:unread"
         if conversation.channel == selected:
             style += " class:selected"
-        room = width - 2 - (len(mark) + 1 if mark else 0)
+        marks = [
+            (f"{style} class:muted", MUTED if conversation.muted else ""),
+            (
+                f"{style} class:badge.muted" if conversation.muted else f"{style} class:badge",
+                badge(conversation.unread),
+            ),
+            (f"{style} class:badge.mention", mention_badge(conversation.mentions)),
+        ]
+        marks = [(mark_style, mark) for mark_style, mark in marks if mark]
+        room = width - 2 - sum(len(mark) + 1 for _, mark in marks)
         name = _fit(title(conversation.channel, user), room)
         rows.append((style, f" {name.ljust(room)} "))
-        if mark:
-            rows.append((f"{style} class:badge", mark))
-            rows.append((style, " "))
+        for mark in marks:
+            rows += [mark, (style, " ")]
         rows.append(("", "\n"))
     return rows
 
@@ -121,20 +140,31 @@ def wrap_block(text: str, width: int, indent: int) -> str:
 
 
 def _message_line(
-    when: str, sender: str, text: str, *, mine: bool, pending: bool, width: int
+    when: str, sender: str, text: str, *, mine: bool, width: int, style: str = "class:body"
 ) -> StyleAndTextTuples:
     head = len(when) + 2
-    line: StyleAndTextTuples = [
+    return [
         ("class:time", when),
         ("", "  "),
         ("class:sender.me" if mine else "class:sender", sender),
         ("", ": "),
-        ("class:body", wrap(text, width, first=head + len(sender) + 2, indent=head)),
+        (style, wrap(text, width, first=head + len(sender) + 2, indent=head)),
     ]
-    if pending:
-        line.append(("class:pending", "  (sending…)"))
-    line.append(("", "\n"))
-    return line
+
+
+def _stored_line(
+    message: Mapping[str, Any], user: str, *, now: datetime, width: int
+) -> StyleAndTextTuples:
+    """A stored message: its text, "(edited)" after it once edited; a recalled one says so."""
+    sender = str(message["from"])
+    when, mine = clock(int(message["ts"]), now), sender == user
+    if message.get("recalled"):
+        line = _message_line(when, sender, RECALLED, mine=mine, width=width, style="class:recalled")
+    else:
+        line = _message_line(when, sender, body_text(message["body"]), mine=mine, width=width)
+        if message.get("version"):
+            line.append(("class:edited", EDITED))
+    return [*line, ("", "\n")]
 
 
 def message_list(
@@ -160,24 +190,11 @@ def message_list(
         if rule_at is not None and int(message["seq"]) >= rule_at:
             lines.append(("class:new", "──── new ────\n"))
             rule_at = None
-        sender = str(message["from"])
-        lines += _message_line(
-            clock(int(message["ts"]), now),
-            sender,
-            body_text(message["body"]),
-            mine=sender == user,
-            pending=False,
-            width=width,
-        )
+        lines += _stored_line(message, user, now=now, width=width)
     for entry in pending:
-        lines += _message_line(
-            clock(int(entry.created * 1000), now),
-            user,
-            body_text(entry.body),
-            mine=True,
-            pending=True,
-            width=width,
-        )
+        when = clock(int(entry.created * 1000), now)
+        lines += _message_line(when, user, body_text(entry.body), mine=True, width=width)
+        lines += [("class:pending", "  (sending…)"), ("", "\n")]
     return lines
 
 
@@ -189,18 +206,22 @@ def welcome(user: str) -> StyleAndTextTuples:
     ]
 
 
-def header(channel: str | None, user: str) -> StyleAndTextTuples:
+def header(channel: str | None, user: str, *, muted: bool = False) -> StyleAndTextTuples:
     if channel is None:
         return [("class:header", "Courier")]
-    return [
+    line: StyleAndTextTuples = [
         ("class:header class:header.title", title(channel, user)),
         ("class:header class:header.channel", f"  {channel}"),
     ]
+    if muted:
+        line.append(("class:header class:muted", f"  {MUTED} muted"))
+    return line
 
 
 def status_bar(
     *, user: str, device: str, server: str, connection: str, online: bool, total_unread: int
 ) -> StyleAndTextTuples:
+    """`total_unread` is the SDK's: muted conversations are left out of it."""
     bar: StyleAndTextTuples = [
         ("class:status", f" {user}@{device} · {server} "),
         (

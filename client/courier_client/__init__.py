@@ -1,6 +1,7 @@
 """Courier reference client SDK: asyncio + aiohttp + a local SQLite store."""
 
 from courier_client.client import CourierClient
+from courier_client.mentions import InvalidMentions
 from courier_client.store import Store
 
-__all__ = ["CourierClient", "Store"]
+__all__ = ["CourierClient", "InvalidMentions", "Store"]

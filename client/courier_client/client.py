@@ -1,5 +1,5 @@
 """`CourierClient`: one device's connection, with reconnect, outbox and read resend, sync
-and acks."""
+and acks, and protocol v1.1's recall, edit, mentions and mute."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ import contextlib
 import json
 import random
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import aiohttp
 
+from courier_client.mentions import checked_mentions
 from courier_client.store import OutboxEntry, Store
 
 Frame = dict[str, Any]
@@ -231,6 +232,7 @@ class CourierClient:
             channel = conversation["channel"]
             if self.store.contiguous_prefix(channel) < self.store.last_seq(channel):
                 await self._fill(channel)
+            await self._recount(conversation)
             await self._ack(channel)
         await self._resend_reads()
         self._emit({"type": "connected", "totalUnread": self.store.total_unread()})
@@ -285,8 +287,14 @@ class CourierClient:
     # frames out
 
     @staticmethod
-    def _send_frame_of(client_msg_no: str, channel: str, body: Any) -> Frame:
-        return {"action": "send", "channel": channel, "clientMsgNo": client_msg_no, "body": body}
+    def _send_frame_of(entry: OutboxEntry) -> Frame:
+        frame = {
+            "action": "send",
+            "channel": entry.channel,
+            "clientMsgNo": entry.client_msg_no,
+            "body": entry.body,
+        }
+        return frame | {"mentions": list(entry.mentions)} if entry.mentions else frame
 
     async def _send_frame(self, frame: Frame) -> None:
         ws = self._ws
@@ -310,11 +318,13 @@ class CourierClient:
             self._pending.pop(request_id, None)
             self._probes.discard(request_id)
 
-    async def send(self, channel: str, body: Any) -> str:
+    async def send(self, channel: str, body: Any, *, mentions: Iterable[str] = ()) -> str:
         """Queue a message in the outbox and send it if connected; returns its clientMsgNo.
-        It is sent again, unchanged, until its sendack arrives."""
+        It is sent again, unchanged, until its sendack arrives. `mentions` the server would
+        refuse raise `InvalidMentions`, and nothing is queued."""
+        users = checked_mentions(mentions)
         client_msg_no = uuid.uuid4().hex
-        self.store.outbox_add(client_msg_no, channel, body)
+        self.store.outbox_add(client_msg_no, channel, body, users)
         entry = self.store.outbox_get(client_msg_no)
         if entry is not None and self.connected and self._checked:
             with contextlib.suppress(*SENT_ERRORS):
@@ -323,7 +333,7 @@ class CourierClient:
 
     async def _transmit(self, entry: OutboxEntry) -> None:
         self._due[entry.client_msg_no] = asyncio.get_running_loop().time() + self.resend_timeout
-        await self._send_frame(self._send_frame_of(entry.client_msg_no, entry.channel, entry.body))
+        await self._send_frame(self._send_frame_of(entry))
 
     async def _resend_due(self) -> None:
         """Send every outbox entry that has not gone out on this connection or is overdue."""
@@ -350,7 +360,7 @@ class CourierClient:
         seq = self.store.last_seq(channel)
         self.store.set_read_seq(channel, seq)
         self.store.want_read(channel, seq)
-        self._emit({"type": "unread", "channel": channel, "unread": self.store.unread(channel)})
+        self._emit_unread(channel)
         if self.connected and self._checked:
             with contextlib.suppress(*SENT_ERRORS):
                 await self._send_read(channel)
@@ -380,8 +390,39 @@ class CourierClient:
     def unread(self, channel: str) -> int:
         return self.store.unread(channel)
 
+    def mentions(self, channel: str) -> int:
+        """How many of the channel's unread messages mention this user."""
+        return self.store.mentions(channel, self.user)
+
     def total_unread(self) -> int:
+        """The unread of every conversation not muted."""
         return self.store.total_unread()
+
+    async def recall(self, channel: str, seq: int) -> Frame:
+        """Recall a message of this user's; returns the server's `recall` frame, already
+        applied to the store. Needs a connection: `ConnectionError` without one (nothing is
+        queued: the server allows a recall only shortly after the send), `RequestError`
+        if the server refuses it."""
+        return await self._act({"action": "recall", "channel": channel, "seq": seq})
+
+    async def edit(self, channel: str, seq: int, body: Any) -> Frame:
+        """Replace the body of a message of this user's; returns the server's `edit` frame,
+        already applied. Errors as for `recall`."""
+        return await self._act({"action": "edit", "channel": channel, "seq": seq, "body": body})
+
+    async def mute(self, channel: str, muted: bool = True) -> Frame:
+        """Mute (or unmute) the conversation for this user on all devices; returns the
+        server's `mute` frame, already applied. Errors as for `recall`."""
+        return await self._act({"action": "mute", "channel": channel, "muted": muted})
+
+    def muted(self, channel: str) -> bool:
+        return self.store.muted(channel)
+
+    async def _act(self, frame: Frame) -> Frame:
+        """A request of the user's, only to the server the store is known to be from."""
+        if not (self.connected and self._checked):
+            raise ConnectionError("not connected")
+        return await self._request(frame)
 
     async def _ack(self, channel: str, *, again: bool = False) -> None:
         """Ack the contiguous prefix if it grew; `again` when the server shows (by sending
@@ -410,6 +451,29 @@ class CourierClient:
             if self.store.contiguous_prefix(channel) <= after:
                 return  # nothing more to get now
 
+    async def _recount(self, conversation: Frame) -> None:
+        """Count the entry's unread and mentions here, over its cursors; if the server's
+        differ, a message already held was recalled while this device was away (no frame
+        told it): fetch the entry's unread messages again, as they are now."""
+        channel = conversation["channel"]
+        read, last = int(conversation["readSeq"]), int(conversation["lastSeq"])
+        unread = self.store.unread_in(channel, read, last)
+        mentions = self.store.mentions_in(channel, self.user, read, last)
+        if (unread, mentions) == (
+            conversation.get("unread"),
+            conversation.get("mentions", mentions),
+        ):
+            return
+        after = read
+        while after < last:
+            page = await self._request(
+                {"action": "sync", "channel": channel, "afterSeq": after, "limit": PAGE_LIMIT}
+            )
+            seqs = [int(m["seq"]) for m in page.get("messages", [])]
+            if not seqs or not page.get("more"):
+                return
+            after = max(seqs)
+
     async def _fill_and_ack(self, channel: str) -> None:
         if channel in self._filling:
             return
@@ -435,9 +499,13 @@ class CourierClient:
             self._on_messages(frame)
         elif kind == "conversations":
             for conversation in frame.get("conversations", []):
-                channel = conversation["channel"]
-                self.store.set_last_seq(channel, int(conversation["lastSeq"]))
-                self.store.read_confirmed(channel, int(conversation["readSeq"]))
+                self._on_conversation(conversation)
+        elif kind == "recall":
+            self._on_recall(frame)
+        elif kind == "edit":
+            self._on_edit(frame)
+        elif kind == "mute":
+            self._on_mute(frame)
         elif kind == "sendack":
             self._on_sendack(frame)
         elif kind == "read":
@@ -471,6 +539,57 @@ class CourierClient:
             self._spawn(self._fill_and_ack(channel))
         await self._ack(channel, again=seq <= self._acked.get(channel, 0))
 
+    def _on_conversation(self, conversation: Frame) -> None:
+        """A conversation entry: its cursors, its mute (absent from a v1 server: kept as is)
+        and the recall or edit its `lastMessage` shows. A `lastMessage` is never stored as
+        a message (it has no clientMsgNo): one not held yet comes whole from `sync`."""
+        channel = conversation["channel"]
+        self.store.set_last_seq(channel, int(conversation["lastSeq"]))
+        self.store.read_confirmed(channel, int(conversation["readSeq"]))
+        if isinstance(conversation.get("muted"), bool):
+            self.store.set_muted(channel, conversation["muted"])
+        last = conversation.get("lastMessage")
+        if isinstance(last, dict):
+            self.store.revise(channel, int(last["seq"]), last)
+
+    def _on_recall(self, frame: Frame) -> None:
+        channel, seq = frame["channel"], int(frame["seq"])
+        self._changed_message(channel, seq, frame, self.store.recall(channel, seq))
+
+    def _on_edit(self, frame: Frame) -> None:
+        channel, seq = frame["channel"], int(frame["seq"])
+        self._changed_message(channel, seq, frame, self.store.revise(channel, seq, frame))
+
+    def _changed_message(self, channel: str, seq: int, frame: Frame, changed: bool) -> None:
+        """After a recall or an edit: the message proves lastSeq reaches its seq, and one not
+        held yet is fetched. The UI hears of it once, however often the frame arrives, with
+        the unread counted here in the `unread` event that follows (a recall frame's own
+        `unread` misses what this device read and has not told the server yet)."""
+        self.store.set_last_seq(channel, seq)
+        if seq > self.store.contiguous_prefix(channel):
+            self._spawn(self._fill_and_ack(channel))
+        if changed:
+            self._emit({k: v for k, v in frame.items() if k not in ("requestId", "unread")})
+            self._emit_unread(channel)
+
+    def _on_mute(self, frame: Frame) -> None:
+        channel = frame["channel"]
+        self.store.set_muted(channel, bool(frame["muted"]))
+        total = self.store.total_unread()
+        self._emit(
+            {"type": "mute", "channel": channel, "muted": frame["muted"], "totalUnread": total}
+        )
+
+    def _emit_unread(self, channel: str) -> None:
+        self._emit(
+            {
+                "type": "unread",
+                "channel": channel,
+                "unread": self.store.unread(channel),
+                "mentions": self.mentions(channel),
+            }
+        )
+
     def _on_messages(self, frame: Frame) -> None:
         channel = frame["channel"]
         self.store.set_last_seq(channel, int(frame.get("lastSeq", 0)))
@@ -495,6 +614,7 @@ class CourierClient:
                     "clientMsgNo": client_msg_no,
                     "body": entry.body,
                     "ts": frame["ts"],
+                    "mentions": list(entry.mentions),
                 },
             )
         self.store.set_last_seq(channel, seq)
@@ -511,11 +631,12 @@ class CourierClient:
         request_id = frame.get("requestId")
         asked = self._read_asks.pop(request_id, None) if isinstance(request_id, str) else None
         self.store.read_confirmed(channel, read_seq)
+        # v1.1 leaves recalled messages out of `unread`: this is a lower bound of lastSeq
         self.store.set_last_seq(channel, read_seq + int(frame["unread"]))
         if asked is not None and asked[0] == channel and read_seq < asked[1]:
             self.store.drop_wanted_read(channel, asked[1])
         self._emit({k: v for k, v in frame.items() if k != "requestId"})  # as other devices see it
-        self._emit({"type": "unread", "channel": channel, "unread": self.store.unread(channel)})
+        self._emit_unread(channel)
 
     def _on_error(self, frame: Frame) -> None:
         client_msg_no = frame.get("clientMsgNo")

@@ -2,9 +2,14 @@
 reads the server does not hold yet.
 
 Unread is always computed from the cursors and the stored messages, never counted up per
-frame, so a frame delivered twice can never change it. A seq whose message expired on the
-server (retention) before this device fetched it is recorded as such, so the contiguous
-prefix, and with it the acks, can move past it.
+frame, so a frame delivered twice can never change it: the messages after the read cursor,
+up to lastSeq, that are not recalled (protocol v1.1); muted channels are left out of the
+total. A recall or an edit of a message not stored yet (it arrives late, or expired) is
+kept as an early change and merged into the message when it comes, so what a message ends
+up as never depends on the order its frames arrived in (`revisions.latest`).
+
+A seq whose message expired on the server (retention) before this device fetched it is
+recorded as such, so the contiguous prefix, and with it the acks, can move past it.
 
 What the user did is kept until the server holds it: the outbox (messages typed) until
 their sendack, and each channel's wanted read (read up to n) until the server reports a
@@ -21,6 +26,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from courier_client.revisions import Revision, latest
+
+# The tables as the first release made them; MIGRATIONS[n] brings a store at
+# `PRAGMA user_version` n to n + 1, so a file written by any release opens in this one.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
     channel TEXT NOT NULL,
@@ -58,6 +67,26 @@ CREATE TABLE IF NOT EXISTS read_anchors (
     PRIMARY KEY (channel, seq)
 );
 """
+MIGRATIONS = (
+    # protocol v1.1: recall, edit, mentions, mute
+    """
+    ALTER TABLE messages ADD COLUMN mentions TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE messages ADD COLUMN recalled INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE messages ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE messages ADD COLUMN edited_at INTEGER;
+    ALTER TABLE cursors ADD COLUMN muted INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE outbox ADD COLUMN mentions TEXT NOT NULL DEFAULT '[]';
+    CREATE TABLE early_changes (
+        channel TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        recalled INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        edited_at INTEGER,
+        PRIMARY KEY (channel, seq)
+    );
+    """,
+)
 
 
 @dataclass(frozen=True)
@@ -66,10 +95,23 @@ class OutboxEntry:
     channel: str
     body: Any
     created: float
+    mentions: tuple[str, ...] = ()
 
 
 def _dump(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def _revision(row: tuple[Any, ...]) -> Revision:
+    recalled, version, body, edited_at = row
+    return Revision(bool(recalled), int(version), json.loads(body), edited_at)
+
+
+def _outbox_entry(row: tuple[Any, ...]) -> OutboxEntry:
+    client_msg_no, channel, body, created, mentions = row
+    return OutboxEntry(
+        client_msg_no, channel, json.loads(body), created, tuple(json.loads(mentions))
+    )
 
 
 class Store:
@@ -78,6 +120,7 @@ class Store:
     def __init__(self, path: str) -> None:
         self._db = sqlite3.connect(path, isolation_level=None)
         self._db.executescript(SCHEMA)
+        self._migrate()
 
     def close(self) -> None:
         self._db.close()
@@ -92,36 +135,125 @@ class Store:
         row = self._db.execute(sql, args).fetchone()
         return None if row is None else row[0]
 
+    def _migrate(self) -> None:
+        """Bring the file up to this release's tables, in one transaction (another process
+        opening the same file at once waits, then finds it done)."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            at = int(self._scalar("PRAGMA user_version"))
+            for script in MIGRATIONS[at:]:
+                for statement in script.split(";"):
+                    self._db.execute(statement)
+            self._db.execute(f"PRAGMA user_version = {max(at, len(MIGRATIONS))}")
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
     # messages
 
     def add_message(self, channel: str, message: Mapping[str, Any]) -> bool:
-        """Store a message (a `message` frame or a `sync` item); False if (channel, seq) is held.
+        """Store a message (a `message` frame, a `sync` item or a `lastMessage`); False if
+        (channel, seq) is held. Its recall or edits, seen here before or with it, are merged
+        in either way (`revisions.latest`).
 
         A message at the seq of a read anchor (`forget_server`) settles it: the very message
         read brings the read back up to it, any other one drops the anchors from it on."""
+        seq = int(message["seq"])
+        revision = Revision.of(message)
         cursor = self._db.execute(
-            "INSERT OR IGNORE INTO messages"
-            " (channel, seq, message_id, sender, client_msg_no, body, ts)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO messages (channel, seq, message_id, sender, client_msg_no,"
+            " body, ts, mentions, recalled, version, edited_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 channel,
-                int(message["seq"]),
+                seq,
                 str(message["messageId"]),
                 str(message["from"]),
                 message.get("clientMsgNo"),
-                _dump(message.get("body")),
+                _dump(revision.body),
                 int(message["ts"]),
+                _dump([] if revision.recalled else list(message.get("mentions") or [])),
+                revision.recalled,
+                revision.version,
+                revision.edited_at,
             ),
         )
-        if cursor.rowcount != 1:
+        stored = cursor.rowcount == 1
+        if not stored:
+            self._revise(channel, seq, revision)
+        early = self._early_change(channel, seq)
+        if early is not None:
+            self._db.execute(
+                "DELETE FROM early_changes WHERE channel = ? AND seq = ?", (channel, seq)
+            )
+            self._revise(channel, seq, early)
+        if stored:
+            self._settle_anchor(channel, seq, str(message["messageId"]))
+        return stored
+
+    def recall(self, channel: str, seq: int) -> bool:
+        """The message at `seq` is recalled (a `recall` frame); False if that was known."""
+        return self._revise(channel, seq, Revision.of({"recalled": True}))
+
+    def revise(self, channel: str, seq: int, carrier: Mapping[str, Any]) -> bool:
+        """Keep the revision an `edit` frame or a `lastMessage` carries of the message at
+        `seq` if it is the latest; False if it changes nothing (seen before, older, or the
+        message is recalled)."""
+        return self._revise(channel, seq, Revision.of(carrier))
+
+    def _revise(self, channel: str, seq: int, seen: Revision) -> bool:
+        """Keep the latest of the held revision and `seen`, on the stored message or, for a
+        message not stored yet, as an early change. True if that changed anything."""
+        row = self._db.execute(
+            "SELECT recalled, version, body, edited_at FROM messages WHERE channel = ? AND seq = ?",
+            (channel, seq),
+        ).fetchone()
+        if row is None:
+            held = self._early_change(channel, seq)
+            kept = seen if held is None else latest(held, seen)
+            if kept == held:
+                return False
+            self._db.execute(
+                "INSERT OR REPLACE INTO early_changes"
+                " (channel, seq, recalled, version, body, edited_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (channel, seq, kept.recalled, kept.version, _dump(kept.body), kept.edited_at),
+            )
+            return True
+        held = _revision(row)
+        kept = latest(held, seen)
+        if kept == held:
             return False
-        self._settle_anchor(channel, int(message["seq"]), str(message["messageId"]))
+        self._db.execute(
+            "UPDATE messages SET recalled = ?, version = ?, body = ?, edited_at = ?,"
+            " mentions = CASE WHEN ? THEN '[]' ELSE mentions END WHERE channel = ? AND seq = ?",
+            (
+                kept.recalled,
+                kept.version,
+                _dump(kept.body),
+                kept.edited_at,
+                kept.recalled,
+                channel,
+                seq,
+            ),
+        )
         return True
 
+    def _early_change(self, channel: str, seq: int) -> Revision | None:
+        row = self._db.execute(
+            "SELECT recalled, version, body, edited_at FROM early_changes"
+            " WHERE channel = ? AND seq = ?",
+            (channel, seq),
+        ).fetchone()
+        return None if row is None else _revision(row)
+
     def messages(self, channel: str) -> list[dict[str, Any]]:
+        """The stored messages in seq order, each with every field: `body` None and
+        `recalled` True for a recalled one, `version` 0 and `editedAt` None for one never
+        edited, `mentions` [] for one without."""
         rows = self._db.execute(
-            "SELECT seq, message_id, sender, client_msg_no, body, ts FROM messages"
-            " WHERE channel = ? ORDER BY seq",
+            "SELECT seq, message_id, sender, client_msg_no, body, ts, mentions, recalled,"
+            " version, edited_at FROM messages WHERE channel = ? ORDER BY seq",
             (channel,),
         ).fetchall()
         return [
@@ -133,8 +265,23 @@ class Store:
                 "clientMsgNo": client_msg_no,
                 "body": json.loads(body),
                 "ts": ts,
+                "mentions": json.loads(mentions),
+                "recalled": bool(recalled),
+                "version": version,
+                "editedAt": edited_at,
             }
-            for seq, message_id, sender, client_msg_no, body, ts in rows
+            for (
+                seq,
+                message_id,
+                sender,
+                client_msg_no,
+                body,
+                ts,
+                mentions,
+                recalled,
+                version,
+                edited_at,
+            ) in rows
         ]
 
     def max_seq(self, channel: str) -> int:
@@ -198,7 +345,48 @@ class Store:
         return max(0 if known is None else int(known), self.max_seq(channel))
 
     def unread(self, channel: str) -> int:
-        return max(0, self.last_seq(channel) - self.read_seq(channel))
+        """The messages after the read cursor, up to lastSeq, that are not recalled (a seq
+        not stored here counts unless its recall was seen)."""
+        return self.unread_in(channel, self.read_seq(channel), self.last_seq(channel))
+
+    def unread_in(self, channel: str, read_seq: int, last_seq: int) -> int:
+        """What unread would be with these cursors (a server's, to compare with its count)."""
+        if last_seq <= read_seq:
+            return 0
+        recalled = self._scalar(
+            "SELECT COUNT(*) FROM (SELECT seq FROM messages WHERE channel = ?1 AND recalled"
+            " AND seq > ?2 AND seq <= ?3 UNION SELECT seq FROM early_changes WHERE"
+            " channel = ?1 AND recalled AND seq > ?2 AND seq <= ?3)",
+            channel,
+            read_seq,
+            last_seq,
+        )
+        return last_seq - read_seq - int(recalled)
+
+    def mentions(self, channel: str, user: str) -> int:
+        """How many of the unread messages mention `user`."""
+        return self.mentions_in(channel, user, self.read_seq(channel), self.last_seq(channel))
+
+    def mentions_in(self, channel: str, user: str, read_seq: int, last_seq: int) -> int:
+        return int(
+            self._scalar(
+                "SELECT COUNT(*) FROM messages AS m WHERE m.channel = ?1 AND NOT m.recalled"
+                " AND m.seq > ?2 AND m.seq <= ?3"
+                " AND EXISTS (SELECT 1 FROM json_each(m.mentions) WHERE value = ?4)",
+                channel,
+                read_seq,
+                last_seq,
+                user,
+            )
+        )
+
+    def set_muted(self, channel: str, muted: bool) -> None:
+        """Record the user's mute of the channel, as the server reports it."""
+        self._ensure(channel)
+        self._db.execute("UPDATE cursors SET muted = ? WHERE channel = ?", (muted, channel))
+
+    def muted(self, channel: str) -> bool:
+        return bool(self._scalar("SELECT muted FROM cursors WHERE channel = ?", channel))
 
     def channels(self) -> list[str]:
         rows = self._db.execute(
@@ -207,15 +395,18 @@ class Store:
         return [str(row[0]) for row in rows]
 
     def total_unread(self) -> int:
-        return sum(self.unread(channel) for channel in self.channels())
+        """The unread of every channel not muted."""
+        return sum(self.unread(c) for c in self.channels() if not self.muted(c))
 
     # outbox
 
-    def outbox_add(self, client_msg_no: str, channel: str, body: Any) -> None:
+    def outbox_add(
+        self, client_msg_no: str, channel: str, body: Any, mentions: tuple[str, ...] = ()
+    ) -> None:
         self._db.execute(
-            "INSERT OR IGNORE INTO outbox (client_msg_no, channel, body, created)"
-            " VALUES (?, ?, ?, ?)",
-            (client_msg_no, channel, _dump(body), time.time()),
+            "INSERT OR IGNORE INTO outbox (client_msg_no, channel, body, created, mentions)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (client_msg_no, channel, _dump(body), time.time(), _dump(list(mentions))),
         )
 
     def outbox_remove(self, client_msg_no: str) -> OutboxEntry | None:
@@ -227,16 +418,18 @@ class Store:
 
     def outbox_get(self, client_msg_no: str) -> OutboxEntry | None:
         row = self._db.execute(
-            "SELECT client_msg_no, channel, body, created FROM outbox WHERE client_msg_no = ?",
+            "SELECT client_msg_no, channel, body, created, mentions FROM outbox"
+            " WHERE client_msg_no = ?",
             (client_msg_no,),
         ).fetchone()
-        return None if row is None else OutboxEntry(row[0], row[1], json.loads(row[2]), row[3])
+        return None if row is None else _outbox_entry(row)
 
     def outbox(self) -> list[OutboxEntry]:
         rows = self._db.execute(
-            "SELECT client_msg_no, channel, body, created FROM outbox ORDER BY created, rowid"
+            "SELECT client_msg_no, channel, body, created, mentions FROM outbox"
+            " ORDER BY created, rowid"
         ).fetchall()
-        return [OutboxEntry(r[0], r[1], json.loads(r[2]), r[3]) for r in rows]
+        return [_outbox_entry(row) for row in rows]
 
     # reads the server does not hold yet
 
@@ -319,8 +512,9 @@ class Store:
         empty, or another server answers at the address): drop what came from the server,
         keep what the user did.
 
-        - Messages, cursors and expiry records go: the new server numbers its own messages
-          from 1, and its seq n is not the old server's seq n.
+        - Messages, their early changes, cursors (mutes with them) and expiry records go:
+          the new server numbers its own messages from 1, and its seq n is not the old
+          server's seq n.
         - The outbox stays, to be sent again with the same clientMsgNo (on a server without
           their dedup records they become new messages).
         - Reads stay as anchors: the (seq, messageId) of every stored message the channel's
@@ -345,7 +539,7 @@ class Store:
                 "   UNION ALL SELECT channel, seq FROM wanted_reads) GROUP BY channel) AS r"
                 " ON m.channel = r.channel AND m.seq <= r.seq"
             )
-            for table in ("messages", "cursors", "expired", "wanted_reads"):
+            for table in ("messages", "cursors", "expired", "wanted_reads", "early_changes"):
                 self._db.execute(f"DELETE FROM {table}")  # noqa: S608 (names from this code)
             self._db.execute("COMMIT")
         except BaseException:

@@ -1,6 +1,7 @@
-"""The admin HTTP API (IAM-authorized): tokens, group membership and unread counts."""
+"""The admin HTTP API (IAM-authorized): tokens, group membership, unread counts, recalls."""
 
 from typing import Any
+from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -30,6 +31,13 @@ def put_group(group: str) -> dict[str, Any]:
 @app.get("/admin/users/<user>/unread")
 def user_unread(user: str) -> dict[str, Any]:
     return admin.user_unread(services(metrics), user)
+
+
+@app.delete("/admin/channels/<channel>/messages/<seq>")
+def recall_message(channel: str, seq: str) -> Response[dict[str, Any]]:
+    reply = admin.recall_message(services(metrics), unquote(channel), seq)
+    status = 200 if reply.get("recalled") else 404
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=reply)
 
 
 @app.exception_handler(ProtocolError)  # type: ignore[untyped-decorator]

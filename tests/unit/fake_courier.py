@@ -1,8 +1,9 @@
 """A Courier server in memory behind fake sockets, for the client SDK's unit tests.
 
-It keeps just enough of the protocol (one user's view: send with dedup, sync pages that
-skip expired messages, read, ack, ping) and can misbehave on purpose: `faults` lists,
-per action, what happens to the next frames of that action.
+It keeps just enough of the protocol (one user's view: send with dedup and mentions, sync
+pages that skip expired messages, read, ack, ping; v1.1's recall, edit and mute, with
+unread leaving recalled messages out) and can misbehave on purpose: `faults` lists, per
+action, what happens to the next frames of that action.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ Frame = dict[str, Any]
 DROP = "drop"  # lost on the way: not carried out, no reply
 GATEWAY_ERROR = "gateway_error"  # carried out, but the function "timed out" (AWS's frame)
 THROTTLED = "throttled"  # not carried out: a `throttled` error
+RECALL_MS = 120_000  # COURIER_RECALL_SECONDS
 
 
 def token_for(user: str) -> str:
@@ -41,8 +43,10 @@ class FakeServer:
     faults: dict[str, list[str]] = field(default_factory=dict)
     received: list[Frame] = field(default_factory=list)
     sendacks: dict[str, Frame] = field(default_factory=dict)  # clientMsgNo → first sendack
+    muted: set[str] = field(default_factory=set)
+    now: int = 1_764_158_400_000  # ms, for the recall window (messages are at now + seq)
 
-    def add(self, channel: str, sender: str, text: str) -> Frame:
+    def add(self, channel: str, sender: str, text: str, mentions: tuple[str, ...] = ()) -> Frame:
         """Store a message as if another user had sent it; returns its `message` frame."""
         history = self.messages.setdefault(channel, [])
         seq = len(history) + 1
@@ -55,8 +59,34 @@ class FakeServer:
             "body": {"text": text},
             "ts": 1_764_158_400_000 + seq,
         }
+        if mentions:
+            message["mentions"] = list(mentions)
         history.append(message)
         return {"type": "message", **message}
+
+    def recall(self, channel: str, seq: int) -> Frame:
+        """Recall a message (as its sender or the admin API would); returns the `recall`
+        frame the user's connections get."""
+        message = self.messages[channel][seq - 1]
+        for erased in ("body", "mentions"):
+            message.pop(erased, None)
+        message["recalled"] = True
+        return {
+            "type": "recall",
+            "channel": channel,
+            "seq": seq,
+            "messageId": message["messageId"],
+            "unread": self._unread(channel),
+        }
+
+    def edit(self, channel: str, seq: int, body: Any) -> Frame:
+        """Edit a message (as its sender would); returns the `edit` frame."""
+        message = self.messages[channel][seq - 1]
+        message["body"] = body
+        message["version"] = message.get("version", 0) + 1
+        message["editedAt"] = self.now
+        names = ("channel", "seq", "messageId", "body", "version", "editedAt")
+        return {"type": "edit", **_echo(message, *names)}
 
     def sent(self, action: str) -> list[Frame]:
         return [frame for frame in self.received if frame.get("action") == action]
@@ -88,7 +118,10 @@ class FakeServer:
         if client_msg_no in self.sendacks:
             return [{**self.sendacks[client_msg_no], "duplicate": True}]
         message = self.add(channel, self.user, "")
-        message["body"] = frame["body"]
+        stored = self.messages[channel][-1]
+        stored["body"] = message["body"] = frame["body"]
+        if frame.get("mentions"):
+            stored["mentions"] = message["mentions"] = frame["mentions"]
         self.reads[channel] = message["seq"]
         sendack = {
             "type": "sendack",
@@ -110,12 +143,14 @@ class FakeServer:
                     "channel": name,
                     "lastSeq": self._last_seq(name),
                     "readSeq": self.reads.get(name, 0),
-                    "unread": self._last_seq(name) - self.reads.get(name, 0),
-                    "lastMessage": None,
+                    "unread": self._unread(name),
+                    "mentions": self._mentions(name),
+                    "muted": name in self.muted,
+                    "lastMessage": self._last_message(name),
                 }
                 for name in sorted(self.messages)
             ]
-            total = sum(c["unread"] for c in conversations)
+            total = self._total_unread()
             return [
                 {
                     "type": "conversations",
@@ -125,7 +160,7 @@ class FakeServer:
                 }
             ]
         kept = [
-            {k: v for k, v in m.items() if k != "channel"}
+            self._stored(m)
             for m in self.messages.get(channel, [])
             if m["seq"] > frame.get("afterSeq", 0) and (channel, m["seq"]) not in self.expired
         ]
@@ -138,8 +173,59 @@ class FakeServer:
         channel = frame["channel"]
         read = max(self.reads.get(channel, 0), min(frame["seq"], self._last_seq(channel)))
         self.reads[channel] = read
-        unread = self._last_seq(channel) - read
+        unread = self._unread(channel)
         return [{"type": "read", "channel": channel, "readSeq": read, "unread": unread}]
+
+    def _recall(self, frame: Frame) -> list[Frame]:
+        channel, seq = frame["channel"], frame["seq"]
+        if seq > self._last_seq(channel):
+            return [{"type": "error", "code": "invalid", "message": "no such message"}]
+        message = self.messages[channel][seq - 1]
+        late = self.now - message["ts"] > RECALL_MS
+        if message["from"] != self.user or (late and not message.get("recalled")):
+            return [{"type": "error", "code": "forbidden", "message": "not yours, or too late"}]
+        return [self.recall(channel, seq)]
+
+    def _edit(self, frame: Frame) -> list[Frame]:
+        channel, seq = frame["channel"], frame["seq"]
+        if seq > self._last_seq(channel):
+            return [{"type": "error", "code": "invalid", "message": "no such message"}]
+        message = self.messages[channel][seq - 1]
+        if message["from"] != self.user or message.get("recalled"):
+            return [{"type": "error", "code": "forbidden", "message": "not yours, or recalled"}]
+        return [self.edit(channel, seq, frame["body"])]
+
+    def _mute(self, frame: Frame) -> list[Frame]:
+        channel, muted = frame["channel"], frame["muted"]
+        (self.muted.add if muted else self.muted.discard)(channel)
+        mute = {"type": "mute", "channel": channel, "muted": muted}
+        return [mute | {"totalUnread": self._total_unread()}]
+
+    def _unread(self, channel: str) -> int:
+        """v1.1: the messages after the read cursor that are not recalled."""
+        after = self.messages.get(channel, [])[self.reads.get(channel, 0) :]
+        return sum(1 for message in after if not message.get("recalled"))
+
+    def _mentions(self, channel: str) -> int:
+        after = self.messages.get(channel, [])[self.reads.get(channel, 0) :]
+        return sum(1 for message in after if self.user in message.get("mentions", []))
+
+    def _total_unread(self) -> int:
+        return sum(self._unread(name) for name in self.messages if name not in self.muted)
+
+    def _last_message(self, channel: str) -> Frame | None:
+        """A conversation's `lastMessage`: a summary, without clientMsgNo."""
+        last = self._last_seq(channel)
+        if not last or (channel, last) in self.expired:
+            return None
+        return {
+            k: v for k, v in self._stored(self.messages[channel][-1]).items() if k != "clientMsgNo"
+        }
+
+    @staticmethod
+    def _stored(message: Frame) -> Frame:
+        """A message as sync and `lastMessage` return it."""
+        return {k: v for k, v in message.items() if k != "channel"}
 
     def _ack(self, frame: Frame) -> list[Frame]:
         channel = frame["channel"]
@@ -229,6 +315,16 @@ async def until(condition: Any, timeout: float = 5.0) -> None:
     async with asyncio.timeout(timeout):
         while not condition():
             await asyncio.sleep(0.005)
+
+
+async def settled(client: CourierClient) -> list[Frame]:
+    """Once every frame pushed so far is applied (a ping's pong comes after them), the UI
+    events not taken yet."""
+    await client._request({"action": "ping"})
+    events = []
+    while not client.events.empty():
+        events.append(client.events.get_nowait())
+    return events
 
 
 @contextlib.asynccontextmanager

@@ -38,9 +38,17 @@ INVALID = "invalid"
 UNKNOWN_ACTION = "unknown_action"
 FORBIDDEN = "forbidden"
 TOO_LARGE = "too_large"
-ROUTES = ["send", "ack", "read", "sync", "$default"]
+ROUTES = ["send", "ack", "read", "sync", "recall", "edit", "mute", "$default"]
 ONE_WAY = {"ack"}  # no direct reply: a refusal is posted to the asking connection
-SAMPLES = {"send": "send-dm", "ack": "ack", "read": "read", "sync": "sync-conversations"}
+SAMPLES = {
+    "send": "send-dm",
+    "ack": "ack",
+    "read": "read",
+    "sync": "sync-conversations",
+    "recall": "recall",
+    "edit": "edit",
+    "mute": "mute",
+}
 REQUEST_ID = "req-42"
 MAX_BODY = 16 * 1024
 LONE = "\ud800"  # a lone surrogate: json.dumps writes it as the JSON text "\ud800"
@@ -363,6 +371,9 @@ VALID_FRAMES = {
     "ack": {**ACK, "requestId": REQUEST_ID},
     "read": {**READ, "requestId": REQUEST_ID},
     "sync": {"action": "sync", "requestId": REQUEST_ID},
+    "recall": {"action": "recall", "channel": DM, "seq": 1, "requestId": REQUEST_ID},
+    "edit": {"action": "edit", "channel": DM, "seq": 1, "body": {}, "requestId": REQUEST_ID},
+    "mute": {"action": "mute", "channel": DM, "muted": True, "requestId": REQUEST_ID},
     "$default": {"action": "ping", "requestId": REQUEST_ID},
 }
 NO_IDENTITY: dict[str, Callable[[dict[str, Any]], None]] = {

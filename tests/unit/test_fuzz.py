@@ -677,7 +677,7 @@ def test_the_admin_api_answers_200_400_or_404_and_a_refusal_changes_nothing(
         assert set(reply) == {"token", "expiresAt"}, reply
         before.assert_unchanged(courier)  # tokens are stateless
     elif path.endswith("/unread"):
-        assert set(reply) == {"user", "totalUnread", "channels"}, reply
+        assert set(reply) == {"user", "totalUnread", "channels", "muted", "mentions"}, reply
         assert reply["totalUnread"] == sum(reply["channels"].values()), reply
         before.assert_unchanged(courier)
     else:  # the group's own rows changed, no other

@@ -176,7 +176,13 @@ def test_redelivery_of_a_message_does_not_change_unread(courier: Courier) -> Non
     before = courier.unread("bob")
     for _ in range(3):  # resends after lost sendacks: each answered, none counted
         courier.send(alice, DM, "a1")
-    assert before == {"user": "bob", "totalUnread": 1, "channels": {DM: 1}}
+    assert before == {
+        "user": "bob",
+        "totalUnread": 1,
+        "channels": {DM: 1},
+        "muted": [],
+        "mentions": {},
+    }
     assert courier.unread("bob") == before
     assert len(courier.posted(bob, "message")) == 1
 

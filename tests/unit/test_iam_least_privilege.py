@@ -29,7 +29,7 @@ from local import handlers
 from local.template import TEMPLATE_PATH, load_template
 from tests import harness
 from tests.events import load_event
-from tests.harness import BASE_ENV, JWT_SECRET, Courier, atomic_dynamodb, partitioned_moto
+from tests.harness import BASE_ENV, JWT_SECRET, Conn, Courier, atomic_dynamodb, partitioned_moto
 
 TEMPLATE = load_template(TEMPLATE_PATH)
 RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
@@ -203,6 +203,21 @@ def _all_sample_events(courier: Courier, invoke: Callable[[str], Any]) -> None:
         invoke(function)(load_event(path.stem), courier.context)
 
 
+def _v11_scenarios(courier: Courier, alice: Conn, bob: Conn) -> None:
+    """v1.1: an edit, a recall, a mute and an admin recall, each telling a socket that is
+    gone."""
+    for action in (
+        {"action": "edit", "channel": "g:team", "seq": 2, "body": {"text": "t2!"}},
+        {"action": "recall", "channel": "g:team", "seq": 2},
+    ):
+        courier.drop(courier.connect("carol", "tablet"))
+        courier.frame(alice, action)
+    courier.drop(courier.connect("bob", "laptop"))
+    courier.frame(bob, {"action": "mute", "channel": "g:team", "muted": True})
+    courier.drop(courier.connect("carol", "tablet"))
+    assert courier.admin_recall("g:team", 1)[0] == 200
+
+
 def _scenarios(courier: Courier, invoke: Callable[[str], Any]) -> None:
     """What the unit suite does, function by function (see each step)."""
     # admin: a token (the secret from SSM), a group, unread counts
@@ -259,6 +274,7 @@ def _scenarios(courier: Courier, invoke: Callable[[str], Any]) -> None:
         pass
     while courier.drain("RetryQueue"):
         pass
+    _v11_scenarios(courier, alice, bob)
     # notifier: the offline members' jobs (dave, frank), each delivered twice
     courier.drain("NotifyQueue", twice=True)
     courier.disconnect(alice)

@@ -710,6 +710,8 @@ class CourierModel(RuleBasedStateMachine):
                 "lastSeq": last,
                 "readSeq": read,
                 "unread": last - read,
+                "mentions": 0,
+                "muted": False,
                 "lastMessage": summary,
             }, f"guarantee 3 (unread is derived): {entry}"
 
@@ -978,6 +980,8 @@ class CourierModel(RuleBasedStateMachine):
                 "user": user,
                 "totalUnread": sum(expected.values()),
                 "channels": expected,
+                "muted": [],
+                "mentions": {},
             }, f"admin unread of {user}"
         self.checks += 1
         links = self.live()

@@ -3,19 +3,9 @@ none once read, with the user's total unread as the badge."""
 
 from __future__ import annotations
 
-import pytest
-
-from courier import runtime
 from tests.harness import Courier
 
 DM = "dm:alice:bob"
-
-
-@pytest.fixture
-def clock(courier: Courier, monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    now = [1_800_000_000_000]
-    monkeypatch.setattr(runtime, "wall_clock_ms", lambda: now[0])
-    return now
 
 
 def test_an_offline_member_gets_one_notification_with_the_badge(courier: Courier) -> None:

@@ -221,7 +221,13 @@ def test_unread_never_changes_because_of_a_retry(courier: Courier, twice: bool) 
     courier.send(alice, DM, "m1")
     courier.send(alice, DM, "m2")
     courier.read(bob_tablet, DM, 2)  # read on one device; the phone never acks
-    expected = {"user": "bob", "totalUnread": 0, "channels": {DM: 0}}
+    expected = {
+        "user": "bob",
+        "totalUnread": 0,
+        "channels": {DM: 0},
+        "muted": [],
+        "mentions": {},
+    }
 
     while courier.drain("RetryQueue", twice=twice):
         assert courier.unread("bob") == expected

@@ -4,18 +4,7 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
-from courier import runtime
 from tests.harness import Courier
-
-
-@pytest.fixture
-def clock(courier: Courier, monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """A controllable server clock (ms): tests move it on to order channels by activity."""
-    now = [1_800_000_000_000]
-    monkeypatch.setattr(runtime, "wall_clock_ms", lambda: now[0])
-    return now
 
 
 def test_conversations_are_listed_most_recently_active_first(
@@ -49,6 +38,8 @@ def test_conversations_are_listed_most_recently_active_first(
         "lastSeq": 0,
         "readSeq": 0,
         "unread": 0,
+        "mentions": 0,
+        "muted": False,
         "lastMessage": None,
     }
     assert reply["totalUnread"] == 3 and reply["next"] is None
@@ -128,7 +119,13 @@ def test_a_new_group_member_sees_history_but_none_of_it_is_unread(courier: Couri
     dave = courier.connect("dave")
 
     assert [m["seq"] for m in courier.all_messages(dave, "g:team")] == [1, 2, 3]
-    assert courier.unread("dave") == {"user": "dave", "totalUnread": 0, "channels": {"g:team": 0}}
+    assert courier.unread("dave") == {
+        "user": "dave",
+        "totalUnread": 0,
+        "channels": {"g:team": 0},
+        "muted": [],
+        "mentions": {},
+    }
     assert courier.unread("bob")["channels"] == {"g:team": 3}  # bob stays, keeps his cursor
     courier.send(alice, "g:team", "m3")
     assert courier.unread("dave")["totalUnread"] == 1

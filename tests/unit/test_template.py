@@ -26,6 +26,9 @@ ROUTE_FUNCTIONS = {
     "ack": "AckFunction",
     "read": "ReadFunction",
     "sync": "SyncFunction",
+    "recall": "RecallFunction",
+    "edit": "EditFunction",
+    "mute": "MuteFunction",
 }
 # SQS workers: their queue, its dead-letter queue, and the event source settings.
 WORKERS: dict[str, dict[str, Any]] = {
@@ -57,13 +60,16 @@ FUNCTION_DIRS = {
     "AckFunction": "ack",
     "ReadFunction": "read",
     "SyncFunction": "sync",
+    "RecallFunction": "recall",
+    "EditFunction": "edit",
+    "MuteFunction": "mute",
     "AdminFunction": "admin",
     "DeliveryWorkerFunction": "delivery_worker",
     "RetryWorkerFunction": "retry_worker",
     "FanoutWorkerFunction": "fanout_worker",
     "NotifierFunction": "notifier",
 }
-TWO_WAY_ROUTES = {"$default", "send", "read", "sync"}
+TWO_WAY_ROUTES = {"$default", "send", "read", "sync", "recall", "edit", "mute"}
 ONE_WAY_ROUTES = set(ROUTE_FUNCTIONS) - TWO_WAY_ROUTES
 ENVIRONMENT_VARIABLES = {
     "COURIER_CONNECTIONS_TABLE",
@@ -86,6 +92,7 @@ ENVIRONMENT_VARIABLES = {
     "COURIER_MAX_RETRIES",
     "COURIER_FANOUT_INLINE_LIMIT",
     "COURIER_NOTIFY_COALESCE_SECONDS",
+    "COURIER_RECALL_SECONDS",
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_METRICS_NAMESPACE",
     "POWERTOOLS_LOG_LEVEL",
@@ -275,7 +282,7 @@ def test_websocket_api_is_a_websocket_api_routed_by_action() -> None:
     assert api["Properties"]["RouteSelectionExpression"] == "$request.body.action"
 
 
-def test_websocket_api_has_exactly_the_seven_protocol_routes() -> None:
+def test_websocket_api_has_exactly_the_protocol_routes() -> None:
     assert set(ROUTES) == set(ROUTE_FUNCTIONS)
     assert len(of_type("AWS::ApiGatewayV2::Route")) == len(ROUTE_FUNCTIONS)
     for route_id in ROUTES.values():
@@ -479,6 +486,7 @@ def test_resource_variables_refer_to_the_resources_and_settings_to_the_parameter
         "COURIER_MAX_RETRIES": "MaxRetries",
         "COURIER_FANOUT_INLINE_LIMIT": "FanoutInlineLimit",
         "COURIER_NOTIFY_COALESCE_SECONDS": "NotifyCoalesceSeconds",
+        "COURIER_RECALL_SECONDS": "RecallSeconds",
         "POWERTOOLS_LOG_LEVEL": "LogLevel",
     }
 
@@ -528,7 +536,7 @@ def test_management_endpoint_is_the_stage_url_of_the_websocket_api() -> None:
     )
 
 
-def test_admin_api_is_iam_authorized_and_serves_the_three_admin_calls() -> None:
+def test_admin_api_is_iam_authorized_and_serves_the_admin_calls() -> None:
     assert props("AdminApi")["Auth"] == {
         "DefaultAuthorizer": "AWS_IAM",
         "EnableIamAuthorizer": True,
@@ -542,6 +550,7 @@ def test_admin_api_is_iam_authorized_and_serves_the_three_admin_calls() -> None:
         ("POST", "/admin/tokens"),
         ("PUT", "/admin/groups/{group}"),
         ("GET", "/admin/users/{user}/unread"),
+        ("DELETE", "/admin/channels/{channel}/messages/{seq}"),
     }
 
 
@@ -627,7 +636,7 @@ def test_no_function_may_scan_or_use_wildcard_actions(function_id: str) -> None:
     assert wildcards == []
 
 
-def test_only_send_ack_read_and_the_delivery_workers_may_post_to_connections() -> None:
+def test_only_the_client_routes_and_the_delivery_workers_may_post_to_connections() -> None:
     posting = {
         function_id
         for function_id in FUNCTIONS
@@ -637,6 +646,10 @@ def test_only_send_ack_read_and_the_delivery_workers_may_post_to_connections() -
         "SendFunction",
         "AckFunction",
         "ReadFunction",
+        "RecallFunction",
+        "EditFunction",
+        "MuteFunction",
+        "AdminFunction",  # a recall tells the members
         "RetryWorkerFunction",
         "FanoutWorkerFunction",
     }

@@ -13,6 +13,9 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from courier import edits
+from courier import mute as mutes
+from courier import recall as recalls
 from courier.channels import channel_view, require_access
 from courier.conversations import conversations_frame
 from courier.cursors import advance_ack, advance_read
@@ -22,6 +25,7 @@ from courier.fanout import post_new_message
 from courier.frames import dumps, int_field, is_text, text_field
 from courier.history import messages_after
 from courier.ids import parse_channel
+from courier.mentions import mentions_field
 from courier.runtime import Services
 from courier.sequencer import Retention, accept_message
 from courier.websocket import Caller
@@ -68,6 +72,7 @@ def send(svc: Services, caller: Caller, frame: dict[str, Any]) -> dict[str, Any]
     channel = parse_channel(frame.get("channel"))
     client_msg_no = text_field(frame, "clientMsgNo", MAX_CLIENT_MSG_NO_CHARS)
     body_json = _body_json(frame)
+    mentions = mentions_field(frame)
     settings = svc.settings
     accepted = accept_message(
         svc.tables,
@@ -81,6 +86,7 @@ def send(svc: Services, caller: Caller, frame: dict[str, Any]) -> dict[str, Any]
         ),
         now_ms=svc.now_ms,
         sender_connection=caller.connection_id,
+        mentions=mentions,
     )
     message = accepted.message
     if accepted.duplicate:
@@ -133,7 +139,10 @@ def read(svc: Services, caller: Caller, frame: dict[str, Any]) -> dict[str, Any]
     require_access(caller.user, channel, view)
     target = min(seq, view.last_seq)
     if target > view.read_seq:
-        moved = advance_read(svc.tables, caller.user, channel, target, svc.now_ms())
+        passed = frozenset(seq for seq in view.mentioned if seq <= target)
+        moved = advance_read(
+            svc.tables, caller.user, channel, target, svc.now_ms(), passed_mentions=passed
+        )
         if moved is None:  # a concurrent read went further: report where it stands
             view = channel_view(svc.tables, caller.user, channel)
         else:
@@ -187,6 +196,33 @@ def sync(svc: Services, caller: Caller, frame: dict[str, Any]) -> dict[str, Any]
         "lastSeq": last_seq,
         "readSeq": min(view.read_seq, last_seq),
     }
+
+
+def recall(svc: Services, caller: Caller, frame: dict[str, Any]) -> dict[str, Any]:
+    channel = parse_channel(frame.get("channel"))
+    seq = int_field(frame, "seq", minimum=1)
+    message = recalls.recall_as_sender(svc, caller.user, channel, seq)
+    recalls.tell_members(svc, channel, seq, message.message_id, caller.connection_id)
+    view = channel_view(svc.tables, caller.user, channel)
+    return recalls.recall_frame(message.message_id, channel.id, seq, view.unread)
+
+
+def edit(svc: Services, caller: Caller, frame: dict[str, Any]) -> dict[str, Any]:
+    channel = parse_channel(frame.get("channel"))
+    seq = int_field(frame, "seq", minimum=1)
+    message = edits.edit_message(svc, caller.user, channel, seq, _body_json(frame))
+    edits.tell_members(svc, channel, message, caller.connection_id)
+    return edits.edit_frame(message)
+
+
+def mute(svc: Services, caller: Caller, frame: dict[str, Any]) -> dict[str, Any]:
+    channel = parse_channel(frame.get("channel"))
+    muted = frame.get("muted")
+    if not isinstance(muted, bool):
+        raise invalid("muted must be true or false")
+    reply = mutes.set_muted(svc, caller.user, channel, muted)
+    mutes.tell_devices(svc, caller.user, reply, caller.connection_id)
+    return reply
 
 
 def default(svc: Services, caller: Caller, frame: dict[str, Any]) -> dict[str, Any]:

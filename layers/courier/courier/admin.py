@@ -7,8 +7,9 @@ from typing import Any
 from courier.conversations import unread_summary
 from courier.errors import invalid
 from courier.frames import decode_frame, is_int
-from courier.ids import Channel, is_name
+from courier.ids import Channel, is_name, parse_channel
 from courier.membership import replace_group_members
+from courier.recall import recall_any
 from courier.runtime import Services
 from courier.tokens import DEFAULT_DEVICE, issue_token, jwt_secret
 
@@ -49,6 +50,17 @@ def put_group(svc: Services, group: str, body: dict[str, Any]) -> dict[str, Any]
         raise invalid(f"a group has at most {MAX_GROUP_MEMBERS} members")
     kept = replace_group_members(svc.tables, Channel(id=f"g:{group}"), members, svc.now_ms())
     return {"group": group, "members": kept}
+
+
+def recall_message(svc: Services, channel_id: str, seq_text: str) -> dict[str, Any]:
+    """Recall any message at any time; `{"error": "not_found"}` for a seq above lastSeq."""
+    channel = parse_channel(channel_id)
+    if not seq_text.isdigit() or int(seq_text) < 1 or len(seq_text) > 18:
+        raise invalid("seq must be a positive integer")
+    seq = int(seq_text)
+    if not recall_any(svc, channel, seq):
+        return {"error": "not_found", "message": f"{channel.id} has no message {seq}"}
+    return {"channel": channel.id, "seq": seq, "recalled": True}
 
 
 def user_unread(svc: Services, user: str) -> dict[str, Any]:

@@ -9,20 +9,29 @@ from courier.errors import forbidden
 from courier.ids import Channel
 from courier.models import Channels, Memberships
 from courier.tables import Tables, table_name
+from courier.unread import Unread, seqs
 
 
 @dataclass(frozen=True)
 class ChannelView:
-    """lastSeq of a channel and a user's membership and read cursor in it."""
+    """lastSeq of a channel, its recalled seqs, and a user's membership in it: read
+    cursor, mentions, mute."""
 
     last_seq: int
     last_ts: int
     read_seq: int
     joined_at: int | None
+    recalled: frozenset[int] = frozenset()
+    mentioned: frozenset[int] = frozenset()
+    muted: bool = False
+
+    @property
+    def tally(self) -> Unread:
+        return Unread(self.last_seq, self.read_seq, self.recalled, self.mentioned, self.muted)
 
     @property
     def unread(self) -> int:
-        return max(self.last_seq - self.read_seq, 0)
+        return self.tally.count
 
 
 def channel_view(tables: Tables, user: str, channel: Channel) -> ChannelView:
@@ -54,6 +63,9 @@ def channel_view(tables: Tables, user: str, channel: Channel) -> ChannelView:
         last_ts=int(head.last_ts or 0) if head else 0,
         read_seq=int(member.read_seq or 0) if member else 0,
         joined_at=int(member.joined_at or 0) if member else None,
+        recalled=seqs(head.recalled_seqs) if head else frozenset(),
+        mentioned=seqs(member.mention_seqs) if member else frozenset(),
+        muted=bool(member.muted) if member else False,
     )
 
 

@@ -1,7 +1,9 @@
 """A user's conversation list and unread totals, derived from cursors (never counted).
 
-unread(channel) = lastSeq(channel) - readSeq(user, channel). The list is read-diffused:
-the user's membership rows, then the channels' counter rows in batches of 100.
+unread(channel) follows courier.unread: the messages after the user's read cursor that
+are not recalled. The list is read-diffused: the user's membership rows (cursor, mute,
+mentions), then the channels' counter rows (lastSeq, recalled seqs) in batches of 100.
+totalUnread leaves muted conversations out.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from courier.history import last_messages
 from courier.membership import memberships_of
 from courier.models import Channels
 from courier.tables import Tables
+from courier.unread import Unread, seqs
 
 MAX_CURSOR_CHARS = 512  # ours are under 150: [activity, channel id of at most 131 chars]
 
@@ -28,10 +31,11 @@ class Conversation:
     last_seq: int
     read_seq: int
     activity: int  # ts of the last message, or when the user joined a silent group
+    tally: Unread
 
     @property
     def unread(self) -> int:
-        return max(self.last_seq - self.read_seq, 0)
+        return self.tally.count
 
     @property
     def order(self) -> tuple[int, str]:
@@ -52,12 +56,15 @@ def conversations_of(tables: Tables, user: str) -> list[Conversation]:
         last_seq = int(row.last_seq or 0) if row else 0
         if membership.channel.startswith("dm:") and last_seq == 0:
             continue
+        read_seq = min(membership.read_seq, last_seq)
+        recalled = seqs(row.recalled_seqs) if row else frozenset()
         found.append(
             Conversation(
                 channel=membership.channel,
                 last_seq=last_seq,
-                read_seq=min(membership.read_seq, last_seq),
+                read_seq=read_seq,
                 activity=int(row.last_ts or 0) if row and last_seq else membership.joined_at,
+                tally=Unread(last_seq, read_seq, recalled, membership.mentioned, membership.muted),
             )
         )
     found.sort(key=lambda c: c.order)
@@ -103,6 +110,8 @@ def conversations_frame(
             "lastSeq": c.last_seq,
             "readSeq": c.read_seq,
             "unread": c.unread,
+            "mentions": c.tally.mentions,
+            "muted": c.tally.muted,
             "lastMessage": messages[c.channel].summary() if c.channel in messages else None,
         }
         size = len(dumps(entry).encode("utf-8")) + 1
@@ -114,9 +123,14 @@ def conversations_frame(
     return {
         "type": "conversations",
         "conversations": page,
-        "totalUnread": sum(c.unread for c in everything),
+        "totalUnread": total_unread(everything),
         "next": encode_cursor(remaining[len(page) - 1]) if more else None,
     }
+
+
+def total_unread(conversations: list[Conversation]) -> int:
+    """totalUnread and the push badge: muted conversations left out."""
+    return sum(c.tally.counted for c in conversations)
 
 
 def unread_summary(tables: Tables, user: str) -> dict[str, Any]:
@@ -124,6 +138,8 @@ def unread_summary(tables: Tables, user: str) -> dict[str, Any]:
     everything = conversations_of(tables, user)
     return {
         "user": user,
-        "totalUnread": sum(c.unread for c in everything),
+        "totalUnread": total_unread(everything),
         "channels": {c.channel: c.unread for c in everything},
+        "muted": [c.channel for c in everything if c.tally.muted],
+        "mentions": {c.channel: c.tally.mentions for c in everything if c.tally.mentions},
     }

@@ -17,9 +17,17 @@ from courier.tables import Tables, device_key
 
 
 def advance_read(
-    tables: Tables, user: str, channel: Channel, target: int, now_ms: int
+    tables: Tables,
+    user: str,
+    channel: Channel,
+    target: int,
+    now_ms: int,
+    *,
+    passed_mentions: frozenset[int] = frozenset(),
 ) -> int | None:
     """Move the user's read cursor up to `target`; the new value, or None if it was not lower.
+    The same write drops `passed_mentions` (seqs at or below `target`) from the row's
+    mentionSeqs: read mentions are never counted again, and the set stays short.
 
     For a group the row must exist (membership); a DM's row is created on demand.
     The request is built by PynamoDB and sent on the shared client: PynamoDB's UpdateItem
@@ -31,7 +39,11 @@ def advance_read(
     if channel.is_group:
         condition &= row.joined_at.exists()
     request = row(user, channel.id).get_update_kwargs_from_instance(
-        actions=[row.read_seq.set(target), row.joined_at.set(row.joined_at | now_ms)],
+        actions=[
+            row.read_seq.set(target),
+            row.joined_at.set(row.joined_at | now_ms),
+            *([row.mention_seqs.delete(set(passed_mentions))] if passed_mentions else []),
+        ],
         condition=condition,
         return_values_on_condition_failure=ALL_OLD,
     )

@@ -19,6 +19,22 @@ class StoredMessage:
     client_msg_no: str
     body_json: str
     ts: int
+    mentions: tuple[str, ...] = ()
+    recalled: bool = False
+    version: int = 0  # its edits so far
+    edited_at: int | None = None
+
+    def _content(self) -> dict[str, Any]:
+        """Body, mentions and edit marks as clients see them: a recalled message has no
+        body and no mentions; a message never edited has no version."""
+        if self.recalled:
+            return {"recalled": True}
+        content: dict[str, Any] = {"body": loads(self.body_json)}
+        if self.mentions:
+            content["mentions"] = list(self.mentions)
+        if self.version:
+            content |= {"version": self.version, "editedAt": self.edited_at}
+        return content
 
     def fields(self) -> dict[str, Any]:
         """The message as clients see it (a `message` frame without `type`)."""
@@ -28,7 +44,7 @@ class StoredMessage:
             "messageId": self.message_id,
             "from": self.sender,
             "clientMsgNo": self.client_msg_no,
-            "body": loads(self.body_json),
+            **self._content(),
             "ts": self.ts,
         }
 
@@ -38,7 +54,7 @@ class StoredMessage:
             "seq": self.seq,
             "messageId": self.message_id,
             "from": self.sender,
-            "body": loads(self.body_json),
+            **self._content(),
             "ts": self.ts,
         }
 
@@ -51,6 +67,7 @@ class StoredMessage:
             client_msg_no=self.client_msg_no,
             body=self.body_json,
             ts=self.ts,
+            mentions=list(self.mentions) or None,
             expires_at=expires_at,
             sender_connection=sender_connection,
         )
@@ -65,6 +82,10 @@ class StoredMessage:
             client_msg_no=row.client_msg_no,
             body_json=row.body if row.body is not None else "null",
             ts=int(row.ts),
+            mentions=tuple(str(user) for user in row.mentions or ()),
+            recalled=bool(row.recalled),
+            version=int(row.version or 0),
+            edited_at=int(row.edited_at) if row.edited_at is not None else None,
         )
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from courier.ids import Channel
 from courier.tables import Tables
+from courier.unread import seqs
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,8 @@ class Membership:
     channel: str
     read_seq: int
     joined_at: int
+    muted: bool = False
+    mentioned: frozenset[int] = frozenset()
 
 
 def channel_members(tables: Tables, channel: Channel, limit: int | None = None) -> list[str]:
@@ -35,6 +38,8 @@ def memberships_of(tables: Tables, user: str) -> list[Membership]:
             channel=row.channel,
             read_seq=int(row.read_seq or 0),
             joined_at=int(row.joined_at or 0),
+            muted=bool(row.muted),
+            mentioned=seqs(row.mention_seqs),
         )
         for row in tables.memberships.query(user, consistent_read=True)
     ]

@@ -14,6 +14,8 @@ import logging
 from typing import Any
 
 from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
     NumberAttribute,
     NumberSetAttribute,
     TTLAttribute,
@@ -72,7 +74,8 @@ class Connections(CourierModel):
 
 
 class Channels(CourierModel):
-    """ChannelsTable: a channel's counter (lastSeq) and, for groups, its member count."""
+    """ChannelsTable: a channel's counter (lastSeq), for groups its member count, and the
+    seqs of its recalled messages (unread leaves them out: courier.unread)."""
 
     class Meta:
         table_name: str | None = UNBOUND
@@ -82,10 +85,12 @@ class Channels(CourierModel):
     last_ts = NumberAttribute(attr_name="lastTs", null=True)
     created_at = NumberAttribute(attr_name="createdAt", null=True)
     member_count = NumberAttribute(attr_name="memberCount", null=True)
+    recalled_seqs = NumberSetAttribute(attr_name="recalledSeqs", null=True)
 
 
 class Messages(CourierModel):
-    """MessagesTable: a message at (channel, seq); `body` is its JSON text."""
+    """MessagesTable: a message at (channel, seq); `body` is its JSON text, erased (with its
+    mentions) once recalled; `version` counts its edits."""
 
     class Meta:
         table_name: str | None = UNBOUND
@@ -97,6 +102,10 @@ class Messages(CourierModel):
     client_msg_no = UnicodeAttribute(attr_name="clientMsgNo")
     body = UnicodeAttribute(null=True)
     ts = NumberAttribute()
+    mentions = ListAttribute(of=UnicodeAttribute, null=True)
+    recalled = BooleanAttribute(null=True)
+    version = NumberAttribute(null=True)
+    edited_at = NumberAttribute(attr_name="editedAt", null=True)
     expires_at = ExpiresAt(attr_name="expiresAt")
     # The connection that sent it, which is never sent its own message: the durable
     # delivery path (the table's stream) reads it from the new image. Never in a frame.
@@ -115,7 +124,8 @@ class ByChannel(GlobalSecondaryIndex["Memberships"]):  # type: ignore[no-untyped
 
 
 class Memberships(CourierModel):
-    """MembershipsTable: a user's membership of a channel and their read cursor."""
+    """MembershipsTable: a user's membership of a channel, their read cursor, whether they
+    muted it, and the seqs above their cursor of the messages that mention them."""
 
     class Meta:
         table_name: str | None = UNBOUND
@@ -124,6 +134,8 @@ class Memberships(CourierModel):
     channel = UnicodeAttribute(range_key=True)
     read_seq = NumberAttribute(attr_name="readSeq", null=True)
     joined_at = NumberAttribute(attr_name="joinedAt", null=True)
+    muted = BooleanAttribute(null=True)
+    mention_seqs = NumberSetAttribute(attr_name="mentionSeqs", null=True)
     by_channel = ByChannel()
 
 

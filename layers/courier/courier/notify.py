@@ -2,9 +2,11 @@
 
 A notification job is queued per (offline member, message) with DelaySeconds =
 COURIER_NOTIFY_COALESCE_SECONDS. When it runs, the notifier skips a channel the user
-has read that far, notifies about the channel's *latest* message, and records it with a
-conditional write: at most one notification per (user, channel, seq), and none within
-the coalescing window of the previous one for that (user, channel).
+has read that far and a message recalled since, notifies about the channel's *latest*
+message not recalled, and records it with a conditional write: at most one notification
+per (user, channel, seq), and none within the coalescing window of the previous one for
+that (user, channel). A muted channel pushes only a message that mentions the user. The
+badge is the user's totalUnread, muted channels left out.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from typing import Any
 
 from pynamodb.exceptions import UpdateError
 
-from courier.channels import channel_view
-from courier.conversations import conversations_of
+from courier.channels import ChannelView, channel_view
+from courier.conversations import conversations_of, total_unread
 from courier.dynamo import is_condition_failure
 from courier.history import StoredMessage, last_messages
 from courier.ids import parse_channel
@@ -77,20 +79,44 @@ def _record(svc: Services, job: NotifyJob, seq: int, now_ms: int) -> bool:
     return True
 
 
+def _skipped(view: ChannelView, seq: int, *, member: bool) -> str | None:
+    """Why nothing is owed for this job's message: the user left, read it, or it was
+    recalled."""
+    if not member:
+        return "not_member"
+    if view.read_seq >= seq or view.read_seq >= view.last_seq:
+        return "read"
+    return "recalled" if seq in view.recalled else None
+
+
+def _subject(view: ChannelView, seq: int) -> int | None:
+    """The message the push is about: the channel's latest unread one not recalled (the
+    notifier coalesces); in a muted channel, this job's message if it mentions the user,
+    else none."""
+    if view.muted:
+        return seq if seq in view.mentioned else None
+    latest = view.last_seq
+    while latest in view.recalled:
+        latest -= 1
+    return latest
+
+
 def run_notify_job(svc: Services, job: NotifyJob) -> str:
     """Carry out one notification job; returns what it did."""
     channel = parse_channel(job.channel)
     view = channel_view(svc.tables, job.user, channel)
-    if channel.is_group and view.joined_at is None:
-        return "not_member"
-    if view.read_seq >= job.seq or view.read_seq >= view.last_seq:
-        return "read"
-    latest = last_messages(svc.tables, {channel.id: view.last_seq}).get(channel.id)
+    skipped = _skipped(view, job.seq, member=channel.is_dm or view.joined_at is not None)
+    if skipped:
+        return skipped
+    about = _subject(view, job.seq)
+    if about is None:
+        return "muted"
+    latest = last_messages(svc.tables, {channel.id: about}).get(channel.id)
     if latest is None:
         return "expired"
     if not _record(svc, job, latest.seq, svc.now_ms()):
         return "coalesced"
-    badge = sum(c.unread for c in conversations_of(svc.tables, job.user))
+    badge = total_unread(conversations_of(svc.tables, job.user))
     notification = {
         "user": job.user,
         "channel": channel.id,

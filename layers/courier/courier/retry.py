@@ -226,11 +226,12 @@ def _post(
     covers: Callable[[int], bool] = lambda _: True,
 ) -> bool:
     """Post the channel's messages after `after` up to `upto` that `covers` names to the
-    device's sockets, in order, while one lives; whether one still does."""
+    device's sockets, in order, while one lives; whether one still does. A recalled
+    message is never sent again; an edited one goes with its latest body."""
     connections = device.connections
     for sent in messages_between(svc.tables, job.channel, after, upto):
         targets = [c for c in connections if _owed(c, sent)]
-        if targets and covers(sent.message.seq):
+        if targets and covers(sent.message.seq) and not sent.message.recalled:
             frame = {"type": "message", **sent.message.fields()}
             gone = post_frame(svc.tables, svc.poster, targets, frame).gone
             connections = [c for c in connections if c not in gone]

@@ -7,8 +7,10 @@ The transaction (PynamoDB's TransactWrite) writes four items, whatever the chann
   the sender's membership row                 readSeq = seq (own messages are never unread);
                                               for groups, attribute_exists: still a member
 and, on a DM's first message only, the peer's membership row, so that the DM shows
-in the peer's conversation list. PynamoDB sends puts before updates: the positions
-below are those of the cancellation reasons.
+in the peer's conversation list; then each mentioned member's membership row, which
+gets the seq in `mentionSeqs` (attribute_exists: still a member; see courier.mentions).
+PynamoDB sends puts before updates: the positions below are those of the cancellation
+reasons.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 
 from pynamodb.constants import ALL_OLD
 from pynamodb.exceptions import CancellationReason, TransactWriteError
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from courier.channels import ChannelHead, channel_head
@@ -28,6 +31,7 @@ from courier.dynamo import error_code, is_throttling
 from courier.errors import THROTTLED, ProtocolError, forbidden
 from courier.history import StoredMessage
 from courier.ids import Channel
+from courier.mentions import mentioned_members
 from courier.tables import Tables
 
 DEDUP, MESSAGE, COUNTER, SENDER = range(4)
@@ -65,6 +69,7 @@ def _add_items(
     prev_seq: int,
     retention: Retention,
     sender_connection: str | None,
+    mentioned: list[str],
 ) -> None:
     expires = message.ts // 1000
     dedup, counter, member = tables.dedup, tables.channels, tables.memberships
@@ -102,6 +107,7 @@ def _add_items(
         ],
         condition=member.joined_at.exists() if channel.is_group else None,
     )
+    mention: list[Action] = [member.mention_seqs.add({message.seq})]
     if channel.dm_users is not None and prev_seq == 0:
         peer = next(u for u in channel.dm_users if u != message.sender)
         transaction.update(
@@ -109,7 +115,13 @@ def _add_items(
             actions=[
                 member.joined_at.set(member.joined_at | message.ts),
                 member.read_seq.set(member.read_seq | 0),
+                *(mention if peer in mentioned else []),
             ],
+        )
+        mentioned = [user for user in mentioned if user != peer]
+    for user in mentioned:
+        transaction.update(
+            member(user, channel.id), actions=mention, condition=member.joined_at.exists()
         )
 
 
@@ -140,6 +152,7 @@ def accept_message(
     retention: Retention,
     now_ms: Callable[[], int],
     sender_connection: str | None = None,
+    mentions: tuple[str, ...] = (),
     sleep: Callable[[float], None] = time.sleep,
 ) -> Accepted:
     """Store a message exactly once for (sender, clientMsgNo) at the next seq of the channel.
@@ -149,6 +162,7 @@ def accept_message(
     """
     channel.check_dm_party(sender)
     head = channel_head(tables, channel)
+    mentioned = mentioned_members(tables, channel, sender, mentions)
     for attempt in range(MAX_ATTEMPTS):
         prev_seq = head.last_seq
         ts = max(now_ms(), head.last_ts)  # ts never goes back along a channel's seq
@@ -160,6 +174,7 @@ def accept_message(
             client_msg_no=client_msg_no,
             body_json=body_json,
             ts=ts,
+            mentions=mentions,
         )
         try:
             with TransactWrite(connection=tables.connection) as transaction:
@@ -171,6 +186,7 @@ def accept_message(
                     prev_seq=prev_seq,
                     retention=retention,
                     sender_connection=sender_connection,
+                    mentioned=mentioned,
                 )
             return Accepted(message=message, duplicate=False, member_count=head.member_count)
         except TransactWriteError as exc:
@@ -183,6 +199,8 @@ def accept_message(
                     return Accepted(message=original, duplicate=True, member_count=0)
             if _failed(reasons, SENDER):
                 raise forbidden(f"you are not a member of {channel.id}") from None
+            if any(_failed(reasons, i) for i in range(SENDER + 1, len(reasons))):
+                mentioned = mentioned_members(tables, channel, sender, mentions)  # one left
             sleep(random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)))
             counter = reasons[COUNTER] if _failed(reasons, COUNTER) else None
             current = counter.raw_item if counter is not None else None

@@ -35,6 +35,7 @@ class Settings:
     max_retries: int
     fanout_inline_limit: int
     notify_coalesce_seconds: int
+    recall_seconds: int = 120
     aws_region: str | None = None  # Lambda sets AWS_REGION; None: botocore's own lookup
 
 
@@ -87,6 +88,7 @@ def load_settings(env: dict[str, str]) -> Settings:
         max_retries=_int(env, "COURIER_MAX_RETRIES", 5, 0),
         fanout_inline_limit=_int(env, "COURIER_FANOUT_INLINE_LIMIT", 100, 1),
         notify_coalesce_seconds=_int(env, "COURIER_NOTIFY_COALESCE_SECONDS", 30, 0),
+        recall_seconds=_int(env, "COURIER_RECALL_SECONDS", 120, 1),
         aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
     )
 
