@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from courier import sequencer
 from tests.harness import Conn, Courier
 
 GROUP = "g:team"
@@ -110,3 +111,25 @@ def test_bad_mentions_are_invalid_and_store_nothing(courier: Courier, mentions: 
 
     assert reply["type"] == "error" and reply["code"] == "invalid", reply
     assert courier.items("MessagesTable") == []
+
+
+def test_a_member_who_leaves_before_the_send_commits_is_left_out_of_its_mentions(
+    courier: Courier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The send reads which mentioned users are members, then commits; carol left in
+    # between: her row's condition cancels the transaction, the send reads again and
+    # commits without her (no membership row is made for someone outside the group).
+    courier.group("team", ["alice", "bob"])
+    alice = courier.connect("alice")
+    stale = iter([["bob", "carol"]])
+    fresh = sequencer.mentioned_members
+    monkeypatch.setattr(
+        sequencer, "mentioned_members", lambda *args: next(stale, None) or fresh(*args)
+    )
+
+    reply = send(courier, alice, GROUP, "m1", ["bob", "carol"])
+
+    assert reply["type"] == "sendack" and reply["seq"] == 1, reply
+    rows = {r["userId"]["S"]: r for r in courier.items("MembershipsTable")}
+    assert set(rows) == {"alice", "bob"}
+    assert rows["bob"]["mentionSeqs"] == {"NS": ["1"]}
