@@ -118,3 +118,27 @@ def test_a_chunk_redelivered_before_it_posted_reaches_devices_through_retries(
     assert len(courier.jobs("RetryQueue")) == 5  # a probe per device
     courier.drain("RetryQueue")
     assert message_copies(courier, receivers, "g:six") == [1] * 5
+
+
+def test_a_message_fanned_out_in_chunks_carries_its_mentions(
+    courier: Courier, monkeypatch: Any
+) -> None:
+    monkeypatch.setenv("COURIER_FANOUT_INLINE_LIMIT", "3")
+    members = [f"u{i}" for i in range(6)]
+    courier.group("six", members)
+    conns = [courier.connect(u) for u in members]
+    courier.frame(
+        conns[0],
+        {
+            "action": "send",
+            "channel": "g:six",
+            "clientMsgNo": "hi",
+            "body": {"text": "@u1"},
+            "mentions": ["u1"],
+        },
+    )
+
+    while courier.drain("FanoutQueue"):
+        pass
+
+    assert [f["mentions"] for f in courier.posted(conns[1], "message")] == [["u1"]]

@@ -54,19 +54,7 @@ class FanoutJob:
     users: list[str] | None = None
 
     def body(self) -> dict[str, Any]:
-        m = self.message
-        body: dict[str, Any] = {
-            "message": {
-                "channel": m.channel,
-                "seq": m.seq,
-                "messageId": m.message_id,
-                "from": m.sender,
-                "clientMsgNo": m.client_msg_no,
-                "body": m.body_json,
-                "ts": m.ts,
-            },
-            "except": self.except_connection,
-        }
+        body: dict[str, Any] = {"message": self.message.job(), "except": self.except_connection}
         if self.users is not None:
             body["users"] = self.users
         return body
@@ -79,16 +67,7 @@ class FanoutJob:
 
     @classmethod
     def from_body(cls, body: dict[str, Any]) -> FanoutJob:
-        m = body["message"]
-        message = StoredMessage(
-            channel=str(m["channel"]),
-            seq=int(m["seq"]),
-            message_id=str(m["messageId"]),
-            sender=str(m["from"]),
-            client_msg_no=str(m["clientMsgNo"]),
-            body_json=str(m["body"]),
-            ts=int(m["ts"]),
-        )
+        message = StoredMessage.from_job(body["message"])
         users = body.get("users")
         return cls(
             message, body.get("except"), [str(u) for u in users] if users is not None else None

@@ -58,6 +58,33 @@ class StoredMessage:
             "ts": self.ts,
         }
 
+    def job(self) -> dict[str, Any]:
+        """The message as a job carries it (a fan-out job): the body as its stored JSON
+        text, mentions when it has any. A new message, so never recalled nor edited."""
+        fields: dict[str, Any] = {
+            "channel": self.channel,
+            "seq": self.seq,
+            "messageId": self.message_id,
+            "from": self.sender,
+            "clientMsgNo": self.client_msg_no,
+            "body": self.body_json,
+            "ts": self.ts,
+        }
+        return fields | ({"mentions": list(self.mentions)} if self.mentions else {})
+
+    @classmethod
+    def from_job(cls, fields: dict[str, Any]) -> StoredMessage:
+        return cls(
+            channel=str(fields["channel"]),
+            seq=int(fields["seq"]),
+            message_id=str(fields["messageId"]),
+            sender=str(fields["from"]),
+            client_msg_no=str(fields["clientMsgNo"]),
+            body_json=str(fields["body"]),
+            ts=int(fields["ts"]),
+            mentions=tuple(str(user) for user in fields.get("mentions", ())),
+        )
+
     def to_row(self, expires_at: int, sender_connection: str | None = None) -> Messages:
         return Messages(
             channel=self.channel,
