@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from courier.errors import forbidden
+from courier.errors import forbidden, invalid
 from courier.ids import Channel
 from courier.models import Channels, Memberships
 from courier.tables import Tables, table_name
@@ -74,6 +74,16 @@ def require_access(user: str, channel: Channel, view: ChannelView) -> None:
     channel.check_dm_party(user)
     if channel.is_group and view.joined_at is None:
         raise forbidden(f"you are not a member of {channel.id}")
+
+
+def message_view(tables: Tables, user: str, channel: Channel, seq: int) -> ChannelView:
+    """The user's view of a channel they act on message `seq` of (recall, edit): a channel
+    of theirs, and a seq it has reached."""
+    view = channel_view(tables, user, channel)
+    require_access(user, channel, view)
+    if seq > view.last_seq:
+        raise invalid(f"seq {seq} is above the channel's lastSeq {view.last_seq}")
+    return view
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ from typing import Any
 from pynamodb.exceptions import UpdateError
 
 from courier.broadcast import broadcast, same_frame
-from courier.channels import channel_view, require_access
+from courier.channels import message_view
 from courier.dynamo import is_condition_failure
-from courier.errors import forbidden, invalid
+from courier.errors import forbidden
 from courier.history import StoredMessage
 from courier.ids import Channel
 from courier.membership import channel_members
@@ -27,10 +27,7 @@ def edit_message(
     svc: Services, user: str, channel: Channel, seq: int, body_json: str
 ) -> StoredMessage:
     """Store the new body of the caller's message; the message as edited."""
-    view = channel_view(svc.tables, user, channel)
-    require_access(user, channel, view)
-    if seq > view.last_seq:
-        raise invalid(f"seq {seq} is above the channel's lastSeq {view.last_seq}")
+    message_view(svc.tables, user, channel, seq)
     rows = svc.tables.messages
     row = rows(channel.id, seq)
     try:

@@ -21,9 +21,9 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from courier.broadcast import broadcast
-from courier.channels import channel_head, channel_view, require_access
+from courier.channels import channel_head, message_view
 from courier.dynamo import error_code
-from courier.errors import forbidden, invalid
+from courier.errors import forbidden
 from courier.history import StoredMessage
 from courier.ids import Channel
 from courier.membership import channel_members
@@ -66,10 +66,7 @@ def erase(tables: Tables, channel: str, seq: int) -> None:
 def recall_as_sender(svc: Services, user: str, channel: Channel, seq: int) -> StoredMessage:
     """The sender's recall, within COURIER_RECALL_SECONDS of the message's ts; the message
     (recalling a recalled one again changes nothing)."""
-    view = channel_view(svc.tables, user, channel)
-    require_access(user, channel, view)
-    if seq > view.last_seq:
-        raise invalid(f"seq {seq} is above the channel's lastSeq {view.last_seq}")
+    message_view(svc.tables, user, channel, seq)
     message = stored_message(svc.tables, channel.id, seq)
     if message is None or message.sender != user:
         raise forbidden("only its sender may recall a message")
