@@ -201,10 +201,10 @@ def sync(svc: Services, caller: Caller, frame: dict[str, Any]) -> dict[str, Any]
 def recall(svc: Services, caller: Caller, frame: dict[str, Any]) -> dict[str, Any]:
     channel = parse_channel(frame.get("channel"))
     seq = int_field(frame, "seq", minimum=1)
-    message = recalls.recall_as_sender(svc, caller.user, channel, seq)
-    recalls.tell_members(svc, channel, seq, message.message_id, caller.connection_id)
-    view = channel_view(svc.tables, caller.user, channel)
-    return recalls.recall_frame(message.message_id, channel.id, seq, view.unread)
+    recalled = recalls.recall_as_sender(svc, caller.user, channel, seq)
+    message_id = recalled.message.message_id
+    recalls.tell_members(svc, channel, seq, message_id, caller.connection_id)
+    return recalls.recall_frame(message_id, channel.id, seq, recalled.unread)
 
 
 def edit(svc: Services, caller: Caller, frame: dict[str, Any]) -> dict[str, Any]:

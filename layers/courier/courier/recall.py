@@ -15,6 +15,7 @@ unread, read after the recall: each member's membership row, one BatchGetItem pe
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
@@ -63,19 +64,25 @@ def erase(tables: Tables, channel: str, seq: int) -> None:
         head(channel).update(actions=[head.recalled_seqs.add({seq})])  # expired message
 
 
-def recall_as_sender(svc: Services, user: str, channel: Channel, seq: int) -> StoredMessage:
-    """The sender's recall, within COURIER_RECALL_SECONDS of the message's ts; the message
-    (recalling a recalled one again changes nothing)."""
-    message_view(svc.tables, user, channel, seq)
+@dataclass(frozen=True)
+class Recalled:
+    message: StoredMessage
+    unread: int  # the caller's, once the message is recalled
+
+
+def recall_as_sender(svc: Services, user: str, channel: Channel, seq: int) -> Recalled:
+    """The sender's recall, within COURIER_RECALL_SECONDS of the message's ts (recalling a
+    recalled one again changes nothing). The caller's unread after it comes from the view
+    read before, with this seq recalled: no second read."""
+    view = message_view(svc.tables, user, channel, seq)
     message = stored_message(svc.tables, channel.id, seq)
     if message is None or message.sender != user:
         raise forbidden("only its sender may recall a message")
-    if message.recalled:
-        return message
-    if svc.now_ms() - message.ts > svc.settings.recall_seconds * 1000:
-        raise forbidden(f"a message may be recalled within {svc.settings.recall_seconds} s")
-    erase(svc.tables, channel.id, seq)
-    return message
+    if not message.recalled:
+        if svc.now_ms() - message.ts > svc.settings.recall_seconds * 1000:
+            raise forbidden(f"a message may be recalled within {svc.settings.recall_seconds} s")
+        erase(svc.tables, channel.id, seq)
+    return Recalled(message, replace(view, recalled=view.recalled | {seq}).unread)
 
 
 def recall_frame(message_id: str, channel: str, seq: int, unread: int) -> dict[str, Any]:
@@ -106,7 +113,7 @@ def tell_members(
                 message_id,
                 channel.id,
                 seq,
-                Unread(last_seq, min(read.get(user, 0), last_seq), recalled).count,
+                Unread(last_seq, read.get(user, 0), recalled).count,
             )
             for user in users
         }
