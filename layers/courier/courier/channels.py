@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from courier.dynamo import seqs
 from courier.errors import forbidden, invalid
 from courier.ids import Channel
 from courier.models import Channels, Memberships
 from courier.tables import Tables, table_name
-from courier.unread import Unread, seqs
+from courier.unread import Unread
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,14 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from courier.dynamo import seqs
 from courier.errors import invalid
 from courier.frames import dumps
 from courier.history import last_messages
 from courier.membership import memberships_of
 from courier.models import Channels
 from courier.tables import Tables
-from courier.unread import Unread, seqs
+from courier.unread import Unread
 
 MAX_CURSOR_CHARS = 512  # ours are under 150: [activity, channel id of at most 131 chars]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TypeAlias
 
 from botocore.exceptions import ClientError
@@ -32,3 +33,8 @@ def is_condition_failure(exc: DynamoError) -> bool:
 
 def is_throttling(exc: DynamoError) -> bool:
     return error_code(exc) in THROTTLING_CODES
+
+
+def seqs(values: Iterable[int | float] | None) -> frozenset[int]:
+    """A number set attribute as seqs (PynamoDB reads numbers as int or float)."""
+    return frozenset(int(v) for v in values or ())

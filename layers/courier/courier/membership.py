@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from courier.dynamo import seqs
 from courier.ids import Channel
 from courier.tables import Tables
-from courier.unread import seqs
 
 
 @dataclass(frozen=True)

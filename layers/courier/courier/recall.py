@@ -23,14 +23,14 @@ from pynamodb.transactions import TransactWrite
 
 from courier.broadcast import broadcast
 from courier.channels import channel_head, message_view
-from courier.dynamo import error_code
+from courier.dynamo import error_code, seqs
 from courier.errors import forbidden
 from courier.history import StoredMessage
 from courier.ids import Channel
 from courier.membership import channel_members
 from courier.runtime import Services
 from courier.tables import Tables
-from courier.unread import Unread, seqs
+from courier.unread import Unread
 
 
 def stored_message(tables: Tables, channel: str, seq: int) -> StoredMessage | None:

@@ -33,7 +33,7 @@ from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
-from courier.dynamo import is_condition_failure
+from courier.dynamo import is_condition_failure, seqs
 from courier.models import Retries
 from courier.tables import Tables, device_key
 
@@ -70,8 +70,8 @@ class Chain:
             attempt=int(row.attempt or 0),
             floor=int(row.floor_seq or 0),
             due=int(row.due_at or 0),
-            seqs=frozenset(int(v) for v in row.seqs) if row.seqs else None,
-            done=frozenset(int(v) for v in row.done_seqs or ()),
+            seqs=seqs(row.seqs) if row.seqs else None,
+            done=seqs(row.done_seqs),
         )
 
     @property

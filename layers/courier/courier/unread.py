@@ -39,8 +39,3 @@ class Unread:
     def counted(self) -> int:
         """What the channel adds to totalUnread and badges: nothing when muted."""
         return 0 if self.muted else self.count
-
-
-def seqs(values: Iterable[int | float] | None) -> frozenset[int]:
-    """A number set attribute as seqs (PynamoDB reads numbers as int or float)."""
-    return frozenset(int(v) for v in values or ())
