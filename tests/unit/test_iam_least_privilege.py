@@ -205,13 +205,19 @@ def _all_sample_events(courier: Courier, invoke: Callable[[str], Any]) -> None:
 
 def _v11_scenarios(courier: Courier, alice: Conn, bob: Conn) -> None:
     """v1.1: an edit, a recall, a mute and an admin recall, each telling a socket that is
-    gone."""
+    gone; then an edit, a recall and an admin recall in the group above the inline limit
+    (fan-out jobs)."""
     for action in (
         {"action": "edit", "channel": "g:team", "seq": 2, "body": {"text": "t2!"}},
         {"action": "recall", "channel": "g:team", "seq": 2},
     ):
         courier.drop(courier.connect("carol", "tablet"))
         courier.frame(alice, action)
+    courier.frame(alice, {"action": "edit", "channel": "g:big", "seq": 1, "body": {"text": "!"}})
+    courier.frame(alice, {"action": "recall", "channel": "g:big", "seq": 1})
+    assert courier.admin_recall("g:big", 1)[0] == 200
+    while courier.drain("FanoutQueue"):
+        pass
     courier.drop(courier.connect("bob", "laptop"))
     courier.frame(bob, {"action": "mute", "channel": "g:team", "muted": True})
     courier.drop(courier.connect("carol", "tablet"))

@@ -711,6 +711,8 @@ def test_no_function_gets_sqs_or_sns_wildcards(function_id: str) -> None:
 
 
 def test_only_the_delivery_workers_may_enqueue_and_only_to_their_queues() -> None:
+    """And recall, edit and the admin API (its recall), only to the fan-out queue: a
+    large channel's recall and edit frames go through fan-out jobs."""
     senders = {
         function_id: {resource_name(r) for r in grants(function_id, "sqs:SendMessage")}
         for function_id in FUNCTIONS
@@ -725,6 +727,9 @@ def test_only_the_delivery_workers_may_enqueue_and_only_to_their_queues() -> Non
         },
         "RetryWorkerFunction": {"RetryQueue"},
         "FanoutWorkerFunction": {"RetryQueue", "NotifyQueue", "FanoutQueue"},
+        "RecallFunction": {"FanoutQueue"},
+        "EditFunction": {"FanoutQueue"},
+        "AdminFunction": {"FanoutQueue"},
     }
 
 
@@ -768,6 +773,8 @@ def test_send_may_find_members_but_queues_nothing_the_durable_path_queues_it() -
                 ("sqs:SendMessage", "RetryQueue"),
                 ("sqs:SendMessage", "NotifyQueue"),
                 ("sqs:SendMessage", "FanoutQueue"),
+                ("dynamodb:GetItem", "ChannelsTable"),  # a recall's frames carry unread
+                ("dynamodb:BatchGetItem", "MembershipsTable"),
             },
         ),
         (

@@ -211,7 +211,7 @@ def edit(svc: Services, caller: Caller, frame: dict[str, Any]) -> dict[str, Any]
     channel = parse_channel(frame.get("channel"))
     seq = int_field(frame, "seq", minimum=1)
     message = edits.edit_message(svc, caller.user, channel, seq, _body_json(frame))
-    edits.tell_members(svc, channel, message, caller.connection_id)
+    edits.tell_members(svc, message, caller.connection_id)
     return edits.edit_frame(message)
 
 

@@ -1,4 +1,5 @@
-"""Frames about a channel for every live connection of its members: recall, edit, mute.
+"""Frames for every live connection of some users: recall and edit (a channel's members,
+through courier.channel_frames), mute (the user's own devices).
 
 Unlike a new message these are not retried: a client that misses one catches up through
 sync (a recalled message syncs as recalled, an edited one with its latest body). Each
@@ -21,17 +22,24 @@ logger = logging.getLogger(__name__)
 FrameFor = Callable[[list[str]], dict[str, dict[str, Any]]]  # users -> user -> frame
 
 
+def post_to_users(
+    svc: Services, users: list[str], frames_for: FrameFor, except_connection: str | None
+) -> None:
+    """Post each user's frame to their live connections but `except_connection`."""
+    targets = live_connections(svc.tables, users, except_connection=except_connection)
+    frames = frames_for(sorted({c.user for c in targets}))
+    for user, frame in frames.items():
+        mine = [c for c in targets if c.user == user]
+        post_frame(svc.tables, svc.poster, mine, frame).record(svc.metrics)
+
+
 def broadcast(
     svc: Services, users: list[str], frames_for: FrameFor, except_connection: str | None
 ) -> None:
-    """Post each user's frame to their live connections but `except_connection` (the
-    caller's, answered directly). Never fails the caller's frame, already carried out."""
+    """`post_to_users` from the caller's function, after its change is carried out
+    (`except_connection` is the caller's, answered directly): never fails the caller."""
     try:
-        targets = live_connections(svc.tables, users, except_connection=except_connection)
-        frames = frames_for(sorted({c.user for c in targets}))
-        for user, frame in frames.items():
-            mine = [c for c in targets if c.user == user]
-            post_frame(svc.tables, svc.poster, mine, frame).record(svc.metrics)
+        post_to_users(svc, users, frames_for, except_connection)
     except Exception:
         logger.exception("broadcast failed")
         svc.metrics.add_metric(name="DeliveryErrors", unit=MetricUnit.Count, value=1)

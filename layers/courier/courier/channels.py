@@ -110,3 +110,13 @@ def channel_head(tables: Tables, channel: Channel) -> ChannelHead:
     except tables.channels.DoesNotExist:
         row = None
     return ChannelHead.from_row(channel, row)
+
+
+def members_unread(tables: Tables, channel: str, users: list[str]) -> dict[str, int]:
+    """Each user's unread in the channel now: its row, then the users' membership rows
+    (one BatchGetItem per 100), strongly consistent."""
+    head = tables.channels.get(channel, consistent_read=True)
+    last_seq, recalled = int(head.last_seq or 0), seqs(head.recalled_seqs)
+    rows = tables.memberships.batch_get([(user, channel) for user in users], consistent_read=True)
+    read = {row.user_id: int(row.read_seq or 0) for row in rows}
+    return {user: Unread(last_seq, read.get(user, 0), recalled).count for user in users}

@@ -13,13 +13,12 @@ from typing import Any
 
 from pynamodb.exceptions import UpdateError
 
-from courier.broadcast import broadcast, same_frame
+from courier.channel_frames import tell_channel
 from courier.channels import message_view
 from courier.dynamo import is_condition_failure
 from courier.errors import forbidden
 from courier.history import StoredMessage
 from courier.ids import Channel
-from courier.membership import channel_members
 from courier.runtime import Services
 
 
@@ -58,8 +57,6 @@ def edit_frame(message: StoredMessage) -> dict[str, Any]:
     }
 
 
-def tell_members(
-    svc: Services, channel: Channel, message: StoredMessage, except_connection: str | None
-) -> None:
-    frame = edit_frame(message)
-    broadcast(svc, channel_members(svc.tables, channel), same_frame(frame), except_connection)
+def tell_members(svc: Services, message: StoredMessage, except_connection: str | None) -> None:
+    """An `edit` frame to every live connection of every member (but the caller's)."""
+    tell_channel(svc, edit_frame(message), except_connection)

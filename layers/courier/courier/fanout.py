@@ -34,15 +34,13 @@ from courier.connections import Connection, connections_of
 from courier.delivery import live_connections, post_frame
 from courier.history import StoredMessage
 from courier.ids import parse_channel
-from courier.jobs import Job
+from courier.jobs import Job, chunks
 from courier.membership import channel_members
 from courier.notify import queue_notifications
 from courier.retry import probes
 from courier.runtime import Services
 
 logger = logging.getLogger(__name__)
-
-CHUNK_USERS = 100
 
 
 @dataclass(frozen=True)
@@ -111,12 +109,11 @@ def run_fanout_job(svc: Services, job: FanoutJob, *, redelivered: bool = False) 
     copies, the first of them from the retry chain if the first run never reached it."""
     if job.users is None:
         members = channel_members(svc.tables, parse_channel(job.message.channel))
-        chunks = [members[i : i + CHUNK_USERS] for i in range(0, len(members), CHUNK_USERS)]
         svc.queue.send(
             svc.settings.fanout_queue_url,
             [
                 FanoutJob(job.message, job.except_connection, chunk).job(i)
-                for i, chunk in enumerate(chunks)
+                for i, chunk in enumerate(chunks(members))
             ],
         )
         return "planned"

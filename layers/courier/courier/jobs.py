@@ -9,6 +9,12 @@ from typing import Any, Protocol
 
 SQS_BATCH_LIMIT = 10
 MAX_DELAY_SECONDS = 900  # SQS's DelaySeconds ceiling
+CHUNK_USERS = 100  # users per fan-out chunk job (one BatchGetItem of their rows at most)
+
+
+def chunks(users: list[str]) -> list[list[str]]:
+    """A channel's members in fan-out chunks of CHUNK_USERS."""
+    return [users[i : i + CHUNK_USERS] for i in range(0, len(users), CHUNK_USERS)]
 
 
 @dataclass(frozen=True)

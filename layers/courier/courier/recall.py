@@ -10,7 +10,8 @@ back after a recall, whichever of the two DynamoDB applies first. A message alre
 expired (retention) is recalled on the channel row alone.
 
 Every live connection of every member gets a `recall` frame carrying that member's
-unread, read after the recall: each member's membership row, one BatchGetItem per 100.
+unread, read after the recall (courier.channel_frames: inline in a small channel, through
+fan-out jobs in a large one).
 """
 
 from __future__ import annotations
@@ -21,16 +22,14 @@ from typing import Any
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from courier.broadcast import broadcast
+from courier.channel_frames import tell_channel
 from courier.channels import channel_head, message_view
-from courier.dynamo import error_code, seqs
+from courier.dynamo import error_code
 from courier.errors import forbidden
 from courier.history import StoredMessage
 from courier.ids import Channel
-from courier.membership import channel_members
 from courier.runtime import Services
 from courier.tables import Tables
-from courier.unread import Unread
 
 
 def stored_message(tables: Tables, channel: str, seq: int) -> StoredMessage | None:
@@ -99,26 +98,8 @@ def tell_members(
     svc: Services, channel: Channel, seq: int, message_id: str, except_connection: str | None
 ) -> None:
     """A `recall` frame to every live connection of every member (but the caller's), each
-    with its user's unread after the recall."""
-
-    def frames_for(users: list[str]) -> dict[str, dict[str, Any]]:
-        head = svc.tables.channels.get(channel.id, consistent_read=True)
-        last_seq, recalled = int(head.last_seq or 0), seqs(head.recalled_seqs)
-        rows = svc.tables.memberships.batch_get(
-            [(user, channel.id) for user in users], consistent_read=True
-        )
-        read = {row.user_id: int(row.read_seq or 0) for row in rows}
-        return {
-            user: recall_frame(
-                message_id,
-                channel.id,
-                seq,
-                Unread(last_seq, read.get(user, 0), recalled).count,
-            )
-            for user in users
-        }
-
-    broadcast(svc, channel_members(svc.tables, channel), frames_for, except_connection)
+    with its user's unread after the recall (courier.channel_frames)."""
+    tell_channel(svc, recall_frame(message_id, channel.id, seq, 0), except_connection)
 
 
 def recall_any(svc: Services, channel: Channel, seq: int) -> bool:

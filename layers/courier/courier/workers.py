@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from courier.channel_frames import FrameJob, run_frame_job
 from courier.committed import committed_message
 from courier.fanout import FanoutJob, run_fanout_job, schedule_delivery
 from courier.notify import NotifyJob, run_notify_job
@@ -52,8 +53,13 @@ def retry_record(svc: Services, record: SQSRecord) -> str:
 
 
 def fanout_record(svc: Services, record: SQSRecord) -> str:
-    redelivered = int(record.attributes.approximate_receive_count) > 1
-    outcome = run_fanout_job(svc, FanoutJob.from_body(_job_body(record)), redelivered=redelivered)
+    """A new message's fan-out job, or a recall's or an edit's (courier.channel_frames)."""
+    body = _job_body(record)
+    if "frame" in body:
+        outcome = run_frame_job(svc, FrameJob.from_body(body))
+    else:
+        redelivered = int(record.attributes.approximate_receive_count) > 1
+        outcome = run_fanout_job(svc, FanoutJob.from_body(body), redelivered=redelivered)
     svc.metrics.add_metric(name=f"Fanout_{outcome}", unit=MetricUnit.Count, value=1)
     return outcome
 
