@@ -46,11 +46,13 @@ def main() -> None:
         results.setdefault("loadavg", {})[part] = loadavg()
         began = time.monotonic()
         if part == "cost":
-            from bench.cost import run_cost  # noqa: PLC0415 - moto and the harness, only here
+            from bench.cost import inline_limit, run_cost, run_cost_v11  # noqa: PLC0415
 
             sizes = Sizes.quick() if args.quick else Sizes()
             results["sizes"] = asdict(sizes)
             results["cost"] = run_cost(sizes, progress)
+            results["cost_v11"] = run_cost_v11(sizes, progress)
+            results["inline_limit"] = inline_limit()
         elif part == "coldstart":
             from bench.coldstart import run_coldstart  # noqa: PLC0415
 

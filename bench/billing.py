@@ -7,7 +7,8 @@ consistent (a missing item still costs the minimum); Query and Scan round the to
 of the items read, not each item. Item sizes follow DynamoDB's item-size rules, computed
 from the request (Put, keys, an UpdateItem's SET/ADD values) or the response (items read,
 ALL_NEW attributes). SQS bills each 64 KB chunk of a request's payload, API Gateway each
-32 KB of a WebSocket message in either direction, SNS each 64 KB of a publish.
+32 KB of a WebSocket message in either direction and each request to an HTTP API (the
+admin API's are far below its 512 KB increment), SNS each 64 KB of a publish.
 
 Lambda's duration cannot be measured against moto, so it is modelled: a fixed overhead
 plus an in-region round trip per AWS call, parallel posts overlapping 16 at a time.
@@ -275,6 +276,7 @@ class Bill:
     sqs_standard: int = 0
     sqs_fifo: int = 0
     api_messages: int = 0
+    http_requests: int = 0
     lambda_invocations: float = 0.0  # a stream record in a shared batch is a fraction
     lambda_gb_seconds: float = 0.0
     sns_publishes: int = 0
@@ -309,8 +311,9 @@ class Bill:
         self, invocation: Invocation, duration: DurationModel, stream_batch: int = 1
     ) -> None:
         """The invocation itself: its request, duration, logs, the WebSocket frames it
-        received and answered, and the event source's receive and delete of its batch (a
-        stream's: none, and the invocation shared by `stream_batch` records)."""
+        received and answered (or the HTTP API request), and the event source's receive
+        and delete of its batch (a stream's: none, and the invocation shared by
+        `stream_batch` records)."""
         share = 1.0 / stream_batch if invocation.stream else 1.0
         self.lambda_invocations += share
         billed_ms = duration.billed_ms(invocation.calls, share)
@@ -319,6 +322,7 @@ class Bill:
         for size in (invocation.frame_bytes, invocation.reply_bytes):
             if size:
                 self.api_messages += api_messages(size)
+        self.http_requests += int(invocation.http_request)
         if invocation.records and not invocation.stream:
             # ReceiveMessage + DeleteMessageBatch; Lambda reads a DynamoDB stream for free
             self.add_sqs(2, fifo=invocation.fifo)

@@ -1,4 +1,5 @@
-"""Cost per operation: Courier's, the floor's and the naive baseline's, billed and priced."""
+"""Cost per operation: Courier's, the floor's and the naive baseline's, billed and priced;
+protocol v1.1's operations, Courier's alone (the floor and the baseline model v1 only)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ from dataclasses import dataclass
 from functools import partial
 
 from bench import floor as floors
-from bench import naive, scenarios
+from bench import naive, scenarios, scenarios_v11
 from bench.billing import Bill, bill
 from bench.moto_env import Bench, moto_courier
 from bench.prices import cost
 from bench.recorder import Trace
-from bench.results import BillRow, CostResult
+from bench.results import BillRow, CostResult, V11Cost
 from bench.scenarios import Sizes
 from local.template import load_template, stream_mappings
 
@@ -73,6 +74,65 @@ def operations(sizes: Sizes) -> list[Operation]:
     ]
 
 
+@dataclass(frozen=True)
+class V11Operation:
+    key: str
+    title: str
+    ours: Scenario
+
+
+def inline_limit() -> int:
+    """FanoutInlineLimit's default (template.yaml): the largest group a frame about a
+    message is posted to inline."""
+    return int(load_template()["Parameters"]["FanoutInlineLimit"]["Default"])
+
+
+def v11_operations(sizes: Sizes) -> list[V11Operation]:
+    limit = inline_limit()
+
+    def group(n: int) -> str:
+        return f"group of {n:,}" + (" (above FanoutInlineLimit)" if n > limit else "")
+
+    v11 = scenarios_v11
+    return [
+        V11Operation("recall_dm", "recall: DM", v11.recall_dm),
+        *(
+            V11Operation(f"recall_{n}", f"recall: {group(n)}", partial(v11.recall_group, members=n))
+            for n in sizes.groups
+        ),
+        V11Operation(
+            "admin_recall",
+            f"admin recall: {group(sizes.groups[0])}",
+            partial(v11.admin_recall, members=sizes.groups[0]),
+        ),
+        V11Operation("edit_dm", "edit: DM", v11.edit_dm),
+        *(
+            V11Operation(f"edit_{n}", f"edit: {group(n)}", partial(v11.edit_group, members=n))
+            for n in sizes.groups
+        ),
+        V11Operation("mute", f"mute ({sizes.conversations} conversations)", v11.mute),
+        V11Operation(
+            "unmute",
+            f"unmute ({sizes.conversations} conversations)",
+            partial(v11.mute, muted=False),
+        ),
+        *(
+            V11Operation(
+                f"mentions_{n}",
+                f"{group(sizes.mention_group).capitalize()}: send naming {n}, deliver, "
+                "every device acks",
+                partial(scenarios.group_send, members=sizes.mention_group, mentions=n),
+            )
+            for n in sizes.mentions
+        ),
+        V11Operation(
+            "read_mention",
+            f"read that drops a mention: {group(sizes.groups[0])}",
+            partial(v11.read_mention, mentioned=True),
+        ),
+    ]
+
+
 def bill_row(priced: Bill) -> BillRow:
     return {
         "calls": priced.calls,
@@ -82,6 +142,7 @@ def bill_row(priced: Bill) -> BillRow:
         "sqs_requests": priced.sqs_standard + priced.sqs_fifo,
         "sqs_fifo": priced.sqs_fifo,
         "api_messages": priced.api_messages,
+        "http_requests": priced.http_requests,
         "lambda_invocations": priced.lambda_invocations,
         "lambda_gb_seconds": priced.lambda_gb_seconds,
         "sns_publishes": priced.sns_publishes,
@@ -121,5 +182,15 @@ def run_cost(sizes: Sizes, progress: Callable[[str], None]) -> list[CostResult]:
                 "ours_batched": bill_row(bill(ours, stream_batch=batch)),
                 "floor_batched": bill_row(bill(floor_trace, stream_batch=batch)),
             }
+        )
+    return results
+
+
+def run_cost_v11(sizes: Sizes, progress: Callable[[str], None]) -> list[V11Cost]:
+    results: list[V11Cost] = []
+    for op in v11_operations(sizes):
+        progress(f"cost: {op.title}")
+        results.append(
+            {"key": op.key, "title": op.title, "ours": bill_row(bill(measure(op.ours, sizes)))}
         )
     return results

@@ -95,6 +95,7 @@ def _metered(load: Callable[[str], Handler]) -> Callable[[str], Handler]:
                 function=name,
                 memory_mb=spec.memory_mb,
                 frame_bytes=len(str(event.get("body") or "").encode()) if is_frame else 0,
+                http_request="http" in context_of,
                 records=len(event.get("Records") or []),
                 fifo=spec.fifo,
                 stream=spec.stream,

@@ -26,6 +26,7 @@ class Price:
 DYNAMODB = "https://aws.amazon.com/dynamodb/pricing/on-demand/ (after the 1 Nov 2024 cut of 50 %)"
 SQS = "https://aws.amazon.com/sqs/pricing/ (first 100 B requests/month; 64 KB chunks)"
 API_GATEWAY = "https://aws.amazon.com/api-gateway/pricing/ (first 1 B messages; 32 KB increments)"
+HTTP_API = "https://aws.amazon.com/api-gateway/pricing/ (HTTP APIs, first 300 M requests/month)"
 LAMBDA = "https://aws.amazon.com/lambda/pricing/ (arm64, first 7.5 B GB-s/month)"
 SNS = "https://aws.amazon.com/sns/pricing/ (standard topics; 64 KB chunks)"
 LOGS = "https://aws.amazon.com/cloudwatch/pricing/ (Lambda logs ingested, first 10 TB)"
@@ -36,6 +37,7 @@ PRICES: dict[str, Price] = {
     "sqs_standard": Price(0.40, 1e6, "standard queue requests", SQS),
     "sqs_fifo": Price(0.50, 1e6, "FIFO queue requests", SQS),
     "api_messages": Price(1.00, 1e6, "WebSocket messages", API_GATEWAY),
+    "http_requests": Price(1.00, 1e6, "HTTP API requests (512 KB increments)", HTTP_API),
     "lambda_requests": Price(0.20, 1e6, "invocations", LAMBDA),
     "lambda_gb_seconds": Price(0.0000133334, 1, "GB-second (arm64)", LAMBDA),
     "sns_publishes": Price(0.50, 1e6, "publish requests", SNS),
@@ -49,6 +51,7 @@ SERVICES = {  # price key -> the service it belongs to, for breakdowns
     "sqs_standard": "SQS",
     "sqs_fifo": "SQS",
     "api_messages": "API Gateway",
+    "http_requests": "API Gateway",
     "lambda_requests": "Lambda",
     "lambda_gb_seconds": "Lambda",
     "sns_publishes": "SNS",
@@ -64,6 +67,7 @@ def usage(bill: Bill) -> dict[str, float]:
         "sqs_standard": bill.sqs_standard,
         "sqs_fifo": bill.sqs_fifo,
         "api_messages": bill.api_messages,
+        "http_requests": bill.http_requests,
         "lambda_requests": bill.lambda_invocations,
         "lambda_gb_seconds": bill.lambda_gb_seconds,
         "sns_publishes": bill.sns_publishes,

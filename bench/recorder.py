@@ -47,6 +47,7 @@ class Invocation:
     memory_mb: int
     frame_bytes: int = 0  # the client frame that triggered it (0: not a WebSocket frame)
     reply_bytes: int = 0  # the reply a two-way route sends back (0: none)
+    http_request: bool = False  # an HTTP API request (the admin API) triggered it
     records: int = 0  # SQS records in the batch (workers)
     fifo: bool = False  # the worker's queue is FIFO
     stream: bool = False  # the records come from a DynamoDB stream (reading it is free)

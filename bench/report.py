@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
+from bench import markdown as md
 from bench import naive
 from bench.before_durable import BEFORE, COMMIT
 from bench.billing import PLATFORM_LOG_BYTES, DurationModel
 from bench.floor import COMMON_REASONS
 from bench.load_client import FRAME_TIMEOUT
 from bench.prices import CHECKED_ON, CONNECTION_MINUTE, PRICES, REGION, SERVICES
+from bench.report_v11 import v11_section
 from bench.results import (
-    BillRow,
     ColdStart,
     CostResult,
     LocalLoad,
@@ -21,60 +21,6 @@ from bench.results import (
     Results,
     Spread,
 )
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], left: int = 1) -> list[str]:
-    """A Markdown table; columns after the first `left` ones are right-aligned."""
-    align = ["---"] * left + ["---:"] * (len(headers) - left)
-    return [
-        "| " + " | ".join(headers) + " |",
-        "| " + " | ".join(align) + " |",
-        *("| " + " | ".join(row) + " |" for row in rows),
-        "",
-    ]
-
-
-def _num(value: float) -> str:
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
-
-
-def _per_million(usd: float) -> str:
-    return f"${usd * 1e6:,.2f}"
-
-
-def _ratio(numerator: float, denominator: float) -> str:
-    return f"{numerator / denominator:.2f}x" if denominator else "—"
-
-
-def _units_row(title: str, row: BillRow) -> list[str]:
-    return [
-        title,
-        _num(row["calls"]),
-        _num(row["wru"]),
-        _num(row["rru"]),
-        _num(row["sqs_requests"]),
-        _num(row["api_messages"]),
-        _num(row["lambda_invocations"]),
-        f"{row['lambda_gb_seconds']:.3f}",
-        _num(row["sns_publishes"]),
-        f"{row['log_bytes'] / 1024:,.1f}",
-        _per_million(row["usd"]["total"]),
-    ]
-
-
-UNIT_HEADERS = [
-    "operation",
-    "AWS calls",
-    "WRU",
-    "RRU",
-    "SQS requests",
-    "API GW messages",
-    "Lambda invocations",
-    "Lambda GB-s",
-    "SNS publishes",
-    "log KB",
-    "$ per million",
-]
 
 
 def _cost_section(cost: list[CostResult]) -> list[str]:
@@ -100,20 +46,20 @@ def _cost_section(cost: list[CostResult]) -> list[str]:
     rows = [
         [
             r["title"],
-            _num(r["ours"]["calls"]),
-            _num(r["floor"]["calls"]),
-            _num(r["naive"]["calls"]),
-            _per_million(r["ours"]["usd"]["total"]),
-            _per_million(r["floor"]["usd"]["total"]),
-            _per_million(r["naive"]["usd"]["total"]),
-            _ratio(r["ours"]["usd"]["total"], r["floor"]["usd"]["total"]),
-            _ratio(r["naive"]["usd"]["total"], r["ours"]["usd"]["total"]),
+            md.num(r["ours"]["calls"]),
+            md.num(r["floor"]["calls"]),
+            md.num(r["naive"]["calls"]),
+            md.per_million(r["ours"]["usd"]["total"]),
+            md.per_million(r["floor"]["usd"]["total"]),
+            md.per_million(r["naive"]["usd"]["total"]),
+            md.ratio(r["ours"]["usd"]["total"], r["floor"]["usd"]["total"]),
+            md.ratio(r["naive"]["usd"]["total"], r["ours"]["usd"]["total"]),
         ]
         for r in cost
     ]
     headers = ["operation", "calls: ours", "floor", "naive"]
     headers += ["$/M: ours", "floor", "naive", "ours ÷ floor", "naive ÷ ours"]
-    lines += _table(headers, rows)
+    lines += md.table(headers, rows)
     lines += _durable_section(cost)
     for name, bills in (
         ("Courier", [r["ours"] for r in cost]),
@@ -121,8 +67,8 @@ def _cost_section(cost: list[CostResult]) -> list[str]:
         ("The naive baseline", [r["naive"] for r in cost]),
     ):
         lines += [f"### {name}: billed units per operation", ""]
-        rows = [_units_row(r["title"], b) for r, b in zip(cost, bills, strict=True)]
-        lines += _table(UNIT_HEADERS, rows)
+        rows = [md.units_row(r["title"], b) for r, b in zip(cost, bills, strict=True)]
+        lines += md.table(md.UNIT_HEADERS, rows)
     lines += ["### Where Courier's dollars go", ""]
     services = list(dict.fromkeys(SERVICES.values()))
     rows = []
@@ -130,13 +76,14 @@ def _cost_section(cost: list[CostResult]) -> list[str]:
         by_service = dict.fromkeys(services, 0.0)
         for key, service in SERVICES.items():
             by_service[service] += r["ours"]["usd"][key]
-        rows.append([r["title"], *(_per_million(by_service[s]) for s in services)])
-    lines += _table(["operation (per million)", *services], rows)
+        rows.append([r["title"], *(md.per_million(by_service[s]) for s in services)])
+    lines += md.table(["operation (per million)", *services], rows)
     lines += ["### Where the calls go: Courier / naive", ""]
     rows = [
-        [r["title"], _calls_by_operation(r["ours"]), _calls_by_operation(r["naive"])] for r in cost
+        [r["title"], md.calls_by_operation(r["ours"]), md.calls_by_operation(r["naive"])]
+        for r in cost
     ]
-    lines += _table(["operation", "Courier", "naive"], rows, left=3)
+    lines += md.table(["operation", "Courier", "naive"], rows, left=3)
     return lines
 
 
@@ -160,10 +107,10 @@ def _durable_section(cost: list[CostResult]) -> list[str]:
         rows.append(
             [
                 r["title"],
-                _num(was[0].calls) if was else "—",
-                _num(r["ours"]["calls"]),
-                _num(was[0].lambda_invocations) if was else "—",
-                _num(r["ours"]["lambda_invocations"]),
+                md.num(was[0].calls) if was else "—",
+                md.num(r["ours"]["calls"]),
+                md.num(was[0].lambda_invocations) if was else "—",
+                md.num(r["ours"]["lambda_invocations"]),
                 _usd(was[0].usd_per_million) if was else "—",
                 _usd(ours),
                 _change(was[0].usd_per_million, ours) if was else "—",
@@ -171,8 +118,8 @@ def _durable_section(cost: list[CostResult]) -> list[str]:
                 _usd(was[1].usd_per_million) if was else "—",
                 _usd(floor),
                 _usd(floor_batched),
-                _ratio(ours, floor),
-                _ratio(ours_batched, floor_batched),
+                md.ratio(ours, floor),
+                md.ratio(ours_batched, floor_batched),
             ]
         )
     headers = ["operation", "calls: before", "now", "invocations: before", "now"]
@@ -213,7 +160,7 @@ def _durable_section(cost: list[CostResult]) -> list[str]:
         "the saving applies to the delivery worker alone (ours) and to the floor's "
         f"stream consumer.{saved}",
         "",
-        *_table(headers, rows),
+        *md.table(headers, rows),
     ]
 
 
@@ -254,10 +201,6 @@ def _findings(cost: list[CostResult]) -> list[str]:
     ]
 
 
-def _calls_by_operation(row: BillRow) -> str:
-    return ", ".join(f"{op.split('.')[-1]} {n:,}" for op, n in row["by_operation"].items())
-
-
 def _floor_section(cost: list[CostResult]) -> list[str]:
     lines = [
         "### The floor, reasoned",
@@ -289,7 +232,7 @@ def _reflow(text: str) -> list[str]:
 def _naive_section(online: int) -> list[str]:
     rru = PRICES["rru"].usd / PRICES["rru"].per
     rows = [
-        [f"{n:,}", _num(naive.scan_read_units(n)), _per_million(naive.scan_read_units(n) * rru)]
+        [f"{n:,}", md.num(naive.scan_read_units(n)), md.per_million(naive.scan_read_units(n) * rru)]
         for n in (1_000, 10_000, 100_000, 1_000_000)
     ]
     return [
@@ -303,7 +246,7 @@ def _naive_section(online: int) -> list[str]:
         "The Scan reads every one of them for every message, so its cost follows everyone "
         "online, not the conversation:",
         "",
-        *_table(["devices online", "RRU per message", "$ per million messages"], rows),
+        *md.table(["devices online", "RRU per message", "$ per million messages"], rows),
     ]
 
 
@@ -316,7 +259,7 @@ def _prices_section() -> list[str]:
     return [
         f"### Prices ({REGION}, list prices, checked {CHECKED_ON})",
         "",
-        *_table(["key", "price", "unit", "source"], rows, left=1),
+        *md.table(["key", "price", "unit", "source"], rows, left=1),
         "The AWS pricing pages render their rates client-side; they were read through pages "
         "quoting them on that date. Free tiers and volume tiers are ignored.",
         "",
@@ -349,7 +292,7 @@ def _coldstart_section(cold: ColdStart) -> list[str]:
         return [
             f"{s['median_ms']:.0f}",
             f"{s['p90_ms']:.0f}",
-            _ratio(s["median_ms"], base["median_ms"]),
+            md.ratio(s["median_ms"], base["median_ms"]),
         ]
 
     rows = [[name, *cells(s), *cells(tracing.get(name))] for name, s in cold["handlers"].items()]
@@ -377,9 +320,9 @@ def _coldstart_section(cold: ColdStart) -> list[str]:
         "installed: it is here (moto needs it), not in the layer, so their figures run high.",
         "",
         f"Worst handler, tracing off: `{worst[0]}`, "
-        f"{_ratio(worst[1]['median_ms'], base['median_ms'])} (target ≤ 1.25x).",
+        f"{md.ratio(worst[1]['median_ms'], base['median_ms'])} (target ≤ 1.25x).",
         "",
-        *_table(
+        *md.table(
             [
                 "import",
                 "median ms",
@@ -398,7 +341,7 @@ def _coldstart_section(cold: ColdStart) -> list[str]:
                 "after `import boto3`, and after `send`'s handler (tracing off), the shape "
                 "of a handler whose data layer is built on it:",
                 "",
-                *_table(["import", "median ms", "p90 ms", "÷ boto3 + client"], pynamodb),
+                *md.table(["import", "median ms", "p90 ms", "÷ boto3 + client"], pynamodb),
             ]
             if pynamodb
             else []
@@ -406,8 +349,12 @@ def _coldstart_section(cold: ColdStart) -> list[str]:
         f"Where `{cold['importtime_of']}`'s import time goes (`-X importtime`, self time by "
         "top-level package), tracing off:",
         "",
-        *_table(["package", "ms"], shares),
-        *(["The same with tracing on:", "", *_table(["package", "ms"], traced)] if traced else []),
+        *md.table(["package", "ms"], shares),
+        *(
+            ["The same with tracing on:", "", *md.table(["package", "ms"], traced)]
+            if traced
+            else []
+        ),
     ]
 
 
@@ -432,7 +379,7 @@ def _moto_section(rates: list[Rates]) -> list[str]:
         "(local/moto_patches.py: a transaction rolls back the items it touched instead of "
         "deep-copying its tables; a base-table Query reads its partition).",
         "",
-        *_table(
+        *md.table(
             ["items/table", "moto", "TransactWriteItems/s", "GetItem/s", "Query/s", "GSI Query/s"],
             rows,
         ),
@@ -448,7 +395,7 @@ def _commit_to_frame(local: LocalLoad) -> list[str]:
 
     def row(name: str, messages: int, timeouts: int, p: Percentiles) -> list[str]:
         cells = [f"{v:,.1f}" for v in (p["p50"], p["p95"], p["p99"], p["max"])]
-        return [name, _num(messages), str(timeouts), *cells]
+        return [name, md.num(messages), str(timeouts), *cells]
 
     return [
         "Commit → first `message` frame at the receiving device: from the message's `ts` "
@@ -462,7 +409,7 @@ def _commit_to_frame(local: LocalLoad) -> list[str]:
         "delivery worker's retry probe, delayed `COURIER_RETRY_BASE_SECONDS` "
         f"({crash['retry_base_seconds']} s), and the retry worker's post.",
         "",
-        *_table(
+        *md.table(
             ["path", "messages", "timeouts", "p50 ms", "p95 ms", "p99 ms", "max ms"],
             [
                 row(
@@ -499,7 +446,7 @@ def _local_section(local: LocalLoad) -> list[str]:
     headers = ["pairs", "messages", "s", "messages/s", f"first {window}/s", f"last {window}/s"]
     row = [
         str(local["pairs"]),
-        _num(local["messages"]),
+        md.num(local["messages"]),
         f"{local['seconds']:.1f}",
         f"{local['messages_per_s']:.1f}",
         f"{local['first_per_s']:.1f}",
@@ -523,7 +470,7 @@ def _local_section(local: LocalLoad) -> list[str]:
         "timed from its `send` frame to the `message` frame at the peer, which acks it and "
         "answers. Retry probes run as deployed (2 s later, finding the acks).",
         "",
-        *_table(
+        *md.table(
             [*headers, "last/first", "p50 ms", "p99 ms", "timeouts"],
             [
                 [
@@ -546,7 +493,7 @@ def _local_section(local: LocalLoad) -> list[str]:
         "moto's calls/s on that path, divided by the stack's calls per message, is the most "
         "messages/s moto alone would allow:",
         "",
-        *_table(
+        *md.table(
             [
                 "accept/s, empty tables",
                 f"accept/s after {local['stored_messages']:,} messages",
@@ -588,6 +535,8 @@ def write_report(results: Results, out: Path, images: list[str]) -> None:
     lines += [f"![{Path(i).stem}]({Path(i).name})" for i in images] + [""]
     if "cost" in results:
         lines += _cost_section(results["cost"])
+        if "cost_v11" in results:
+            lines += v11_section(results["cost_v11"], results["inline_limit"])
         lines += _floor_section(results["cost"])
         lines += _naive_section(int(str(results.get("sizes", {}).get("online", 0))))
         lines += _prices_section()

@@ -24,6 +24,7 @@ class BillRow(TypedDict):
     sqs_requests: int
     sqs_fifo: int
     api_messages: int
+    http_requests: int  # the admin API's
     lambda_invocations: float  # a stream record sharing a batch pays a fraction
     lambda_gb_seconds: float
     sns_publishes: int
@@ -41,6 +42,14 @@ class CostResult(TypedDict):
     stream_batch: int  # the stream event source's BatchSize (template.yaml)
     ours_batched: BillRow  # the same trace, each stream record 1/stream_batch of an invocation
     floor_batched: BillRow
+
+
+class V11Cost(TypedDict):
+    """A protocol v1.1 operation: Courier's bill alone (each stream record its own batch)."""
+
+    key: str
+    title: str
+    ours: BillRow
 
 
 class Spread(TypedDict):
@@ -139,6 +148,8 @@ class Results(TypedDict, total=False):
     quick_parts: list[str]  # the parts last run with --quick
     sizes: dict[str, object]
     cost: list[CostResult]
+    cost_v11: list[V11Cost]
+    inline_limit: int  # FanoutInlineLimit when cost_v11 was measured
     coldstart: ColdStart
     local: LocalLoad
     moto: list[Rates]

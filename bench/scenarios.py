@@ -15,6 +15,7 @@ from bench.recorder import Trace, recording
 from tests.harness import Conn
 
 DM = "dm:alice:bob"
+GROUP = "g:crowd"
 NOTIFY_WINDOW_SECONDS = 30  # COURIER_NOTIFY_COALESCE_SECONDS, the template's default
 
 
@@ -24,10 +25,19 @@ class Sizes:
     conversations: int = 20  # of the user whose conversation list is synced
     page: int = 50  # messages in a synced page
     online: int = 1000  # devices in the naive baseline's connections table
+    mention_group: int = 20  # members of the group whose sends name some of them
+    mentions: tuple[int, ...] = (0, 1, 10)  # members a send names, per measured send
 
     @classmethod
     def quick(cls) -> Sizes:
-        return cls(groups=(5, 20, 150), conversations=6, page=20, online=100)
+        return cls(
+            groups=(5, 20, 150),
+            conversations=6,
+            page=20,
+            online=100,
+            mention_group=8,
+            mentions=(0, 1, 5),
+        )
 
 
 def dm_in_steady_state(b: Bench) -> tuple[Conn, Conn]:
@@ -80,31 +90,37 @@ def dm_unacked(b: Bench, sizes: Sizes) -> Trace:
     return trace
 
 
-def group_send(b: Bench, sizes: Sizes, members: int) -> Trace:
-    """A member sends to a group whose members are all online: delivery (fan-out jobs above
-    100 members), every receiving device acks, the retry probes find the acks."""
+def group_send(b: Bench, sizes: Sizes, members: int, mentions: int = 0) -> Trace:
+    """A member sends to a group whose members are all online, naming the first `mentions`
+    other members: delivery (fan-out jobs above 100 members), every receiving device acks,
+    the retry probes find the acks."""
     c = b.courier
     users = [f"m{i:04d}" for i in range(members)]
     c.group("crowd", users)
     conns = b.connect_many(users)
     sender, receivers = conns[0], conns[1:]
+    named = users[1 : 1 + mentions]
 
     def one_message(key: str) -> None:
-        seq = c.send(sender, "g:crowd", key, BODY)["seq"]
+        frame = {"action": "send", "channel": GROUP, "clientMsgNo": key, "body": BODY}
+        reply = c.frame(sender, {**frame, "mentions": named} if named else frame)
+        assert reply is not None
         b.settle("FanoutQueue")
         for conn in receivers:
-            c.ack(conn, "g:crowd", seq)
+            c.ack(conn, GROUP, reply["seq"])
         b.settle()
 
     one_message("warm-up")
     with recording() as trace:
         one_message("m-2")
     assert all(len(c.posted(conn, "message")) == 2 for conn in receivers)
+    assert all(c.posted(conn, "message")[-1].get("mentions", []) == named for conn in receivers)
     return trace
 
 
-def sync_conversations(b: Bench, sizes: Sizes) -> Trace:
-    """alice syncs her conversation list: half DMs, half groups, a few messages in each."""
+def alice_with_conversations(b: Bench, sizes: Sizes) -> tuple[Conn, list[Conn]]:
+    """alice online with `sizes.conversations` peers: half DMs (dm:alice:p000, ...), half
+    groups, three messages from the peer in each, their jobs discarded."""
     c = b.courier
     peers = [f"p{i:03d}" for i in range(sizes.conversations)]
     alice, *others = b.connect_many(["alice", *peers])
@@ -117,8 +133,14 @@ def sync_conversations(b: Bench, sizes: Sizes) -> Trace:
         for n in range(3):
             c.send(peer, channel, f"{channel}-{n}", BODY)
     b.discard_jobs()
+    return alice, others
+
+
+def sync_conversations(b: Bench, sizes: Sizes) -> Trace:
+    """alice syncs her conversation list: half DMs, half groups, a few messages in each."""
+    alice, _ = alice_with_conversations(b, sizes)
     with recording() as trace:
-        page = c.sync(alice)
+        page = b.courier.sync(alice)
     assert len(page["conversations"]) == sizes.conversations and page["totalUnread"] > 0
     return trace
 
