@@ -154,3 +154,22 @@ def test_the_admin_api_recalls_any_message_at_any_time(courier: Courier, clock: 
     assert [f["seq"] for f in courier.posted(bob, "recall")] == [1]
     assert courier.admin_recall(DM, 1) == (200, body)  # idempotent
     assert courier.admin_recall(DM, 2)[0] == 404
+
+
+def test_a_fan_out_chunk_that_runs_after_the_recall_posts_no_body(
+    courier: Courier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A group above COURIER_FANOUT_INLINE_LIMIT is delivered by fan-out jobs; a recall made
+    before its chunk runs must not be followed by the erased body (found by
+    tests/unit/test_model_v11.py)."""
+    monkeypatch.setenv("COURIER_FANOUT_INLINE_LIMIT", "2")
+    courier.group("team", ["alice", "bob", "carol"])
+    alice, bob = courier.connect("alice"), courier.connect("bob")
+    courier.send(alice, GROUP, "m1", {"text": "sent by mistake"})  # the plan job is queued
+    recall(courier, alice, GROUP, 1)
+
+    while courier.drain("FanoutQueue"):  # the plan, then its chunk
+        pass
+
+    assert courier.posted(bob, "recall") != []
+    assert "sent by mistake" not in str(courier.posted(bob)), courier.posted(bob)
