@@ -173,3 +173,20 @@ def test_a_fan_out_chunk_that_runs_after_the_recall_posts_no_body(
 
     assert courier.posted(bob, "recall") != []
     assert "sent by mistake" not in str(courier.posted(bob)), courier.posted(bob)
+
+
+def test_a_fan_out_chunk_that_runs_after_an_edit_posts_the_latest_body(
+    courier: Courier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COURIER_FANOUT_INLINE_LIMIT", "2")
+    courier.group("team", ["alice", "bob", "carol"])
+    alice, bob = courier.connect("alice"), courier.connect("bob")
+    courier.send(alice, GROUP, "m1", {"text": "tpyo"})  # the plan job is queued
+    edit = {"action": "edit", "channel": GROUP, "seq": 1, "body": {"text": "typo"}}
+    assert courier.frame(alice, edit)["version"] == 1  # type: ignore[index]
+
+    while courier.drain("FanoutQueue"):
+        pass
+
+    [message] = courier.posted(bob, "message")
+    assert (message["body"], message["version"]) == ({"text": "typo"}, 1)

@@ -773,6 +773,7 @@ def test_send_may_find_members_but_queues_nothing_the_durable_path_queues_it() -
                 ("sqs:SendMessage", "RetryQueue"),
                 ("sqs:SendMessage", "NotifyQueue"),
                 ("sqs:SendMessage", "FanoutQueue"),
+                ("dynamodb:GetItem", "MessagesTable"),  # a chunk reads its message again
                 ("dynamodb:GetItem", "ChannelsTable"),  # a recall's frames carry unread
                 ("dynamodb:BatchGetItem", "MembershipsTable"),
             },

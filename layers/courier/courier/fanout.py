@@ -32,7 +32,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from courier.connections import Connection, connections_of
 from courier.delivery import live_connections, post_frame
-from courier.history import StoredMessage
+from courier.history import StoredMessage, stored_message
 from courier.ids import parse_channel
 from courier.jobs import Job, chunks
 from courier.membership import channel_members
@@ -106,7 +106,10 @@ def run_fanout_job(svc: Services, job: FanoutJob, *, redelivered: bool = False) 
 
     A chunk SQS delivers again (its first run failed, perhaps after posting) posts
     nothing: it queues the retry probes, so each device still gets at most 1 + MAX_RETRIES
-    copies, the first of them from the retry chain if the first run never reached it."""
+    copies, the first of them from the retry chain if the first run never reached it.
+
+    A chunk reads the message again (one GetItem): one recalled since its job was queued
+    is not delivered at all (its body is gone), one edited is delivered as it is now."""
     if job.users is None:
         members = channel_members(svc.tables, parse_channel(job.message.channel))
         svc.queue.send(
@@ -117,7 +120,11 @@ def run_fanout_job(svc: Services, job: FanoutJob, *, redelivered: bool = False) 
             ],
         )
         return "planned"
-    deliver_to_users(svc, job.message, job.users, job.except_connection, post=not redelivered)
+    latest = stored_message(svc.tables, job.message.channel, job.message.seq)
+    if latest is not None and latest.recalled:
+        return "recalled"  # nothing to deliver: retries and pushes skip it too
+    message = latest or job.message  # edited since the job was queued: its latest body
+    deliver_to_users(svc, message, job.users, job.except_connection, post=not redelivered)
     return "redelivered" if redelivered else "delivered"
 
 
