@@ -3,6 +3,11 @@ none once read, with the user's total unread as the badge."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+from moto.sns.models import SNSBackend
+
 from tests.harness import Courier
 
 DM = "dm:alice:bob"
@@ -99,3 +104,60 @@ def test_the_sender_is_never_notified_of_their_own_message(courier: Courier) -> 
     courier.group("team", ["alice", "bob", "carol"])
     courier.send(alice, "g:team", "t1")
     assert sorted(j.body["user"] for j in courier.jobs("NotifyQueue")) == ["bob", "carol"]
+
+
+def _sns_dies_once(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """SNS Publish raises the first time (the notifier dies between its claim and its
+    push); the calls made."""
+    original = SNSBackend.publish
+    calls: list[int] = []
+
+    def dying(backend: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("the notifier died before its Publish")
+        return original(backend, *args, **kwargs)
+
+    monkeypatch.setattr(SNSBackend, "publish", dying)
+    return calls
+
+
+def test_a_notifier_that_dies_between_its_claim_and_its_push_is_taken_over_by_the_retry(
+    courier: Courier, clock: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Guarantee 8: the push is not lost. SQS hands the job out again after its visibility
+    timeout (120 s); by then the dead claim's lease (60 s) is over."""
+    alice = courier.connect("alice")
+    courier.send(alice, DM, "d1", {"text": "hello bob"})  # bob has never connected
+    [job] = courier.take_jobs("NotifyQueue")
+    calls = _sns_dies_once(monkeypatch)
+    assert courier.run_worker("notifier", [job])["batchItemFailures"]
+    clock[0] += 120_000
+
+    assert courier.run_worker("notifier", [job], receive_count=2) == {"batchItemFailures": []}
+
+    assert len(calls) == 2
+    assert [(p["user"], p["seq"]) for p in courier.published] == [("bob", 1)]
+
+
+def test_a_claim_still_within_its_lease_is_not_taken_over(
+    courier: Courier, clock: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A notifier may still be about to publish: another job of the (user, channel) within
+    the lease publishes nothing, the retry after it publishes once, and a job after that
+    (a duplicate) nothing."""
+    alice = courier.connect("alice")
+    courier.send(alice, DM, "d1")
+    [job] = courier.take_jobs("NotifyQueue")
+    _sns_dies_once(monkeypatch)
+    courier.run_worker("notifier", [job])
+    clock[0] += 59_000
+    courier.run_worker("notifier", [job], receive_count=2)
+    assert courier.published == []
+
+    clock[0] += 1_000
+    courier.run_worker("notifier", [job], receive_count=3)
+    clock[0] += 120_000
+    courier.run_worker("notifier", [job])
+
+    assert [p["seq"] for p in courier.published] == [1]

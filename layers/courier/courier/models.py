@@ -193,6 +193,9 @@ class Notifications(CourierModel):
     channel = UnicodeAttribute(range_key=True)
     notified_seq = NumberAttribute(attr_name="notifiedSeq", null=True)
     notified_at = NumberAttribute(attr_name="notifiedAt", null=True)
+    # Set by the claim, removed once the push is published: a claim still pending after
+    # CLAIM_LEASE_MS died before its Publish, and may be taken over (courier.notify).
+    pending = BooleanAttribute(null=True)
     expires_at = ExpiresAt(attr_name="expiresAt", null=True)
 
 

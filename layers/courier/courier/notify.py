@@ -3,9 +3,11 @@
 A notification job is queued per (offline member, message) with DelaySeconds =
 COURIER_NOTIFY_COALESCE_SECONDS. When it runs, the notifier skips a channel the user
 has read that far and a message recalled since, notifies about the channel's *latest*
-message not recalled, and records it with a conditional write: at most one notification
+message not recalled, and claims it with a conditional write: at most one notification
 per (user, channel, seq), and none within the coalescing window of the previous one for
-that (user, channel). A muted channel pushes only a message that mentions the user. The
+that (user, channel). A claim whose Publish never happened (the notifier died between
+the two) is taken over after a lease, so a push is never lost for it; it is duplicated
+only if the notifier dies between its Publish and the write that follows it. A muted channel pushes only a message that mentions the user. The
 badge is the user's totalUnread, muted channels left out.
 """
 
@@ -27,6 +29,7 @@ from courier.runtime import Services
 
 PREVIEW_CHARS = 80
 ROW_TTL_SECONDS = 30 * 86_400
+CLAIM_LEASE_MS = 60_000
 
 
 @dataclass(frozen=True)
@@ -58,8 +61,15 @@ def preview(message: StoredMessage) -> str:
     return text[:PREVIEW_CHARS] if isinstance(text, str) else ""
 
 
-def _record(svc: Services, job: NotifyJob, seq: int, now_ms: int) -> bool:
-    """Claim the right to notify (user, channel) about `seq`; False if already done or too soon."""
+def _claim(svc: Services, job: NotifyJob, seq: int, now_ms: int) -> bool:
+    """Claim the right to notify (user, channel) about `seq`; False if already done, too
+    soon, or claimed by a job that may still publish.
+
+    The claim stays `pending` until the push is published (`_published`). A claim still
+    pending CLAIM_LEASE_MS later belongs to a notifier that died between its claim and
+    its Publish: any job of that (user, channel), its own retry first, takes it over, so
+    the push is not lost (DESIGN.md guarantee 8). The lease outlasts the notifier's
+    timeout (20 s) and is shorter than the queue's visibility timeout (120 s)."""
     window_ms = svc.settings.notify_coalesce_seconds * 1000
     row = svc.tables.notifications
     try:
@@ -67,16 +77,35 @@ def _record(svc: Services, job: NotifyJob, seq: int, now_ms: int) -> bool:
             actions=[
                 row.notified_seq.set(seq),
                 row.notified_at.set(now_ms),
+                row.pending.set(True),
                 row.expires_at.set(now_ms // 1000 + ROW_TTL_SECONDS),
             ],
             condition=row.notified_seq.does_not_exist()
-            | ((row.notified_seq < seq) & (row.notified_at <= now_ms - window_ms)),
+            | ((row.notified_seq < seq) & (row.notified_at <= now_ms - window_ms))
+            | (
+                row.pending.exists()
+                & (row.notified_seq <= seq)
+                & (row.notified_at <= now_ms - CLAIM_LEASE_MS)
+            ),
         )
     except UpdateError as exc:
         if is_condition_failure(exc):
             return False
         raise
     return True
+
+
+def _published(svc: Services, job: NotifyJob, seq: int, claimed_at: int) -> None:
+    """The claim's push is out: it is no longer pending (unless another job took it over)."""
+    row = svc.tables.notifications
+    try:
+        row(job.user, job.channel).update(
+            actions=[row.pending.remove()],
+            condition=(row.notified_seq == seq) & (row.notified_at == claimed_at),
+        )
+    except UpdateError as exc:
+        if not is_condition_failure(exc):
+            raise
 
 
 def _skipped(view: ChannelView, seq: int, *, member: bool) -> str | None:
@@ -114,7 +143,8 @@ def run_notify_job(svc: Services, job: NotifyJob) -> str:
     latest = last_messages(svc.tables, {channel.id: about}).get(channel.id)
     if latest is None:
         return "expired"
-    if not _record(svc, job, latest.seq, svc.now_ms()):
+    claimed_at = svc.now_ms()
+    if not _claim(svc, job, latest.seq, claimed_at):
         return "coalesced"
     badge = total_unread(conversations_of(svc.tables, job.user))
     notification = {
@@ -130,4 +160,5 @@ def run_notify_job(svc: Services, job: NotifyJob) -> str:
         Message=json.dumps(notification, separators=(",", ":"), ensure_ascii=False),
         MessageAttributes={"user": {"DataType": "String", "StringValue": job.user}},
     )
+    _published(svc, job, latest.seq, claimed_at)
     return "notified"
