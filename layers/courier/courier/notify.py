@@ -7,8 +7,9 @@ message not recalled, and claims it with a conditional write: at most one notifi
 per (user, channel, seq), and none within the coalescing window of the previous one for
 that (user, channel). A claim whose Publish never happened (the notifier died between
 the two) is taken over after a lease, so a push is never lost for it; it is duplicated
-only if the notifier dies between its Publish and the write that follows it. A muted channel pushes only a message that mentions the user. The
-badge is the user's totalUnread, muted channels left out.
+only if the notifier dies between its Publish and the write that follows it. A muted
+channel pushes only a message that mentions the user. The badge is the user's
+totalUnread, muted channels left out.
 """
 
 from __future__ import annotations
