@@ -22,13 +22,14 @@ from typing import TypeAlias
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chaos.checker import members_of, unheld_reads
+from chaos.checker import unheld_reads
 from chaos.config import ChaosConfig
 from chaos.device import Device
 from chaos.history import History, Read, now_ms, user_of
 from chaos.network import Network
 from chaos.progress import Drained, Patience, Progress, Status, Step, queue_patience
 from chaos.server_state import QUEUES, ServerState, read_cursors
+from chaos.truth import members_of
 
 RESEND_SECONDS = 3.0  # a device whose work has not moved for this long reconnects (x2 each time)
 FINAL_READ = 0.5  # share of users who read one of their unread channels at the end
