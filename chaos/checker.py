@@ -19,9 +19,10 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
-from chaos.history import History, Message, Read, user_of
+from chaos import checker_v11
+from chaos.history import Attempt, History, Message, Read, user_of
 from chaos.liveness import (
     Judged,
     Unobservable,
@@ -29,7 +30,7 @@ from chaos.liveness import (
     late_deliveries,
     missed_notifications,
 )
-from chaos.truth import members_of, server_index, true_read
+from chaos.truth import members_of, server_index
 
 DETAILS_KEPT = 50
 Result = Literal["pass", "fail", "inconclusive"]
@@ -63,10 +64,23 @@ def lost(history: History) -> list[str]:
     return found
 
 
+def _as_sent(message: Message, attempt: Attempt, edits: list[Any]) -> bool:
+    """Whether a stored message is as its sender made it: the body sent (or, edited, the
+    body of one of its edits) and the mentions sent; recalled, neither."""
+    if message.recalled:
+        return message.body is None and not message.mentions
+    if (message.channel, message.mentions) != (attempt.channel, attempt.mentions):
+        return False
+    return message.body == attempt.body if message.version == 0 else message.body in edits
+
+
 def unexpected(history: History) -> list[str]:
-    """Stored messages no device attempted, or not as attempted, or (on a device)
-    not as the server stored them."""
+    """Stored messages no device attempted, or not as attempted (`_as_sent`), or (on a
+    device) not as the server stored them."""
     attempts = {(user_of(a.device), a.client_msg_no): a for a in history.attempts}
+    edits: dict[tuple[str, int], list[Any]] = defaultdict(list)
+    for edit in history.edits:
+        edits[(edit.channel, edit.seq)].append(edit.body)
     server = server_index(history)
     holders: list[tuple[str, list[Message]]] = [("server", history.server_messages)]
     holders += sorted(history.stores.items())
@@ -77,7 +91,7 @@ def unexpected(history: History) -> list[str]:
             original = server.get((m.channel, m.seq))
             if attempt is None:
                 found.append(f"{where}: {m.channel}#{m.seq} from {m.sender} was never sent")
-            elif (attempt.channel, attempt.body) != (m.channel, m.body):
+            elif not _as_sent(m, attempt, edits[(m.channel, m.seq)]):
                 found.append(f"{where}: {m.channel}#{m.seq} differs from what was sent")
             elif original is None or original.message_id != m.message_id:
                 found.append(f"{where}: {m.channel}#{m.seq} differs from the server's")
@@ -119,31 +133,6 @@ def unacknowledged(history: History) -> list[str]:
         for device, left in sorted(history.outbox_left.items())
         if left
     ]
-    return found
-
-
-def unread_mismatches(history: History) -> list[str]:
-    """(user, channel) pairs where a device's SDK or the server's sync disagrees with
-    lastSeq - the true read cursor."""
-    truth = true_read(history)
-    found: list[str] = []
-    for channel in sorted(history.members):
-        last = history.last_seq.get(channel, 0)
-        for user in members_of(history, channel):
-            read, why = truth.get((user, channel), (0, "nothing read"))
-            expected = max(0, last - read)
-            seen: dict[str, int | None] = {}
-            for device in history.devices.get(user, []):
-                seen[device] = history.device_unread.get(device, {}).get(channel, 0)
-                listed = history.server_unread.get(device, {}).get(channel)
-                seen[f"sync to {device}"] = listed if listed is not None or last > 0 else 0
-            wrong = {where: value for where, value in seen.items() if value != expected}
-            if wrong:
-                sent = history.reads_sent.get((user, channel), 0)
-                found.append(
-                    f"{user} {channel}: unread should be {expected} (lastSeq {last}, read "
-                    f"{read} by {why}), seen {wrong}; highest read frame the server got: {sent}"
-                )
     return found
 
 
@@ -205,9 +194,11 @@ class Check(NamedTuple):
 
     Needing a finished drain: `lost` (a member device may still be catching up),
     `unacknowledged` (an outbox may still be draining, a sendack on its way),
-    `unread_mismatches` (a read or a message may still be on its way to a device or to
-    the server, and the final sync reply may be missing) and `reads_not_held` (a read may
-    still be on its way to the server). What they call missing may only be late.
+    `unread_mismatches` and `total_mismatches` (a read or a message may still be on its
+    way to a device or to the server, and the final sync reply may be missing),
+    `reads_not_held` (a read may still be on its way to the server) and `stale_revisions`
+    (a sync may still bring a device a message's latest revision). What they call missing
+    may only be late.
 
     Sound on an unfinished run, each violation being one whatever happens next:
     `unexpected`, `not_stored` and `seq_gaps` compare one consistent snapshot of the
@@ -216,7 +207,10 @@ class Check(NamedTuple):
     committed while it was read; `shown_twice` (a message shown twice, a clientMsgNo
     naming two messages), `cursor_regressions` (a cursor seen going back) and
     `excess_copies` (more copies than the bound) note things no later event can undo:
-    more time could only add violations, never take one back.
+    more time could only add violations, never take one back. So do `wrong_answers` (an
+    answer given), `unwanted_pushes` (a push published) and `requests_not_held`: the
+    devices asked every recall, edit and mute during the workload, and the server's state
+    is read after it and after the devices went offline.
 
     `late_deliveries` judges windows that closed during the run (a later frame cannot
     make a late one timely): sound on an unfinished run. `missed_notifications` needs the
@@ -235,7 +229,12 @@ CHECKS: dict[str, Check] = {
     "shown_twice": Check("shown twice", shown_twice, False),
     "unacknowledged": Check("never acknowledged after the drain", unacknowledged, True),
     "unread_mismatches": Check(
-        "(user, channel) unread differing from the truth", unread_mismatches, True
+        "(user, channel) unread, mentions or mute not the truth",
+        checker_v11.unread_mismatches,
+        True,
+    ),
+    "total_mismatches": Check(
+        "devices whose totalUnread is not the truth", checker_v11.total_mismatches, True
     ),
     "reads_not_held": Check("reads not held by the server", reads_not_held, True),
     "cursor_regressions": Check("cursor regressions", cursor_regressions, False),
@@ -248,6 +247,26 @@ CHECKS: dict[str, Check] = {
     ),
     "missed_notifications": Check(
         "no push to an offline member (message, member)", missed_notifications, True
+    ),
+    "requests_not_held": Check(
+        "recalls, edits, mutes: server state no answer explains",
+        checker_v11.requests_not_held,
+        False,
+    ),
+    "wrong_answers": Check(
+        "recalls, edits, mutes refused or granted against the rules",
+        checker_v11.wrong_answers,
+        False,
+    ),
+    "stale_revisions": Check(
+        "held revision not the server's (device, revised message)",
+        checker_v11.judge_revisions,
+        True,
+    ),
+    "unwanted_pushes": Check(
+        "push about a recalled message or in a muted channel",
+        checker_v11.judge_pushes,
+        False,
     ),
 }
 

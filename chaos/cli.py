@@ -107,6 +107,11 @@ def parser() -> argparse.ArgumentParser:
             "COURIER_NOTIFY_COALESCE_SECONDS of the stack: notification jobs wait this long",
         ),
         (
+            "recall_seconds",
+            int,
+            "COURIER_RECALL_SECONDS of the stack: a sender may recall a message this long",
+        ),
+        (
             "decide_seconds",
             float,
             "the missed-notification check counts a member offline when no device of theirs "

@@ -245,6 +245,7 @@ async def catch_up(
     not pending work but a loss (the `lost` check names it): once caught up, nothing more
     is coming, so waiting would only turn a violation into an inconclusive run."""
     network.watch.conversations.clear()
+    network.watch.total_unread.clear()
     await asyncio.gather(*(device.reconnect() for device in devices))
     last = {c: seq for c, seq in (await asyncio.to_thread(state.last_seqs)).items() if seq > 0}
     by_name = {device.name: device for device in devices}

@@ -5,11 +5,12 @@ inconclusive, never ok. And the commit -> first frame latency the report gives."
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from chaos.history import Connection, History, Key, Liveness, Message, user_of
-from chaos.truth import members_of
+from chaos.history import Connection, History, Key, Liveness, Message, Recall, user_of
+from chaos.truth import maybe_muted, members_of, recalled
 
 
 class Unobservable(Exception):
@@ -98,10 +99,15 @@ def judge_deliveries(history: History) -> Judged:
     then rightly sends nothing more, the device having acknowledged it). Not judged: a
     device whose connection closed before the window did (the server could no longer
     reach it; it catches up on connect). Excluded: a device to which the server did send
-    the message within the window, every copy dropped by the harness's network.
+    the message within the window, every copy dropped by the harness's network; a
+    message whose recall was asked before the window closed (a recalled message is never
+    sent again by a retry).
     """
     live = _liveness(history)
     sending = _sending_devices(history)
+    recalls: dict[Key, list[Recall]] = defaultdict(list)
+    for recall in history.recalls:
+        recalls[(recall.channel, recall.seq)].append(recall)
     found: list[str] = []
     judged = excluded = 0
     for message in _timed(history):
@@ -128,6 +134,9 @@ def judge_deliveries(history: History) -> Judged:
                 continue  # it left before the server's time was up
             if frames:
                 excluded += 1  # sent in time; the network dropped every copy
+                continue
+            if any(r.sent < due for r in recalls.get(key, [])):
+                excluded += 1  # retries rightly stop at a recall: it may have come in time
                 continue
             judged += 1
             first = _first_seen(live, device, key)
@@ -156,7 +165,10 @@ def judge_notifications(history: History) -> Judged:
     notifier coalesces into the channel's latest message; a push of a later seq was
     necessarily published after the commit). Not judged: the sender (sending read it).
     Excluded: a member without a push who read it in time, by a read that reached the
-    server or by sending a later message there (the notifier rightly skips a read channel).
+    server or by sending a later message there (the notifier rightly skips a read channel);
+    a message recalled (a push not yet published for it is not published); a message that
+    does not mention the member in a channel they had asked to mute by then (a muted
+    channel pushes only mentions; when the notifier ran, it may have been muted).
     """
     live = _liveness(history)
     if live.pushes is None:
@@ -173,6 +185,7 @@ def judge_notifications(history: History) -> Judged:
     for user, channel, seq, at in made:  # sending reads the channel up to the message
         if at <= live.notified:
             read[(user, channel)] = max(read.get((user, channel), 0), seq)
+    gone = recalled(history)
     found: list[str] = []
     judged = excluded = 0
     for message in _timed(history):
@@ -192,8 +205,15 @@ def judge_notifications(history: History) -> Judged:
             if pushed.get((user, message.channel), 0) >= message.seq:
                 judged += 1
                 continue
-            if read.get((user, message.channel), 0) >= message.seq:
-                excluded += 1  # no push, rightly if the notifier ran after the read
+            if (
+                read.get((user, message.channel), 0) >= message.seq
+                or (message.channel, message.seq) in gone
+                or (
+                    user not in message.mentions
+                    and maybe_muted(history, user, message.channel, live.notified)
+                )
+            ):
+                excluded += 1  # no push, rightly if the notifier ran after that
                 continue
             judged += 1
             found.append(

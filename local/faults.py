@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -138,8 +139,10 @@ class ServerFaults:
 
 
 _plan: ServerFaults | None = None
-# The function whose invocation this thread is running (set per invocation's context).
+# The function whose invocation this thread is running (set per invocation's context),
+# and when that invocation began (wall clock, ms).
 _function: ContextVar[str | None] = ContextVar("courier_local_function", default=None)
+_started: ContextVar[int | None] = ContextVar("courier_local_started", default=None)
 
 
 def install(plan: ServerFaults) -> None:
@@ -170,13 +173,21 @@ def invocation(function: str) -> Iterator[None]:
     """Around one invocation: faults know whose calls they touch; on success, the
     function may still fail after its work."""
     token = _function.set(function)
+    started = _started.set(time.time_ns() // 1_000_000)
     try:
         yield
     finally:
+        _started.reset(started)
         _function.reset(token)
     plan = _active()
     if plan is not None and plan.roll("invocation", plan.rates.invocation, function):
         raise InjectedCrash(f"{function} failed after its work (injected)")
+
+
+def invocation_started() -> int | None:
+    """When the invocation this thread runs began (wall clock, ms; None outside one): what
+    the function read, it read after that."""
+    return _started.get()
 
 
 def duplicate_delivery(queue: str) -> bool:
