@@ -99,13 +99,9 @@ def _mute_candidates(history: History, user: str, channel: str) -> set[bool]:
     that may have landed last (one answered with no answered request sent after its
     answer, or one not answered), and unmuted if none surely landed."""
     requests = mutes_of(history, user, channel)
-    landed = {m.answered: m for m in requests if m.granted and m.answered is not None}
-    found = {m.muted for m in requests if m not in landed.values()}
-    found |= {
-        m.muted
-        for answered, m in landed.items()
-        if not any(other.sent > answered for other in landed.values())
-    }
+    landed = [m for m in requests if m.granted and m.answered is not None]
+    found = {m.muted for m in requests if m not in landed}
+    found |= {m.muted for m in landed if all(o.sent <= (m.answered or 0) for o in landed)}
     return found | ({False} if not landed else set())
 
 
@@ -167,10 +163,11 @@ def _edits_not_held(message: Message, edits: list[Edit]) -> list[str]:
 def wrong_answers(history: History) -> list[str]:
     """Refusals and grants the rules do not allow: a sender's recall refused within the
     window (COURIER_RECALL_SECONDS after the message's ts: answered before then, the
-    server handled it before then) or granted after it (sent after it, with no other recall of the
-    message sent before it was answered, which would make it a repeat); an edit of the
-    sender's refused though the message is not recalled, or granted after a recall of it
-    was answered; a member's mute refused."""
+    server handled it before then) or granted after it (sent after it, with no other
+    recall of the message sent before it was answered, which would make it a repeat); an
+    edit of the sender's refused though the message is not recalled, or granted after a
+    recall of it was answered; a member's mute refused. Other errors (`throttled`,
+    `internal`) say nothing: the function may have failed after its write."""
     server = server_index(history)
     found: list[str] = []
     for r in history.recalls:
