@@ -163,7 +163,10 @@ def judge_notifications(history: History) -> Judged:
     not read the message before the drain had run every notification job, yet got no push
     for it: none to that user for that channel with a seq at or above the message's (the
     notifier coalesces into the channel's latest message; a push of a later seq was
-    necessarily published after the commit). Not judged: the sender (sending read it).
+    necessarily published after the commit; in a channel the member may have muted, where
+    a push is about the mention that made it, any push published after the commit, as the
+    notifier sends none within the coalescing window of the last one). Not judged: the
+    sender (sending read it).
     Excluded: a member without a push who read it in time, by a read that reached the
     server or by sending a later message there (the notifier rightly skips a read channel);
     a message recalled (a push not yet published for it is not published); a message that
@@ -176,9 +179,11 @@ def judge_notifications(history: History) -> Judged:
     if live.notified is None:
         raise Unobservable("the drain did not run every notification job")
     pushed: dict[tuple[str, str], int] = {}
+    last_push: dict[tuple[str, str], int] = {}  # when the latest push was published
     for push in live.pushes:
         key = (push.user, push.channel)
         pushed[key] = max(pushed.get(key, 0), push.seq)
+        last_push[key] = max(last_push.get(key, 0), push.at)
     read: dict[tuple[str, str], int] = {}  # how far each user read in time
     made = [(user, channel, seq, at) for user, channel, seq, at in live.reads]
     made += [(m.sender, m.channel, m.seq, m.ts) for m in history.server_messages if m.ts > 0]
@@ -202,7 +207,11 @@ def judge_notifications(history: History) -> Judged:
                 link.opened < end and (link.closed is None or link.closed > start) for link in links
             ):
                 continue  # online (or not surely offline) to the server
-            if pushed.get((user, message.channel), 0) >= message.seq:
+            key = (user, message.channel)
+            if pushed.get(key, 0) >= message.seq or (
+                last_push.get(key, 0) > message.ts
+                and maybe_muted(history, user, message.channel, live.notified)
+            ):
                 judged += 1
                 continue
             if (

@@ -792,6 +792,27 @@ def test_a_muted_member_is_owed_a_push_only_for_a_mention() -> None:
     assert "missed_notifications" in check(history).inconclusive  # excluded: muted
 
 
+def test_in_a_muted_channel_a_push_after_a_mention_coalesces_it() -> None:
+    """bob mentions alice again (#3) 300 ms after #2; her channel muted, the notifier
+    pushes #2 alone (a muted channel's push is about its own mention) and coalesces #3's
+    job into it: no push is missing. Unmuted, the push would be about the latest, #3."""
+    history = clean()
+    three = Message(DM, 3, "id3", "bob", "c3", {"text": "three"}, ts=T2 + 300, mentions=("alice",))
+    history.server_messages.append(three)
+    history.attempts.append(Attempt("bob/phone", "c3", DM, three.body, ("alice",)))
+    history.sendacks.append(Sendack("bob/phone", "c3", DM, 3, "id3"))
+    history.last_seq[DM] = 3
+    history.stores = {device: [ONE, TWO, three] for device in DEVICES}
+    assert violations(history)["missed_notifications"] == 1  # unmuted: #3 was owed a push
+    mute_dm(history, "alice", T2 - 5_000)
+    shown_as(history, "alice", unread=2, mentions=2)
+    shown_as(history, "bob", unread=0)
+    assert violations(history) == {}
+    assert history.liveness is not None and history.liveness.pushes is not None
+    history.liveness.pushes[0] = replace(history.liveness.pushes[0], at=T2 + 200)
+    assert violations(history) == {"missed_notifications": 1}  # published before #3
+
+
 def test_a_message_whose_recall_was_asked_in_its_window_may_reach_no_device() -> None:
     """Retries stop at a recall: a device connected all along may never get it live."""
     history = clean()
