@@ -135,7 +135,9 @@ def requests_not_held(history: History) -> list[str]:
         edits[(e.channel, e.seq)].append(e)
     for key, message in sorted(server.items()):
         found += _edits_not_held(message, edits.get(key, []))
-    for (user, channel), muted in sorted(history.server_muted.items()):
+    asked_mutes = {(user_of(m.device), m.channel) for m in history.mutes}
+    for user, channel in sorted(asked_mutes | history.server_muted.keys()):
+        muted = history.server_muted.get((user, channel), False)
         if muted not in _mute_candidates(history, user, channel):
             found.append(f"{user} {channel}: muted {muted}, which no request of theirs left")
     return found

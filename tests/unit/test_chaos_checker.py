@@ -588,6 +588,16 @@ def test_a_mute_no_request_can_have_left_is_reported(
     assert len(check(history).violations["requests_not_held"]) == found
 
 
+def test_a_mute_answered_that_the_server_does_not_hold_at_all_is_reported() -> None:
+    history = clean()
+    mute_dm(history, "alice", T2 + 3_000)
+    shown_as(history, "alice", unread=1, mentions=1)
+    del history.server_muted[("alice", DM)]  # no mute on her membership row
+    assert check(history).violations["requests_not_held"] == [
+        "alice dm:alice:bob: muted False, which no request of theirs left"
+    ]
+
+
 def test_a_mute_nobody_asked_for_is_reported() -> None:
     history = clean()
     history.server_muted[("bob", DM)] = True
