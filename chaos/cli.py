@@ -94,8 +94,9 @@ def parser() -> argparse.ArgumentParser:
         (
             "deaf",
             int,
-            "listeners in every group, never offline nor cut by storms, whose every ack the "
-            "network loses while faults are on: the server must retry every message to them",
+            "listeners in every group, never offline nor cut by storms or injected 410s, "
+            "whose every ack the network loses while faults are on: the server must retry "
+            "every message to them",
         ),
         ("retry_base_seconds", int, "COURIER_RETRY_BASE_SECONDS of the stack"),
         ("max_retries", int, "COURIER_MAX_RETRIES of the stack"),

@@ -20,7 +20,7 @@ from chaos.checker import check
 from chaos.config import OFFLINE_MARGIN_SECONDS, ChaosConfig, derive
 from chaos.device import Device
 from chaos.drain import drain
-from chaos.history import History, Liveness, now_ms
+from chaos.history import History, Liveness, device_name, now_ms
 from chaos.network import Network
 from chaos.outcome import Outcome
 from chaos.population import Population, populate
@@ -64,15 +64,33 @@ def stack_environment(config: ChaosConfig) -> Iterator[None]:
 
 
 class ConnectionDropper:
-    """Closes a gateway connection from any thread: an injected 410 then tells the truth."""
+    """Closes a gateway connection from any thread: an injected 410 then tells the truth.
+    The deaf listeners' connections are spared, as reconnect storms spare them: each
+    message to them must be retried by a chain no dropped connection cuts short."""
 
-    def __init__(self, server: LocalServer, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self, server: LocalServer, loop: asyncio.AbstractEventLoop, deaf: frozenset[str]
+    ) -> None:
         self._server = server
         self._loop = loop
+        self._deaf = deaf
         self._tasks: set[asyncio.Task[Any]] = set()
+
+    def serve(self, plan: faults.ServerFaults) -> None:
+        """Close the connections `plan` answers 410 for, and spare the deaf listeners'."""
+        plan.drop_connection, plan.spared = self, self.spared
 
     def __call__(self, connection_id: str) -> None:
         self._loop.call_soon_threadsafe(self._close, connection_id)
+
+    def spared(self, connection_id: str) -> bool:
+        """Whether the connection is a deaf listener's (read from any thread)."""
+        gateway = self._server.gateway
+        connection = gateway.connections.get(connection_id) if gateway is not None else None
+        if connection is None:
+            return False
+        who = connection.client.authorizer
+        return device_name(str(who.get("userId")), str(who.get("deviceId"))) in self._deaf
 
     def _close(self, connection_id: str) -> None:
         gateway = self._server.gateway
@@ -246,7 +264,7 @@ async def run(config: ChaosConfig) -> Outcome:
         faults.install(plan)  # before the stack starts: the handlers' clients copy its hooks
         try:
             await server.start()
-            plan.drop_connection = ConnectionDropper(server, asyncio.get_running_loop())
+            ConnectionDropper(server, asyncio.get_running_loop(), network.deaf).serve(plan)
             await network.start(HOST, server.url)
             stack = server.stack
             cleanup.enter_context(pushes.recorded(history.liveness, stack.topics.values()))

@@ -83,8 +83,9 @@ class ServerFaults:
     """A fault plan: its rates, its own random source, and what it injected.
 
     `drop_connection(connection_id)` closes a live connection (called from a handler's
-    thread) so that an injected 410 tells the truth; `visibility_seconds` replaces the
-    queues' visibility timeout for the pollers.
+    thread) so that an injected 410 tells the truth; `spared(connection_id)`, true for a
+    connection no injected 410 may close; `visibility_seconds` replaces the queues'
+    visibility timeout for the pollers.
     """
 
     def __init__(
@@ -103,6 +104,7 @@ class ServerFaults:
         self._lock = threading.Lock()
         self._forced: set[str] = set()
         self.drop_connection = drop_connection
+        self.spared: Callable[[str], bool] = lambda connection_id: False
         self.visibility_seconds = visibility_seconds
 
     def chance(self, rate: float) -> bool:
@@ -235,8 +237,9 @@ def _before_call(model: Any, params: dict[str, Any], context: dict[str, Any], **
     where = f"{function} {call[1]}"
     rates = plan.rates
     if call == POST:
-        if plan.roll("gone", rates.gone, where):
-            plan.drop(unquote(str(params.get("url_path", "")).rsplit("/", 1)[-1]))
+        connection_id = unquote(str(params.get("url_path", "")).rsplit("/", 1)[-1])
+        if not plan.spared(connection_id) and plan.roll("gone", rates.gone, where):
+            plan.drop(connection_id)
             return _error(410, "GoneException")
         if plan.roll("limit", rates.limit, where):
             return _error(429, "LimitExceededException")
