@@ -60,6 +60,7 @@ class Actions:
         self.members = members
         self.rng = rng
         self.window_ms = recall_seconds * 1000
+        self.quota = quota
         self.owed = {kind: round(share * quota) for kind, share in FORCED_AT.items()}
         self.tries = dict.fromkeys(FORCED_AT, 0)
         self.busy: set[str] = set()  # the forced actions waiting for their answer
@@ -86,9 +87,12 @@ class Actions:
 
     def start(self, kind: str) -> bool:
         """Start a recall, an edit or a mute; False if it cannot be done now: offline, or
-        nothing of the user's to do it to."""
+        nothing of the user's to do it to (a forced try once every message is sent: none
+        will come)."""
         request = self._request(kind) if self.device.ready else None
         if request is None:
+            if self.device.ready and kind in self.owed and self.device.sent >= self.quota:
+                self.tries[kind] += 1
             return False
         if kind in self.owed:
             self.busy.add(kind)
