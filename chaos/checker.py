@@ -9,40 +9,37 @@ the drain did not finish (work still pending when it gave up), those checks are 
 and the verdict says so; the others are run, as each is sound on an unfinished run: a
 violation it reports is one whatever happens next (see `Check.needs_drain`).
 
-The liveness checks (`late_deliveries`, `missed_notifications`) judge only the cases the
-run could observe; when it observed none, the check is inconclusive, never ok.
+The liveness checks (`late_deliveries`, `missed_notifications`: chaos/liveness.py) judge
+only the cases the run could observe; when it observed none, the check is inconclusive,
+never ok.
 """
 
 from __future__ import annotations
 
-import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
-from chaos.history import Connection, History, Key, Liveness, Message, Read, user_of
+from chaos import checker_v11
+from chaos.history import Attempt, History, Message, Read, user_of
+from chaos.liveness import (
+    Judged,
+    Unobservable,
+    first_frame_latency,
+    late_deliveries,
+    missed_notifications,
+)
+from chaos.truth import members_of, server_index
 
 DETAILS_KEPT = 50
 Result = Literal["pass", "fail", "inconclusive"]
 EXIT_CODES: dict[Result, int] = {"pass": 0, "fail": 1, "inconclusive": 3}
 
 
-def members_of(history: History, channel: str) -> list[str]:
-    if channel in history.members:
-        return history.members[channel]
-    if channel.startswith("dm:"):
-        return channel.split(":")[1:]
-    return []
-
-
-def _server_index(history: History) -> dict[tuple[str, int], Message]:
-    return {(m.channel, m.seq): m for m in history.server_messages}
-
-
 def not_stored(history: History) -> list[str]:
     """Acknowledged messages the server does not hold (or holds as another message)."""
-    server = _server_index(history)
+    server = server_index(history)
     found: list[str] = []
     for ack in history.sendacks:
         stored = server.get((ack.channel, ack.seq))
@@ -59,7 +56,7 @@ def lost(history: History) -> list[str]:
     }
     nothing: set[tuple[str, int]] = set()
     found: list[str] = []
-    for (channel, seq), message in sorted(_server_index(history).items()):
+    for (channel, seq), message in sorted(server_index(history).items()):
         for user in members_of(history, channel):
             for device in history.devices.get(user, []):
                 if (channel, seq) not in held.get(device, nothing):
@@ -67,11 +64,24 @@ def lost(history: History) -> list[str]:
     return found
 
 
+def _as_sent(message: Message, attempt: Attempt, edits: list[Any]) -> bool:
+    """Whether a stored message is as its sender made it: the body sent (or, edited, the
+    body of one of its edits) and the mentions sent; recalled, neither."""
+    if message.recalled:
+        return message.body is None and not message.mentions
+    if (message.channel, message.mentions) != (attempt.channel, attempt.mentions):
+        return False
+    return message.body == attempt.body if message.version == 0 else message.body in edits
+
+
 def unexpected(history: History) -> list[str]:
-    """Stored messages no device attempted, or not as attempted, or (on a device)
-    not as the server stored them."""
+    """Stored messages no device attempted, or not as attempted (`_as_sent`), or (on a
+    device) not as the server stored them."""
     attempts = {(user_of(a.device), a.client_msg_no): a for a in history.attempts}
-    server = _server_index(history)
+    edits: dict[tuple[str, int], list[Any]] = defaultdict(list)
+    for edit in history.edits:
+        edits[(edit.channel, edit.seq)].append(edit.body)
+    server = server_index(history)
     holders: list[tuple[str, list[Message]]] = [("server", history.server_messages)]
     holders += sorted(history.stores.items())
     found: list[str] = []
@@ -81,7 +91,7 @@ def unexpected(history: History) -> list[str]:
             original = server.get((m.channel, m.seq))
             if attempt is None:
                 found.append(f"{where}: {m.channel}#{m.seq} from {m.sender} was never sent")
-            elif (attempt.channel, attempt.body) != (m.channel, m.body):
+            elif not _as_sent(m, attempt, edits[(m.channel, m.seq)]):
                 found.append(f"{where}: {m.channel}#{m.seq} differs from what was sent")
             elif original is None or original.message_id != m.message_id:
                 found.append(f"{where}: {m.channel}#{m.seq} differs from the server's")
@@ -123,43 +133,6 @@ def unacknowledged(history: History) -> list[str]:
         for device, left in sorted(history.outbox_left.items())
         if left
     ]
-    return found
-
-
-def true_read(history: History) -> dict[tuple[str, str], tuple[int, str]]:
-    """Each (user, channel)'s read cursor as the users made it, and what made it: their
-    reads and their own stored messages (sending reads the channel up to the message)."""
-    truth: dict[tuple[str, str], tuple[int, str]] = {}
-    made = [((user_of(r.device), r.channel), r.seq, f"a read on {r.device}") for r in history.reads]
-    made += [((m.sender, m.channel), m.seq, "a message sent") for m in history.server_messages]
-    for key, seq, why in made:
-        if seq > truth.get(key, (0, ""))[0]:
-            truth[key] = (seq, why)
-    return truth
-
-
-def unread_mismatches(history: History) -> list[str]:
-    """(user, channel) pairs where a device's SDK or the server's sync disagrees with
-    lastSeq - the true read cursor."""
-    truth = true_read(history)
-    found: list[str] = []
-    for channel in sorted(history.members):
-        last = history.last_seq.get(channel, 0)
-        for user in members_of(history, channel):
-            read, why = truth.get((user, channel), (0, "nothing read"))
-            expected = max(0, last - read)
-            seen: dict[str, int | None] = {}
-            for device in history.devices.get(user, []):
-                seen[device] = history.device_unread.get(device, {}).get(channel, 0)
-                listed = history.server_unread.get(device, {}).get(channel)
-                seen[f"sync to {device}"] = listed if listed is not None or last > 0 else 0
-            wrong = {where: value for where, value in seen.items() if value != expected}
-            if wrong:
-                sent = history.reads_sent.get((user, channel), 0)
-                found.append(
-                    f"{user} {channel}: unread should be {expected} (lastSeq {last}, read "
-                    f"{read} by {why}), seen {wrong}; highest read frame the server got: {sent}"
-                )
     return found
 
 
@@ -215,243 +188,17 @@ def seq_gaps(history: History) -> list[str]:
     return found
 
 
-class Unobservable(Exception):
-    """The run could not observe what a check needs: the check is inconclusive."""
-
-
-@dataclass(frozen=True)
-class Judged:
-    """What a liveness check found among the cases it could judge."""
-
-    found: list[str]
-    judged: int  # cases judged (violations included)
-    excluded: int = 0  # cases set aside as not the server's doing
-    unit: str = "cases"
-
-    @property
-    def note(self) -> str:
-        excluded = f", {self.excluded} excluded" if self.excluded else ""
-        return f"{self.judged} {self.unit} judged{excluded}"
-
-
-def _liveness(history: History) -> Liveness:
-    if history.liveness is None:
-        raise Unobservable("the run did not note when frames reached devices")
-    return history.liveness
-
-
-def _sending_devices(history: History) -> dict[tuple[str, str], str]:
-    """(sender user, clientMsgNo) -> the device that sent it (it gets a sendack, no frame)."""
-    return {(user_of(a.device), a.client_msg_no): a.device for a in history.attempts}
-
-
-def _receivers(
-    history: History, message: Message, sending: Mapping[tuple[str, str], str]
-) -> list[str]:
-    """The devices a message is for: every member's, but the one that sent it."""
-    sender = sending.get((message.sender, message.client_msg_no))
-    return [
-        device
-        for user in members_of(history, message.channel)
-        for device in history.devices.get(user, [])
-        if device != sender
-    ]
-
-
-def _timed(history: History) -> list[Message]:
-    """The stored messages with a server timestamp, in order."""
-    messages = sorted(history.server_messages, key=lambda m: (m.channel, m.seq))
-    timed = [m for m in messages if m.ts > 0]
-    if messages and not timed:
-        raise Unobservable("the server's messages carry no timestamp")
-    return timed
-
-
-def _open_at(links: Mapping[int, Connection], at: int, ended: int) -> tuple[int, int] | None:
-    """The connection open at `at` (opened before it): its number and when it closed."""
-    for number, link in links.items():
-        closed = link.closed if link.closed is not None else ended
-        if link.opened <= at < closed:
-            return number, closed
-    return None
-
-
-def _first_seen(live: Liveness, device: str, key: Key) -> tuple[int, str] | None:
-    """When and how a device first got a message: a frame that reached it, or a sync."""
-    seen = [
-        (f.at, f"a frame on connection #{f.link}")
-        for f in live.frames.get(device, {}).get(key, [])
-        if f.delivered
-    ]
-    synced = live.synced.get(device, {}).get(key)
-    if synced is not None:
-        seen.append((synced[0], f"a sync on connection #{synced[1]}"))
-    return min(seen) if seen else None
-
-
-def judge_deliveries(history: History) -> Judged:
-    """Late deliveries: a message a device did not get within the live window
-    (`Liveness.live_ms`) after its commit, although one connection of it was open from
-    before the commit until the window closed.
-
-    The commit is the message's `ts`: the server stamps it just before its transaction,
-    so a connection open before it was known to the server when the message committed.
-    The device got the message on that connection when a `message` frame reached it, or
-    a sync reply holding it did (the SDK fills a gap it sees with a sync; the retry worker
-    then rightly sends nothing more, the device having acknowledged it). Not judged: a
-    device whose connection closed before the window did (the server could no longer
-    reach it; it catches up on connect). Excluded: a device to which the server did send
-    the message within the window, every copy dropped by the harness's network.
-    """
-    live = _liveness(history)
-    sending = _sending_devices(history)
-    found: list[str] = []
-    judged = excluded = 0
-    for message in _timed(history):
-        key = (message.channel, message.seq)
-        due = message.ts + live.live_ms
-        for device in _receivers(history, message, sending):
-            connection = _open_at(live.links.get(device, {}), message.ts, live.ended)
-            if connection is None:
-                continue
-            number, closed = connection
-            frames = [
-                f
-                for f in live.frames.get(device, {}).get(key, [])
-                if f.link == number and f.at <= due
-            ]
-            got = [f.at for f in frames if f.delivered]
-            synced = live.synced.get(device, {}).get(key)
-            if synced is not None and synced[1] == number:
-                got.append(synced[0])
-            if got and min(got) <= due:
-                judged += 1
-                continue
-            if closed < due:
-                continue  # it left before the server's time was up
-            if frames:
-                excluded += 1  # sent in time; the network dropped every copy
-                continue
-            judged += 1
-            first = _first_seen(live, device, key)
-            later = "never got it"
-            if first is not None:
-                after = (first[0] - message.ts) / 1000
-                later = f"first got it {after:.1f} s after the commit by {first[1]}"
-            found.append(
-                f"{device}: {message.channel}#{message.seq} not received within "
-                f"{live.live_ms / 1000:g} s of its commit on connection #{number}, open all "
-                f"that time; {later}"
-            )
-    return Judged(found, judged, excluded, "(message, device) pairs")
-
-
-def late_deliveries(history: History) -> Judged:
-    return judge_deliveries(history)
-
-
-def judge_notifications(history: History) -> Judged:
-    """Missed notifications: a member with no live connection from just before a message's
-    commit (`Liveness.offline_margin_ms`, the gateway's $disconnect catching up) until the
-    server must have noticed they were offline (`Liveness.decide_ms` after it), who did
-    not read the message before the drain had run every notification job, yet got no push
-    for it: none to that user for that channel with a seq at or above the message's (the
-    notifier coalesces into the channel's latest message; a push of a later seq was
-    necessarily published after the commit). Not judged: the sender (sending read it).
-    Excluded: a member without a push who read it in time, by a read that reached the
-    server or by sending a later message there (the notifier rightly skips a read channel).
-    """
-    live = _liveness(history)
-    if live.pushes is None:
-        raise Unobservable("the run did not observe the push topic")
-    if live.notified is None:
-        raise Unobservable("the drain did not run every notification job")
-    pushed: dict[tuple[str, str], int] = {}
-    for push in live.pushes:
-        key = (push.user, push.channel)
-        pushed[key] = max(pushed.get(key, 0), push.seq)
-    read: dict[tuple[str, str], int] = {}  # how far each user read in time
-    made = [(user, channel, seq, at) for user, channel, seq, at in live.reads]
-    made += [(m.sender, m.channel, m.seq, m.ts) for m in history.server_messages if m.ts > 0]
-    for user, channel, seq, at in made:  # sending reads the channel up to the message
-        if at <= live.notified:
-            read[(user, channel)] = max(read.get((user, channel), 0), seq)
-    found: list[str] = []
-    judged = excluded = 0
-    for message in _timed(history):
-        start, end = message.ts - live.offline_margin_ms, message.ts + live.decide_ms
-        for user in members_of(history, message.channel):
-            if user == message.sender:
-                continue
-            links = [
-                link
-                for device in history.devices.get(user, [])
-                for link in live.links.get(device, {}).values()
-            ]
-            if any(
-                link.opened < end and (link.closed is None or link.closed > start) for link in links
-            ):
-                continue  # online (or not surely offline) to the server
-            if pushed.get((user, message.channel), 0) >= message.seq:
-                judged += 1
-                continue
-            if read.get((user, message.channel), 0) >= message.seq:
-                excluded += 1  # no push, rightly if the notifier ran after the read
-                continue
-            judged += 1
-            found.append(
-                f"{user}: no push for {message.channel}#{message.seq}, offline from "
-                f"{live.offline_margin_ms / 1000:g} s before its commit until at least "
-                f"{live.decide_ms / 1000:g} s after; highest seq pushed for the channel: "
-                f"{pushed.get((user, message.channel), 0)}"
-            )
-    return Judged(found, judged, excluded, "(message, offline member) pairs")
-
-
-def missed_notifications(history: History) -> Judged:
-    return judge_notifications(history)
-
-
-def percentile(values: list[int], share: float) -> int:
-    """The nearest-rank percentile of sorted `values`."""
-    return values[max(0, math.ceil(share * len(values)) - 1)]
-
-
-def first_frame_latency(history: History) -> dict[str, int] | None:
-    """Commit (the message's ts) to the first `message` frame the server sent a device,
-    in ms, over every (message, receiving device) pair that got one: p50, p95, p99 and
-    the pairs counted. None when no frame was observed."""
-    live = history.liveness
-    if live is None:
-        return None
-    sending = _sending_devices(history)
-    latencies: list[int] = []
-    for message in [m for m in history.server_messages if m.ts > 0]:
-        key = (message.channel, message.seq)
-        for device in _receivers(history, message, sending):
-            frames = live.frames.get(device, {}).get(key)
-            if frames:
-                latencies.append(max(0, min(f.at for f in frames) - message.ts))
-    if not latencies:
-        return None
-    latencies.sort()
-    return {
-        "pairs": len(latencies),
-        "p50": percentile(latencies, 0.50),
-        "p95": percentile(latencies, 0.95),
-        "p99": percentile(latencies, 0.99),
-    }
-
-
 class Check(NamedTuple):
     """One line of the verdict. `needs_drain`: the check is only sound once the drain has
     finished, and is not run when it did not.
 
     Needing a finished drain: `lost` (a member device may still be catching up),
     `unacknowledged` (an outbox may still be draining, a sendack on its way),
-    `unread_mismatches` (a read or a message may still be on its way to a device or to
-    the server, and the final sync reply may be missing) and `reads_not_held` (a read may
-    still be on its way to the server). What they call missing may only be late.
+    `unread_mismatches` and `total_mismatches` (a read or a message may still be on its
+    way to a device or to the server, and the final sync reply may be missing),
+    `reads_not_held` (a read may still be on its way to the server) and `stale_revisions`
+    (a sync may still bring a device a message's latest revision). What they call missing
+    may only be late.
 
     Sound on an unfinished run, each violation being one whatever happens next:
     `unexpected`, `not_stored` and `seq_gaps` compare one consistent snapshot of the
@@ -460,7 +207,10 @@ class Check(NamedTuple):
     committed while it was read; `shown_twice` (a message shown twice, a clientMsgNo
     naming two messages), `cursor_regressions` (a cursor seen going back) and
     `excess_copies` (more copies than the bound) note things no later event can undo:
-    more time could only add violations, never take one back.
+    more time could only add violations, never take one back. So do `wrong_answers` (an
+    answer given), `unwanted_pushes` (a push published) and `requests_not_held`: the
+    devices asked every recall, edit and mute during the workload, and the server's state
+    is read after it and after the devices went offline.
 
     `late_deliveries` judges windows that closed during the run (a later frame cannot
     make a late one timely): sound on an unfinished run. `missed_notifications` needs the
@@ -479,7 +229,12 @@ CHECKS: dict[str, Check] = {
     "shown_twice": Check("shown twice", shown_twice, False),
     "unacknowledged": Check("never acknowledged after the drain", unacknowledged, True),
     "unread_mismatches": Check(
-        "(user, channel) unread differing from the truth", unread_mismatches, True
+        "(user, channel) unread, mentions or mute not the truth",
+        checker_v11.unread_mismatches,
+        True,
+    ),
+    "total_mismatches": Check(
+        "devices whose totalUnread is not the truth", checker_v11.total_mismatches, True
     ),
     "reads_not_held": Check("reads not held by the server", reads_not_held, True),
     "cursor_regressions": Check("cursor regressions", cursor_regressions, False),
@@ -492,6 +247,26 @@ CHECKS: dict[str, Check] = {
     ),
     "missed_notifications": Check(
         "no push to an offline member (message, member)", missed_notifications, True
+    ),
+    "requests_not_held": Check(
+        "recalls, edits, mutes: server state no answer explains",
+        checker_v11.requests_not_held,
+        False,
+    ),
+    "wrong_answers": Check(
+        "recalls, edits, mutes refused or granted against the rules",
+        checker_v11.wrong_answers,
+        False,
+    ),
+    "stale_revisions": Check(
+        "held revision not the server's (device, revised message)",
+        checker_v11.judge_revisions,
+        True,
+    ),
+    "unwanted_pushes": Check(
+        "push about a recalled message or in a muted channel",
+        checker_v11.judge_pushes,
+        False,
     ),
 }
 

@@ -94,8 +94,9 @@ def parser() -> argparse.ArgumentParser:
         (
             "deaf",
             int,
-            "listeners in every group, never offline nor cut by storms, whose every ack the "
-            "network loses while faults are on: the server must retry every message to them",
+            "listeners in every group, never offline nor cut by storms or injected 410s, "
+            "whose every ack the network loses while faults are on: the server must retry "
+            "every message to them",
         ),
         ("retry_base_seconds", int, "COURIER_RETRY_BASE_SECONDS of the stack"),
         ("max_retries", int, "COURIER_MAX_RETRIES of the stack"),
@@ -105,6 +106,11 @@ def parser() -> argparse.ArgumentParser:
             "notify_coalesce_seconds",
             int,
             "COURIER_NOTIFY_COALESCE_SECONDS of the stack: notification jobs wait this long",
+        ),
+        (
+            "recall_seconds",
+            int,
+            "COURIER_RECALL_SECONDS of the stack: a sender may recall a message this long",
         ),
         (
             "decide_seconds",

@@ -71,6 +71,8 @@ class ChaosConfig:
     fanout_inline_limit: int = 3  # larger groups are delivered by fan-out jobs
     visibility_seconds: int = 10  # a failed SQS batch comes back after this
     notify_coalesce_seconds: int = 1  # COURIER_NOTIFY_COALESCE_SECONDS of the stack
+    # COURIER_RECALL_SECONDS of the stack: shorter than the run, so some recalls are late
+    recall_seconds: int = 20
     # a member offline from just before a commit until this long after it is offline to
     # the server, whenever it looks (the stream worker: the stream's lag)
     decide_seconds: float = 1.5

@@ -4,21 +4,75 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Mapping
 from typing import Any
 
-from chaos.history import Attempt, History, Message, Read, Sendack, user_of
+import aiohttp
+
+from chaos.history import (
+    NO_ANSWER,
+    Attempt,
+    Edit,
+    History,
+    Key,
+    Message,
+    Mute,
+    Read,
+    Recall,
+    Sendack,
+    now_ms,
+    user_of,
+)
 from courier_client import CourierClient, Store
+from courier_client.client import RequestError
 
 CONNECT_TIMEOUT = 20.0  # connect() returns once caught up; a lost sync frame costs 10 s
+
+
+class NotedStore(Store):
+    """The SDK's store, unchanged, noting each revision the SDK gives it (a message, a
+    recall, an edit or a `lastMessage`): the highest version of each message, and the
+    recalled ones. What the store then holds must be the latest of them."""
+
+    def __init__(self, versions: dict[Key, int], recalls: set[Key]) -> None:
+        super().__init__(":memory:")
+        self._versions = versions
+        self._recalls = recalls
+
+    def _note(self, channel: str, seq: int, carrier: Mapping[str, Any]) -> None:
+        if carrier.get("recalled") is True:
+            self._recalls.add((channel, seq))
+        version = int(carrier.get("version", 0))
+        self._versions[(channel, seq)] = max(version, self._versions.get((channel, seq), 0))
+
+    def add_message(self, channel: str, message: Mapping[str, Any]) -> bool:
+        self._note(channel, int(message["seq"]), message)
+        return super().add_message(channel, message)
+
+    def recall(self, channel: str, seq: int) -> bool:
+        self._note(channel, seq, {"recalled": True})
+        return super().recall(channel, seq)
+
+    def revise(self, channel: str, seq: int, carrier: Mapping[str, Any]) -> bool:
+        self._note(channel, seq, carrier)
+        return super().revise(channel, seq, carrier)
 
 
 class Device:
     def __init__(self, name: str, url: str, token: str, history: History) -> None:
         self.name = name
         self.user = user_of(name)
-        self.client = CourierClient(url, token, Store(":memory:"), backoff_max=2.0)
+        store = NotedStore(
+            history.versions_seen.setdefault(name, {}), history.recalls_seen.setdefault(name, set())
+        )
+        self.client = CourierClient(url, token, store, backoff_max=2.0)
+        self.client.callbacks.append(self._on_event)
+        # the SDK's connection is up and caught up, so requests go out (`connected` to
+        # `disconnected` events)
+        self.ready = False
         self.history = history
         self.sent = 0
+        self.edited = 0
         self.caught_up = False  # its last connect returned: connected, synced, filled
         self._events: asyncio.Task[None] | None = None
         self._connecting: asyncio.Task[bool] | None = None
@@ -42,7 +96,7 @@ class Device:
         self._connecting = asyncio.create_task(self.online())
 
     async def offline(self) -> None:
-        self.caught_up = False
+        self.caught_up = self.ready = False
         if self._connecting is not None:
             self._connecting.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -62,11 +116,51 @@ class Device:
                 await self._events
         self.client.store.close()
 
-    async def send(self, channel: str) -> None:
+    async def send(self, channel: str, mentions: tuple[str, ...] = ()) -> None:
         self.sent += 1
         body = {"text": f"{self.name} #{self.sent}", "n": self.sent}
-        client_msg_no = await self.client.send(channel, body)
-        self.history.attempts.append(Attempt(self.name, client_msg_no, channel, body))
+        client_msg_no = await self.client.send(channel, body, mentions=mentions)
+        self.history.attempts.append(Attempt(self.name, client_msg_no, channel, body, mentions))
+
+    async def _ask(self, request: Awaitable[dict[str, Any]]) -> tuple[str, int | None, Any]:
+        """The server's answer to a request (the reply's type or the error's code), when
+        it came, and the reply; NO_ANSWER when none came."""
+        try:
+            reply = await request
+        except RequestError as exc:
+            return str(exc.code), now_ms(), exc.frame
+        except (TimeoutError, ConnectionError, aiohttp.ClientError):
+            return NO_ANSWER, None, {}
+        return str(reply.get("type")), now_ms(), reply
+
+    async def recall(self, channel: str, seq: int) -> Recall:
+        sent = now_ms()
+        answer, answered, _ = await self._ask(self.client.recall(channel, seq))
+        done = Recall(self.name, channel, sent, answer, answered, seq=seq)
+        self.history.recalls.append(done)
+        return done
+
+    async def edit(self, channel: str, seq: int) -> Edit:
+        self.edited += 1
+        body = {"text": f"{self.name} edit {self.edited}", "edit": self.edited}
+        sent = now_ms()
+        answer, answered, reply = await self._ask(self.client.edit(channel, seq, body))
+        version = int(reply["version"]) if answer == "edit" else None
+        done = Edit(self.name, channel, sent, answer, answered, seq=seq, body=body, version=version)
+        self.history.edits.append(done)
+        return done
+
+    async def mute(self, channel: str, muted: bool) -> Mute:
+        sent = now_ms()
+        answer, answered, _ = await self._ask(self.client.mute(channel, muted))
+        done = Mute(self.name, channel, sent, answer, answered, muted=muted)
+        self.history.mutes.append(done)
+        return done
+
+    def own(self, channel: str) -> list[dict[str, Any]]:
+        """The user's messages in the channel that the store holds (from any of their
+        devices)."""
+        return [m for m in self.client.store.messages(channel) if m["from"] == self.user]
 
     async def read(self, channel: str) -> None:
         """Read the channel up to what the device knows: that is now the truth."""
@@ -96,10 +190,17 @@ class Device:
                 sender=str(m["from"]),
                 client_msg_no=str(m["clientMsgNo"]),
                 body=m["body"],
+                mentions=tuple(m["mentions"]),
+                recalled=bool(m["recalled"]),
+                version=int(m["version"]),
             )
             for channel in self.client.store.channels()
             for m in self.client.store.messages(channel)
         ]
+
+    def _on_event(self, event: dict[str, Any]) -> None:
+        if event.get("type") in ("connected", "disconnected"):
+            self.ready = event["type"] == "connected"
 
     def flush_events(self) -> None:
         """Note the UI events emitted and not yet noted (once the device is offline)."""

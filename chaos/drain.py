@@ -22,13 +22,14 @@ from typing import TypeAlias
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chaos.checker import members_of, unheld_reads
+from chaos.checker import unheld_reads
 from chaos.config import ChaosConfig
 from chaos.device import Device
 from chaos.history import History, Read, now_ms, user_of
 from chaos.network import Network
 from chaos.progress import Drained, Patience, Progress, Status, Step, queue_patience
 from chaos.server_state import QUEUES, ServerState, read_cursors
+from chaos.truth import members_of
 
 RESEND_SECONDS = 3.0  # a device whose work has not moved for this long reconnects (x2 each time)
 FINAL_READ = 0.5  # share of users who read one of their unread channels at the end
@@ -244,6 +245,7 @@ async def catch_up(
     not pending work but a loss (the `lost` check names it): once caught up, nothing more
     is coming, so waiting would only turn a violation into an inconclusive run."""
     network.watch.conversations.clear()
+    network.watch.total_unread.clear()
     await asyncio.gather(*(device.reconnect() for device in devices))
     last = {c: seq for c, seq in (await asyncio.to_thread(state.last_seqs)).items() if seq > 0}
     by_name = {device.name: device for device in devices}

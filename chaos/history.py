@@ -41,6 +41,45 @@ class Attempt:
     client_msg_no: str
     channel: str
     body: Any
+    mentions: tuple[str, ...] = ()
+
+
+NO_ANSWER = "no answer"  # the request went out (or may have): no reply came in time
+
+
+@dataclass(frozen=True)
+class Request:
+    """A recall, an edit or a mute a device asked of the server, and what it answered:
+    `answer` is the reply's type (`recall`, `edit`, `mute`), the error's code
+    (`forbidden`...) or NO_ANSWER. `sent` and `answered` bracket when the server did it
+    (if it did): it cannot have been before `sent`, nor after `answered`."""
+
+    device: str
+    channel: str
+    sent: int
+    answer: str = NO_ANSWER
+    answered: int | None = None
+
+    @property
+    def granted(self) -> bool:
+        return self.answer in ("recall", "edit", "mute")
+
+
+@dataclass(frozen=True)
+class Recall(Request):
+    seq: int = 0
+
+
+@dataclass(frozen=True)
+class Edit(Request):
+    seq: int = 0
+    body: Any = None
+    version: int | None = None  # the reply's
+
+
+@dataclass(frozen=True)
+class Mute(Request):
+    muted: bool = True
 
 
 @dataclass(frozen=True)
@@ -61,8 +100,20 @@ class Message:
     message_id: str
     sender: str
     client_msg_no: str
-    body: Any
+    body: Any  # None once recalled
     ts: int = 0  # the server's timestamp (ms): taken just before its transaction commits
+    mentions: tuple[str, ...] = ()
+    recalled: bool = False
+    version: int = 0  # edits so far
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A conversation entry of a `sync` reply, as far as the checks need it."""
+
+    unread: int
+    mentions: int = 0
+    muted: bool = False
 
 
 @dataclass(frozen=True)
@@ -82,6 +133,7 @@ class Push:
     channel: str
     seq: int  # the channel's latest message when it was published
     at: int
+    started: int = 0  # when the notifier's invocation began: it read the channel after
 
 
 @dataclass(frozen=True)
@@ -151,11 +203,27 @@ class History:
     last_seq: dict[str, int] = field(default_factory=dict)
     stores: dict[str, list[Message]] = field(default_factory=dict)
     device_unread: dict[str, dict[str, int]] = field(default_factory=dict)
-    # the unread of each conversation in the server's `sync` reply to each device's final catch-up
-    server_unread: dict[str, dict[str, int]] = field(default_factory=dict)
+    # each conversation entry of the server's `sync` reply to each device's final catch-up
+    server_entries: dict[str, dict[str, Entry]] = field(default_factory=dict)
+    server_total: dict[str, int] = field(default_factory=dict)  # that reply's totalUnread
     outbox_left: dict[str, list[str]] = field(default_factory=dict)
     # the server's read cursor of each (user, channel)
     server_reads: dict[tuple[str, str], int] = field(default_factory=dict)
+    # v1.1: the stack's COURIER_RECALL_SECONDS, what the devices asked, and after the
+    # drain what the server and the devices hold
+    recall_seconds: int = 120
+    recalls: list[Recall] = field(default_factory=list)
+    edits: list[Edit] = field(default_factory=list)
+    mutes: list[Mute] = field(default_factory=list)
+    server_recalled: dict[str, set[int]] = field(default_factory=dict)  # channel rows
+    server_muted: dict[tuple[str, str], bool] = field(default_factory=dict)  # (user, channel)
+    device_mentions: dict[str, dict[str, int]] = field(default_factory=dict)
+    device_muted: dict[str, dict[str, bool]] = field(default_factory=dict)
+    device_total: dict[str, int] = field(default_factory=dict)
+    # the revisions each device's SDK gave its store (chaos/device.py `NotedStore`): the
+    # highest version of each message, and the recalled messages
+    versions_seen: dict[str, dict[Key, int]] = field(default_factory=dict)
+    recalls_seen: dict[str, set[Key]] = field(default_factory=dict)
     # evidence only: the highest read seq of each (user, channel) that reached the server
     reads_sent: dict[tuple[str, str], int] = field(default_factory=dict)
     # None: the run did not observe when things reached devices and users

@@ -20,7 +20,7 @@ import aiohttp
 from aiohttp import web
 
 from chaos.config import NetworkRates, derive
-from chaos.history import Connection, Frame, Key, device_name, now_ms, user_of
+from chaos.history import Connection, Entry, Frame, Key, device_name, now_ms, user_of
 
 
 def token_device(token: str) -> str:
@@ -74,7 +74,8 @@ class Watch:
     copies: dict[str, Counter[tuple[str, int]]] = field(
         default_factory=lambda: defaultdict(Counter)
     )
-    conversations: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
+    conversations: dict[str, dict[str, Entry]] = field(default_factory=lambda: defaultdict(dict))
+    total_unread: dict[str, int] = field(default_factory=dict)
     reads_sent: dict[tuple[str, str], int] = field(default_factory=dict)
     links: dict[str, dict[int, Connection]] = field(default_factory=lambda: defaultdict(dict))
     frames: dict[str, dict[Key, list[Frame]]] = field(
@@ -103,7 +104,10 @@ class Watch:
                 seen.setdefault((channel, int(item.get("seq", 0))), (now_ms(), link))
         elif kind == "conversations":
             for item in frame.get("conversations", []):
-                self.conversations[device][str(item["channel"])] = int(item["unread"])
+                self.conversations[device][str(item["channel"])] = Entry(
+                    int(item["unread"]), int(item.get("mentions", 0)), item.get("muted") is True
+                )
+            self.total_unread[device] = int(frame.get("totalUnread", 0))
 
     def to_server(self, device: str, frame: dict[str, Any]) -> None:
         if frame.get("action") == "read" and isinstance(frame.get("seq"), int):

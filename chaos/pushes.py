@@ -5,7 +5,9 @@ duration. moto facts relied on (moto 5): every `Publish` to a topic, whichever c
 makes it, goes through `moto.sns.models.Topic.publish(self, message, ...)`, which
 returns the message id; the topic keeps `sent_notifications` but no time, hence the
 wrapper. The notifier's message is the JSON of courier/notify.py (`user`, `channel`,
-`seq`: the channel's latest message when it was published).
+`seq`: the channel's latest message when it was published). Each push also notes when
+the notifier's invocation began (local/faults.py `invocation_started`): it read the
+channel after that.
 """
 
 from __future__ import annotations
@@ -18,13 +20,14 @@ from typing import Any
 from moto.sns.models import Topic
 
 from chaos.history import Liveness, Push, now_ms
+from local import faults
 
 
-def parse(message: str, at: int) -> Push | None:
+def parse(message: str, at: int, started: int = 0) -> Push | None:
     """The notifier's notification, or None for anything else published."""
     try:
         value = json.loads(message)
-        return Push(str(value["user"]), str(value["channel"]), int(value["seq"]), at)
+        return Push(str(value["user"]), str(value["channel"]), int(value["seq"]), at, started)
     except (ValueError, TypeError, KeyError):
         return None
 
@@ -42,7 +45,8 @@ def recorded(liveness: Liveness | None, topic_arns: Iterable[str]) -> Iterator[N
 
     def publish(topic: Topic, message: str, *args: Any, **kwargs: Any) -> str:
         message_id = original(topic, message, *args, **kwargs)
-        push = parse(message, now_ms()) if topic.arn in arns else None
+        started = faults.invocation_started() or 0
+        push = parse(message, now_ms(), started) if topic.arn in arns else None
         if push is not None:
             pushes.append(push)  # one append: atomic, whichever thread publishes
         return message_id

@@ -5,11 +5,13 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from chaos.checker import CHECKS, DETAILS_KEPT, Verdict
 from chaos.config import REPRODUCIBILITY
+from chaos.history import History, Request
 from chaos.outcome import Outcome
 
 SHOWN_PER_CHECK = 5
@@ -25,6 +27,40 @@ def _max_copies(outcome: Outcome) -> int:
     return max(
         (count for copies in outcome.history.copies.values() for count in copies.values()),
         default=0,
+    )
+
+
+def operations(history: History) -> dict[str, dict[str, int]]:
+    """The v1.1 operations of a run: each kind of request asked, and how many got each
+    answer (granted: `recall`, `edit`, `mute`; refused: `forbidden`...; failed:
+    `throttled`, `internal`; or no answer); the sends that mentioned someone; and what
+    the server holds after the drain (messages recalled and edited, conversations
+    muted)."""
+    found: dict[str, dict[str, int]] = {}
+    requests: dict[str, Sequence[Request]] = {
+        "recalls": history.recalls,
+        "edits": history.edits,
+        "mutes": [m for m in history.mutes if m.muted],
+        "unmutes": [m for m in history.mutes if not m.muted],
+    }
+    for kind, asked in requests.items():
+        found[kind] = {"asked": len(asked), **Counter(r.answer for r in asked)}
+    found["mentions"] = {
+        "sends": sum(bool(a.mentions) for a in history.attempts),
+        "users mentioned": sum(len(a.mentions) for a in history.attempts),
+    }
+    found["server"] = {
+        "recalled": sum(m.recalled for m in history.server_messages),
+        "edited": sum(m.version > 0 for m in history.server_messages),
+        "muted": sum(history.server_muted.values()),
+    }
+    return found
+
+
+def _operations(history: History) -> str:
+    return "; ".join(
+        f"{kind} " + ", ".join(f"{name} {count}" for name, count in counts.items())
+        for kind, counts in operations(history).items()
     )
 
 
@@ -89,6 +125,7 @@ def table(outcome: Outcome) -> str:
         f"  queues left after the drain: {_counts(Counter(outcome.queues_left))}; "
         f"dead letters: {_counts(Counter(outcome.dead_letters))}",
         f"  commit -> first message frame: {_latency(verdict)}",
+        f"  v1.1 operations: {_operations(outcome.history)}",
         "",
         f"  {'check':<58}{'count':>7}",
         f"  {'messages attempted':<58}{verdict.attempted:>7}",
@@ -160,6 +197,7 @@ def to_json(outcome: Outcome) -> dict[str, Any]:
             for name in CHECKS
         },
         "details": {name: found[:DETAILS_KEPT] for name, found in verdict.violations.items()},
+        "operations": operations(outcome.history),
         "faults": {
             "network": dict(outcome.network_faults),
             "server": dict(outcome.server_faults),

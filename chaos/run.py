@@ -20,7 +20,7 @@ from chaos.checker import check
 from chaos.config import OFFLINE_MARGIN_SECONDS, ChaosConfig, derive
 from chaos.device import Device
 from chaos.drain import drain
-from chaos.history import History, Liveness, now_ms
+from chaos.history import History, Liveness, device_name, now_ms
 from chaos.network import Network
 from chaos.outcome import Outcome
 from chaos.population import Population, populate
@@ -42,6 +42,7 @@ def stack_environment(config: ChaosConfig) -> Iterator[None]:
         "COURIER_MAX_RETRIES": str(config.max_retries),
         "COURIER_FANOUT_INLINE_LIMIT": str(config.fanout_inline_limit),
         "COURIER_NOTIFY_COALESCE_SECONDS": str(config.notify_coalesce_seconds),
+        "COURIER_RECALL_SECONDS": str(config.recall_seconds),
         "POWERTOOLS_LOG_LEVEL": "WARNING" if config.verbose else "CRITICAL",
     }
     saved = {name: os.environ.get(name) for name in wanted}
@@ -63,15 +64,33 @@ def stack_environment(config: ChaosConfig) -> Iterator[None]:
 
 
 class ConnectionDropper:
-    """Closes a gateway connection from any thread: an injected 410 then tells the truth."""
+    """Closes a gateway connection from any thread: an injected 410 then tells the truth.
+    The deaf listeners' connections are spared, as reconnect storms spare them: each
+    message to them must be retried by a chain no dropped connection cuts short."""
 
-    def __init__(self, server: LocalServer, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self, server: LocalServer, loop: asyncio.AbstractEventLoop, deaf: frozenset[str]
+    ) -> None:
         self._server = server
         self._loop = loop
+        self._deaf = deaf
         self._tasks: set[asyncio.Task[Any]] = set()
+
+    def serve(self, plan: faults.ServerFaults) -> None:
+        """Close the connections `plan` answers 410 for, and spare the deaf listeners'."""
+        plan.drop_connection, plan.spared = self, self.spared
 
     def __call__(self, connection_id: str) -> None:
         self._loop.call_soon_threadsafe(self._close, connection_id)
+
+    def spared(self, connection_id: str) -> bool:
+        """Whether the connection is a deaf listener's (read from any thread)."""
+        gateway = self._server.gateway
+        connection = gateway.connections.get(connection_id) if gateway is not None else None
+        if connection is None:
+            return False
+        who = connection.client.authorizer
+        return device_name(str(who.get("userId")), str(who.get("deviceId"))) in self._deaf
 
     def _close(self, connection_id: str) -> None:
         gateway = self._server.gateway
@@ -142,6 +161,7 @@ async def _with_faults(
     """The workload, faults on: every device spends its quota of messages; the deaf
     listeners only listen."""
     seed = config.seed
+    members = population.members()
     actors = [device for device in devices if device.name not in population.deaf]
     quotas = workload.quotas(config.messages, [d.name for d in actors], derive(seed, "quotas"))
     plan.enabled = network.enabled = True
@@ -153,11 +173,12 @@ async def _with_faults(
             *(
                 workload.act(
                     device,
-                    population.channels_of(device.user),
+                    {c: members[c] for c in population.channels_of(device.user)},
                     quotas[device.name],
                     config.duration,
                     derive(seed, "device", device.name),
                     offline_share=config.offline_share,
+                    recall_seconds=config.recall_seconds,
                 )
                 for device in actors
             )
@@ -185,8 +206,14 @@ async def _collect(
     for device in devices:
         device.flush_events()
         history.stores[device.name] = device.stored()
-        history.device_unread[device.name] = {c: device.unread(c) for c in channels[device.user]}
-        history.server_unread[device.name] = dict(watch.conversations.get(device.name, {}))
+        mine = channels[device.user]
+        history.device_unread[device.name] = {c: device.unread(c) for c in mine}
+        history.device_mentions[device.name] = {c: device.client.mentions(c) for c in mine}
+        history.device_muted[device.name] = {c: device.client.muted(c) for c in mine}
+        history.device_total[device.name] = device.client.total_unread()
+        history.server_entries[device.name] = dict(watch.conversations.get(device.name, {}))
+        if device.name in watch.total_unread:
+            history.server_total[device.name] = watch.total_unread[device.name]
         history.outbox_left[device.name] = device.outbox()
         history.copies[device.name] = watch.copies.get(device.name, Counter())
     history.reads_sent = dict(watch.reads_sent)
@@ -198,6 +225,8 @@ async def _collect(
         live.reads = list(watch.reads)
         live.ended = now_ms()
     history.last_seq, history.server_messages = await asyncio.to_thread(state.snapshot)
+    history.server_recalled = await asyncio.to_thread(state.recalled)
+    history.server_muted = await asyncio.to_thread(state.muted)
     cursors = await asyncio.to_thread(state.cursors)
     history.cursors.setdefault("server", []).extend(cursors)
     history.server_reads = read_cursors(cursors)
@@ -206,6 +235,7 @@ async def _collect(
 def _history(config: ChaosConfig, population: Population) -> History:
     """An empty history, its liveness windows set from the run's settings."""
     history = History(config.max_retries, population.members(), population.devices)
+    history.recall_seconds = config.recall_seconds
     history.liveness = Liveness(
         live_ms=config.live_seconds * 1000,
         decide_ms=round(config.decide_seconds * 1000),
@@ -234,7 +264,7 @@ async def run(config: ChaosConfig) -> Outcome:
         faults.install(plan)  # before the stack starts: the handlers' clients copy its hooks
         try:
             await server.start()
-            plan.drop_connection = ConnectionDropper(server, asyncio.get_running_loop())
+            ConnectionDropper(server, asyncio.get_running_loop(), network.deaf).serve(plan)
             await network.start(HOST, server.url)
             stack = server.stack
             cleanup.enter_context(pushes.recorded(history.liveness, stack.topics.values()))

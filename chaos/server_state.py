@@ -85,6 +85,7 @@ class ServerState:
         return found
 
     def messages(self) -> list[Message]:
+        """Every message, as stored: a recalled one without body or mentions."""
         return [
             Message(
                 channel=item["channel"]["S"],
@@ -92,11 +93,31 @@ class ServerState:
                 message_id=item["messageId"]["S"],
                 sender=item["from"]["S"],
                 client_msg_no=item["clientMsgNo"]["S"],
-                body=json.loads(item["body"]["S"]),
+                body=json.loads(item["body"]["S"]) if "body" in item else None,
                 ts=int(item["ts"]["N"]),
+                mentions=tuple(user["S"] for user in item.get("mentions", {}).get("L", [])),
+                recalled=item.get("recalled", {}).get("BOOL") is True,
+                version=int(item.get("version", {}).get("N", 0)),
             )
             for item in self._scan("messages")
         ]
+
+    def recalled(self) -> dict[str, set[int]]:
+        """Each channel's recalled seqs, as its counter row holds them (what unread leaves
+        out)."""
+        return {
+            item["channel"]["S"]: {int(seq) for seq in item["recalledSeqs"]["NS"]}
+            for item in self._scan("channels")
+            if "recalledSeqs" in item
+        }
+
+    def muted(self) -> dict[tuple[str, str], bool]:
+        """Each (user, channel)'s mute, as its membership row holds it."""
+        return {
+            (item["userId"]["S"], item["channel"]["S"]): item["muted"].get("BOOL") is True
+            for item in self._scan("memberships")
+            if "muted" in item
+        }
 
     def last_seqs(self) -> dict[str, int]:
         return {

@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -82,8 +83,9 @@ class ServerFaults:
     """A fault plan: its rates, its own random source, and what it injected.
 
     `drop_connection(connection_id)` closes a live connection (called from a handler's
-    thread) so that an injected 410 tells the truth; `visibility_seconds` replaces the
-    queues' visibility timeout for the pollers.
+    thread) so that an injected 410 tells the truth; `spared(connection_id)`, true for a
+    connection no injected 410 may close; `visibility_seconds` replaces the queues'
+    visibility timeout for the pollers.
     """
 
     def __init__(
@@ -102,6 +104,7 @@ class ServerFaults:
         self._lock = threading.Lock()
         self._forced: set[str] = set()
         self.drop_connection = drop_connection
+        self.spared: Callable[[str], bool] = lambda connection_id: False
         self.visibility_seconds = visibility_seconds
 
     def chance(self, rate: float) -> bool:
@@ -138,8 +141,10 @@ class ServerFaults:
 
 
 _plan: ServerFaults | None = None
-# The function whose invocation this thread is running (set per invocation's context).
+# The function whose invocation this thread is running (set per invocation's context),
+# and when that invocation began (wall clock, ms).
 _function: ContextVar[str | None] = ContextVar("courier_local_function", default=None)
+_started: ContextVar[int | None] = ContextVar("courier_local_started", default=None)
 
 
 def install(plan: ServerFaults) -> None:
@@ -170,13 +175,21 @@ def invocation(function: str) -> Iterator[None]:
     """Around one invocation: faults know whose calls they touch; on success, the
     function may still fail after its work."""
     token = _function.set(function)
+    started = _started.set(time.time_ns() // 1_000_000)
     try:
         yield
     finally:
+        _started.reset(started)
         _function.reset(token)
     plan = _active()
     if plan is not None and plan.roll("invocation", plan.rates.invocation, function):
         raise InjectedCrash(f"{function} failed after its work (injected)")
+
+
+def invocation_started() -> int | None:
+    """When the invocation this thread runs began (wall clock, ms; None outside one): what
+    the function read, it read after that."""
+    return _started.get()
 
 
 def duplicate_delivery(queue: str) -> bool:
@@ -224,8 +237,9 @@ def _before_call(model: Any, params: dict[str, Any], context: dict[str, Any], **
     where = f"{function} {call[1]}"
     rates = plan.rates
     if call == POST:
-        if plan.roll("gone", rates.gone, where):
-            plan.drop(unquote(str(params.get("url_path", "")).rsplit("/", 1)[-1]))
+        connection_id = unquote(str(params.get("url_path", "")).rsplit("/", 1)[-1])
+        if not plan.spared(connection_id) and plan.roll("gone", rates.gone, where):
+            plan.drop(connection_id)
             return _error(410, "GoneException")
         if plan.roll("limit", rates.limit, where):
             return _error(429, "LimitExceededException")

@@ -1,9 +1,10 @@
 """`make chaos` in short: a small run with faults on both sides and a fixed seed keeps
 every guarantee, and cannot pass vacuously: the drain finished, every kind of fault fired
 (the first chance of each kind fires by construction), the server really redelivered (a
-listener never gets its acks through), and the liveness lines judged something (`send`
-dying after its commit included, no message was late to a connected device and no
-offline member went without its push).
+listener never gets its acks through), the v1.1 operations happened (each device recalls,
+edits, mutes and mentions by construction) and the liveness, revision and push lines
+judged something (`send` dying after its commit included, no message was late to a
+connected device and no offline member went without its push).
 
 The run starts a stack of its own (retry and fan-out settings of its own), so it runs in
 a process of its own: one stack per process.
@@ -79,6 +80,14 @@ def test_a_short_chaos_run_keeps_every_guarantee_under_every_kind_of_fault(
         SERVER_FAULTS, True
     )
     assert network["deaf_ack"] > 0
+    # every device (the deaf listener aside) recalls, edits and mutes until the server
+    # grants it, and its first send mentions someone: chaos/workload.py FORCED_AT
+    operations, devices = result["operations"], result["population"]["devices"]
+    actors = sum(len(names) for names in devices.values()) - len(result["population"]["deaf"])
+    granted = {kind: operations[kind].get(kind[:-1], 0) for kind in ("recalls", "edits", "mutes")}
+    assert min(granted.values()) > 0, operations
+    assert operations["mentions"]["sends"] >= actors, operations
+    assert operations["server"]["recalled"] > 0 and operations["server"]["edited"] > 0
     # a whole retry chain re-posted an un-acked message (fan-out jobs handed out twice
     # post 2 copies at most; a retry chain's spare jobs post nothing)
     assert counts["max_copies"] == 1 + MAX_RETRIES, counts

@@ -113,6 +113,23 @@ def test_a_gone_post_drops_the_connection_and_answers_410() -> None:
     assert dropped == ["Ab3x/Yc+D="]
 
 
+def test_a_spared_connection_is_never_answered_gone_nor_dropped() -> None:
+    """The chaos run spares its deaf listeners' connections, as its storms do."""
+    dropped: list[str] = []
+    plan = installed(ServerFaultRates(gone=1.0, limit=1.0), drop_connection=dropped.append)
+    plan.spared = lambda connection_id: connection_id == "deaf"
+    api = boto3.client(
+        "apigatewaymanagementapi", region_name="us-east-1", endpoint_url="http://127.0.0.1:9"
+    )
+    with faults.invocation("send"):
+        with pytest.raises(ClientError) as spared:
+            api.post_to_connection(ConnectionId="deaf", Data=b"{}")
+        with pytest.raises(ClientError) as other:
+            api.post_to_connection(ConnectionId="c1", Data=b"{}")
+    assert (code(spared), code(other)) == ("LimitExceededException", "GoneException")
+    assert dropped == ["c1"]
+
+
 def test_a_post_can_be_refused_with_limit_exceeded() -> None:
     installed(ServerFaultRates(limit=1.0))
     api = boto3.client(

@@ -4,6 +4,7 @@ Powertools state (local/isolation.py)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import threading
@@ -12,11 +13,16 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
 from local import invoker as invoker_module
 from local.invoker import Invoker
+from tests.events import load_event
 
 WAIT = 10.0  # a barrier that is not reached in this long means the invocations never overlapped
+# how long an admin route waits for another call to be inside at the same time (it never
+# is: the wait only gives a regression the chance to show)
+OVERLAP_SECONDS = 1.0
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -115,3 +121,36 @@ def test_log_lines_carry_their_own_invocations_request_id(
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
     logged = {line["function_name"]: line["function_request_id"] for line in lines}
     assert logged == {"courier-local-send": ids[0], "courier-local-read": ids[1]}
+
+
+def test_two_admin_calls_at_once_each_get_their_own_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Powertools' resolver keeps the event it handles on a class, one per process: the
+    admin function's invocations run one at a time, so a route never reads another
+    call's request (seen in `make chaos SEED=2`: three groups created together all got
+    the members of one). Each route waits a moment for the other to be inside too: it
+    never is (without the turns it is, and both read the second call's body)."""
+    app = APIGatewayHttpResolver()
+    both_inside = threading.Barrier(2, timeout=OVERLAP_SECONDS)
+
+    @app.put("/admin/groups/<group>")
+    def put_group(group: str) -> dict[str, Any]:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_inside.wait()
+        return {"group": group, "body": app.current_event.body}
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return app.resolve(event, context)
+
+    def put(group: str) -> tuple[str, dict[str, Any]]:
+        event = load_event("admin-put-group")
+        event["rawPath"] = event["requestContext"]["http"]["path"] = f"/admin/groups/{group}"
+        return "admin", {**event, "body": f"members of {group}"}
+
+    invoke = invoker_of(monkeypatch, {"admin": handler})
+    replies = asyncio.run(together(invoke, put("team0"), put("team1")))
+    assert [json.loads(reply["body"]) for reply in replies] == [
+        {"group": "team0", "body": "members of team0"},
+        {"group": "team1", "body": "members of team1"},
+    ]
