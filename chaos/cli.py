@@ -98,6 +98,12 @@ def parser() -> argparse.ArgumentParser:
             "whose every ack the network loses while faults are on: the server must retry "
             "every message to them",
         ),
+        (
+            "absent",
+            int,
+            "members in every group who never connect: every group message not recalled "
+            "owes them a push",
+        ),
         ("retry_base_seconds", int, "COURIER_RETRY_BASE_SECONDS of the stack"),
         ("max_retries", int, "COURIER_MAX_RETRIES of the stack"),
         ("fanout_inline_limit", int, "groups larger than this are delivered by fan-out jobs"),

@@ -64,6 +64,9 @@ class ChaosConfig:
     # listeners in every group whose acks the network always loses while faults are on:
     # every message to them is retried, so the retry path runs by construction
     deaf: int = 0
+    # members in every group who never connect: every group message not recalled is owed
+    # to them as a push, so the missed-notification check always has pairs to judge
+    absent: int = 0
     network: NetworkRates = DEFAULT_NETWORK
     server: ServerFaultRates = DEFAULT_SERVER
     retry_base_seconds: int = 1

@@ -19,6 +19,7 @@ class Population:
     dms: list[str]
     groups: dict[str, list[str]]  # group name (without `g:`) -> members
     deaf: tuple[str, ...] = ()  # the devices whose acks are lost
+    absent: tuple[str, ...] = ()  # group members who never connect (no device)
 
     def members(self) -> dict[str, list[str]]:
         """Every channel of the run and its users."""
@@ -29,9 +30,12 @@ class Population:
         return [channel for channel, users in self.members().items() if user in users]
 
 
-def populate(users: int, groups: int, rng: random.Random, *, deaf: int = 0) -> Population:
+def populate(
+    users: int, groups: int, rng: random.Random, *, deaf: int = 0, absent: int = 0
+) -> Population:
     """`users` users with their DMs and `groups` groups, then `deaf` listeners (`z00`...):
-    one phone each, in every group, no DM (drawn last: the rest is the same without them)."""
+    one phone each, in every group, no DM; and `absent` members (`a00`...): in every
+    group, no device, no DM (drawn last: the rest is the same without them)."""
     names = [f"u{i:02d}" for i in range(users)]
     devices = {
         user: [device_name(user, "phone")]
@@ -52,12 +56,14 @@ def populate(users: int, groups: int, rng: random.Random, *, deaf: int = 0) -> P
     listeners = [f"z{i:02d}" for i in range(deaf)]
     for user in listeners:
         devices[user] = [device_name(user, "phone")]
+    missing = [f"a{i:02d}" for i in range(absent)]
     for members in group_members.values():
-        members.extend(listeners)
+        members.extend(listeners + missing)
     return Population(
-        names + listeners,
+        names + listeners + missing,
         devices,
         sorted(dms),
         group_members,
         tuple(devices[user][0] for user in listeners),
+        tuple(missing),
     )

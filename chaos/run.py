@@ -248,7 +248,11 @@ def _history(config: ChaosConfig, population: Population) -> History:
 async def run(config: ChaosConfig) -> Outcome:
     random.seed(config.seed)  # the SDK's backoff and the layer's jitter, as far as they go
     population = populate(
-        config.users, config.groups, derive(config.seed, "population"), deaf=config.deaf
+        config.users,
+        config.groups,
+        derive(config.seed, "population"),
+        deaf=config.deaf,
+        absent=config.absent,
     )
     history = _history(config, population)
     plan = faults.ServerFaults(

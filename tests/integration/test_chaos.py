@@ -31,6 +31,7 @@ SHORT_RUN = [
     *("--crash-after-commit", "0.05"),
     *("--offline-share", "0.25"),  # offline members with messages for them: pushes to judge
     *("--deaf", "1"),  # a listener whose acks never arrive: the server must retry
+    *("--absent", "1"),  # a member who never connects: pushes owed, judged every run
 ]
 NETWORK_FAULTS = ("drop_ack", "drop_out", "duplicate_out", "cut_send", "drop_in", "duplicate_in")
 SERVER_FAULTS = (

@@ -1073,3 +1073,14 @@ def test_deaf_listeners_join_every_group_and_change_nothing_else() -> None:
         name: [*members, "z00", "z01"] for name, members in plain.groups.items()
     }
     assert with_deaf.channels_of("z00") == [f"g:{name}" for name in plain.groups]
+
+
+
+def test_absent_members_join_every_group_without_a_device_and_change_nothing_else() -> None:
+    plain = populate(5, 2, derive(5, "population"))
+    with_absent = populate(5, 2, derive(5, "population"), absent=1)
+    assert with_absent.absent == ("a00",)
+    assert with_absent.users == [*plain.users, "a00"]
+    assert with_absent.devices == plain.devices  # no device: never connected
+    assert with_absent.dms == plain.dms
+    assert with_absent.groups == {name: [*members, "a00"] for name, members in plain.groups.items()}
