@@ -1075,7 +1075,6 @@ def test_deaf_listeners_join_every_group_and_change_nothing_else() -> None:
     assert with_deaf.channels_of("z00") == [f"g:{name}" for name in plain.groups]
 
 
-
 def test_absent_members_join_every_group_without_a_device_and_change_nothing_else() -> None:
     plain = populate(5, 2, derive(5, "population"))
     with_absent = populate(5, 2, derive(5, "population"), absent=1)
