@@ -16,6 +16,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from courier import edits
 from courier import mute as mutes
 from courier import recall as recalls
+from courier import receipts
 from courier.channels import channel_view, require_access
 from courier.conversations import conversations_frame
 from courier.cursors import advance_ack, advance_read
@@ -94,7 +95,11 @@ def send(svc: Services, caller: Caller, frame: dict[str, Any]) -> dict[str, Any]
     else:
         svc.metrics.add_metric(name="MessagesAccepted", unit=MetricUnit.Count, value=1)
         try:  # the fast path; the durable one runs from the table's stream (fanout.py)
-            post_new_message(svc, message, accepted.member_count, caller.connection_id)
+            reached = post_new_message(svc, message, accepted.member_count, caller.connection_id)
+            if channel.is_dm:  # sending read the DM up to the message: the peer's receipt
+                peer = [c for c in reached if c.user != caller.user]
+                frame = receipts.receipt_frame(channel.id, caller.user, message.seq)
+                post_frame(svc.tables, svc.poster, peer, frame).record(svc.metrics)
         except Exception:  # the message is committed: the durable path delivers it
             logger.exception("delivery failed", extra={"channel": message.channel})
             svc.metrics.add_metric(name="DeliveryErrors", unit=MetricUnit.Count, value=1)
@@ -154,6 +159,9 @@ def read(svc: Services, caller: Caller, frame: dict[str, Any]) -> dict[str, Any]
                 "unread": view.unread,
             }
             _deliver(svc, caller, [caller.user], update)
+            if channel.is_dm:
+                receipt = receipts.receipt_frame(channel.id, caller.user, moved)
+                _deliver(svc, caller, [receipts.peer_of(channel, caller.user)], receipt)
     return {"type": "read", "channel": channel.id, "readSeq": view.read_seq, "unread": view.unread}
 
 
