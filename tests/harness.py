@@ -72,6 +72,7 @@ ROUTE_FUNCTIONS = {
     "recall": "recall",
     "edit": "edit",
     "mute": "mute",
+    "receipts": "receipts",
 }
 
 

@@ -30,6 +30,7 @@ EXPECTED = {
     "recall": "error",  # no message 1 yet: invalid (above lastSeq)
     "edit": "error",
     "mute": "mute",
+    "receipts": "error",  # no message 1 yet: invalid (above lastSeq)
 }
 ADMIN_STATUS = {"admin-recall-message": 404}  # no message 1 yet: not_found
 

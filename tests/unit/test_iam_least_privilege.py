@@ -222,6 +222,7 @@ def _v11_scenarios(courier: Courier, alice: Conn, bob: Conn) -> None:
     courier.frame(bob, {"action": "mute", "channel": "g:team", "muted": True})
     courier.drop(courier.connect("carol", "tablet"))
     assert courier.admin_recall("g:team", 1)[0] == 200
+    courier.frame(bob, {"action": "receipts", "channel": "g:team", "seq": 1})
 
 
 def _scenarios(courier: Courier, invoke: Callable[[str], Any]) -> None:

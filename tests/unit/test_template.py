@@ -29,6 +29,7 @@ ROUTE_FUNCTIONS = {
     "recall": "RecallFunction",
     "edit": "EditFunction",
     "mute": "MuteFunction",
+    "receipts": "ReceiptsFunction",
 }
 # SQS workers: their queue, its dead-letter queue, and the event source settings.
 WORKERS: dict[str, dict[str, Any]] = {
@@ -63,13 +64,14 @@ FUNCTION_DIRS = {
     "RecallFunction": "recall",
     "EditFunction": "edit",
     "MuteFunction": "mute",
+    "ReceiptsFunction": "receipts",
     "AdminFunction": "admin",
     "DeliveryWorkerFunction": "delivery_worker",
     "RetryWorkerFunction": "retry_worker",
     "FanoutWorkerFunction": "fanout_worker",
     "NotifierFunction": "notifier",
 }
-TWO_WAY_ROUTES = {"$default", "send", "read", "sync", "recall", "edit", "mute"}
+TWO_WAY_ROUTES = {"$default", "send", "read", "sync", "recall", "edit", "mute", "receipts"}
 ONE_WAY_ROUTES = set(ROUTE_FUNCTIONS) - TWO_WAY_ROUTES
 ENVIRONMENT_VARIABLES = {
     "COURIER_CONNECTIONS_TABLE",

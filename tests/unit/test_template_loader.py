@@ -193,7 +193,7 @@ def test_table_specs_copy_keys_and_indexes_from_the_template(template: dict[str,
             {"AttributeName": "channel", "KeyType": "HASH"},
             {"AttributeName": "userId", "KeyType": "RANGE"},
         ],
-        "Projection": {"ProjectionType": "KEYS_ONLY"},
+        "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["readSeq"]},
     }
 
 

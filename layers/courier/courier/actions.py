@@ -16,17 +16,17 @@ from aws_lambda_powertools.metrics import MetricUnit
 from courier import edits
 from courier import mute as mutes
 from courier import recall as recalls
-from courier import receipts
-from courier.channels import channel_view, require_access
+from courier.channels import channel_view, message_view, require_access
 from courier.conversations import conversations_frame
 from courier.cursors import advance_ack, advance_read
 from courier.delivery import live_connections, post_frame
 from courier.errors import TOO_LARGE, UNKNOWN_ACTION, ProtocolError, invalid
 from courier.fanout import post_new_message
 from courier.frames import dumps, int_field, is_text, text_field
-from courier.history import messages_after
+from courier.history import messages_after, stored_message
 from courier.ids import parse_channel
 from courier.mentions import mentions_field
+from courier.receipts import peer_of, read_by, receipt_frame
 from courier.runtime import Services
 from courier.sequencer import Retention, accept_message
 from courier.websocket import Caller
@@ -98,7 +98,7 @@ def send(svc: Services, caller: Caller, frame: dict[str, Any]) -> dict[str, Any]
             reached = post_new_message(svc, message, accepted.member_count, caller.connection_id)
             if channel.is_dm:  # sending read the DM up to the message: the peer's receipt
                 peer = [c for c in reached if c.user != caller.user]
-                frame = receipts.receipt_frame(channel.id, caller.user, message.seq)
+                frame = receipt_frame(channel.id, caller.user, message.seq)
                 post_frame(svc.tables, svc.poster, peer, frame).record(svc.metrics)
         except Exception:  # the message is committed: the durable path delivers it
             logger.exception("delivery failed", extra={"channel": message.channel})
@@ -160,8 +160,8 @@ def read(svc: Services, caller: Caller, frame: dict[str, Any]) -> dict[str, Any]
             }
             _deliver(svc, caller, [caller.user], update)
             if channel.is_dm:
-                receipt = receipts.receipt_frame(channel.id, caller.user, moved)
-                _deliver(svc, caller, [receipts.peer_of(channel, caller.user)], receipt)
+                receipt = receipt_frame(channel.id, caller.user, moved)
+                _deliver(svc, caller, [peer_of(channel, caller.user)], receipt)
     return {"type": "read", "channel": channel.id, "readSeq": view.read_seq, "unread": view.unread}
 
 
@@ -231,6 +231,16 @@ def mute(svc: Services, caller: Caller, frame: dict[str, Any]) -> dict[str, Any]
     reply = mutes.set_muted(svc, caller.user, channel, muted)
     mutes.tell_devices(svc, caller.user, reply, caller.connection_id)
     return reply
+
+
+def receipts(svc: Services, caller: Caller, frame: dict[str, Any]) -> dict[str, Any]:
+    channel = parse_channel(frame.get("channel"))
+    seq = int_field(frame, "seq", minimum=1)
+    message_view(svc.tables, caller.user, channel, seq)
+    message = stored_message(svc.tables, channel.id, seq, consistent=False)
+    sender = message.sender if message is not None else None
+    counted = read_by(svc.tables, channel.id, seq, sender)
+    return {"type": "receipts", "channel": channel.id, "seq": seq, **counted}
 
 
 def default(svc: Services, caller: Caller, frame: dict[str, Any]) -> dict[str, Any]:

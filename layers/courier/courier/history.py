@@ -128,6 +128,16 @@ class SentMessage:
         return cls(StoredMessage.from_row(row), row.sender_connection)
 
 
+def stored_message(
+    tables: Tables, channel: str, seq: int, *, consistent: bool = True
+) -> StoredMessage | None:
+    """One message (None once expired)."""
+    try:
+        return StoredMessage.from_row(tables.messages.get(channel, seq, consistent_read=consistent))
+    except tables.messages.DoesNotExist:
+        return None
+
+
 def messages_after(
     tables: Tables, channel: str, after_seq: int, limit: int, max_bytes: int
 ) -> tuple[list[dict[str, Any]], bool]:

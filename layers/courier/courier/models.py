@@ -22,7 +22,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
 )
 from pynamodb.expressions.update import RemoveAction, SetAction
-from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
 # PynamoDB logs every request and response at DEBUG, message bodies and all: keep that
@@ -113,14 +113,17 @@ class Messages(CourierModel):
 
 
 class ByChannel(GlobalSecondaryIndex["Memberships"]):  # type: ignore[no-untyped-call]
-    """MembershipsTable's ByChannel index: a group's members (keys only)."""
+    """MembershipsTable's ByChannel index: a channel's members and their read cursors (what
+    `receipts` counts in one paginated Query). Only readSeq is projected: a read or a send
+    moves it (one more index write), mute and mentions do not touch the index."""
 
     class Meta:
         index_name = "ByChannel"
-        projection = KeysOnlyProjection()
+        projection = IncludeProjection(["readSeq"])
 
     channel = UnicodeAttribute(hash_key=True)
     user_id = UnicodeAttribute(range_key=True, attr_name="userId")
+    read_seq = NumberAttribute(attr_name="readSeq", null=True)
 
 
 class Memberships(CourierModel):

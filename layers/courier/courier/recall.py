@@ -26,17 +26,10 @@ from courier.channel_frames import tell_channel
 from courier.channels import channel_head, message_view
 from courier.dynamo import error_code
 from courier.errors import forbidden
-from courier.history import StoredMessage
+from courier.history import StoredMessage, stored_message
 from courier.ids import Channel
 from courier.runtime import Services
 from courier.tables import Tables
-
-
-def stored_message(tables: Tables, channel: str, seq: int) -> StoredMessage | None:
-    try:
-        return StoredMessage.from_row(tables.messages.get(channel, seq, consistent_read=True))
-    except tables.messages.DoesNotExist:
-        return None
 
 
 def erase(tables: Tables, channel: str, seq: int) -> None:

@@ -38,3 +38,21 @@ def peer_read_seqs(tables: Tables, user: str, channels: list[str]) -> dict[str, 
     rows = tables.memberships.batch_get([(peer, channel) for channel, peer in peers.items()])
     found = {row.channel: int(row.read_seq or 0) for row in rows}
     return {channel: found.get(channel, 0) for channel in peers}
+
+
+MAX_READ_BY = 100
+
+
+def read_by(tables: Tables, channel: str, seq: int, sender: str | None) -> dict[str, Any]:
+    """Who of the channel's members, the sender aside, has read up to `seq`: the exact
+    count, at most MAX_READ_BY of them (sorted), and the member count (the sender
+    included). One Query of the ByChannel index, page after page (eventually consistent:
+    a read of the last moment may not be in it yet)."""
+    readers: list[str] = []
+    members = 0
+    for row in tables.memberships.by_channel.query(channel):
+        members += 1
+        if row.user_id != sender and int(row.read_seq or 0) >= seq:
+            readers.append(row.user_id)
+    readers.sort()
+    return {"count": len(readers), "members": members, "readBy": readers[:MAX_READ_BY]}
