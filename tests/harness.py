@@ -73,6 +73,7 @@ ROUTE_FUNCTIONS = {
     "edit": "edit",
     "mute": "mute",
     "receipts": "receipts",
+    "typing": "typing",
 }
 
 

@@ -31,6 +31,7 @@ EXPECTED = {
     "edit": "error",
     "mute": "mute",
     "receipts": "error",  # no message 1 yet: invalid (above lastSeq)
+    "typing": None,  # one-way: relayed, no reply
 }
 ADMIN_STATUS = {"admin-recall-message": 404}  # no message 1 yet: not_found
 

@@ -223,6 +223,8 @@ def _v11_scenarios(courier: Courier, alice: Conn, bob: Conn) -> None:
     courier.drop(courier.connect("carol", "tablet"))
     assert courier.admin_recall("g:team", 1)[0] == 200
     courier.frame(bob, {"action": "receipts", "channel": "g:team", "seq": 1})
+    courier.drop(courier.connect("carol", "tablet"))
+    courier.frame(bob, {"action": "typing", "channel": "g:team"})
 
 
 def _scenarios(courier: Courier, invoke: Callable[[str], Any]) -> None:

@@ -30,6 +30,7 @@ ROUTE_FUNCTIONS = {
     "edit": "EditFunction",
     "mute": "MuteFunction",
     "receipts": "ReceiptsFunction",
+    "typing": "TypingFunction",
 }
 # SQS workers: their queue, its dead-letter queue, and the event source settings.
 WORKERS: dict[str, dict[str, Any]] = {
@@ -65,6 +66,7 @@ FUNCTION_DIRS = {
     "EditFunction": "edit",
     "MuteFunction": "mute",
     "ReceiptsFunction": "receipts",
+    "TypingFunction": "typing",
     "AdminFunction": "admin",
     "DeliveryWorkerFunction": "delivery_worker",
     "RetryWorkerFunction": "retry_worker",
@@ -651,6 +653,7 @@ def test_only_the_client_routes_and_the_delivery_workers_may_post_to_connections
         "RecallFunction",
         "EditFunction",
         "MuteFunction",
+        "TypingFunction",
         "AdminFunction",  # a recall tells the members
         "RetryWorkerFunction",
         "FanoutWorkerFunction",

@@ -29,6 +29,7 @@ from courier.mentions import mentions_field
 from courier.receipts import peer_of, read_by, receipt_frame
 from courier.runtime import Services
 from courier.sequencer import Retention, accept_message
+from courier.typing_indicator import relay_typing
 from courier.websocket import Caller
 
 logger = logging.getLogger(__name__)
@@ -241,6 +242,12 @@ def receipts(svc: Services, caller: Caller, frame: dict[str, Any]) -> dict[str, 
     sender = message.sender if message is not None else None
     counted = read_by(svc.tables, channel.id, seq, sender)
     return {"type": "receipts", "channel": channel.id, "seq": seq, **counted}
+
+
+def typing(svc: Services, caller: Caller, frame: dict[str, Any]) -> None:
+    channel = parse_channel(frame.get("channel"))
+    outcome = relay_typing(svc, caller.user, channel)
+    svc.metrics.add_metric(name=f"Typing_{outcome}", unit=MetricUnit.Count, value=1)
 
 
 def default(svc: Services, caller: Caller, frame: dict[str, Any]) -> dict[str, Any]:

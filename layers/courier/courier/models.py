@@ -139,6 +139,7 @@ class Memberships(CourierModel):
     joined_at = NumberAttribute(attr_name="joinedAt", null=True)
     muted = BooleanAttribute(null=True)
     mention_seqs = NumberSetAttribute(attr_name="mentionSeqs", null=True)
+    typing_at = NumberAttribute(attr_name="typingAt", null=True)  # the typing throttle
     by_channel = ByChannel()
 
 
