@@ -598,10 +598,15 @@ def test_connect_and_disconnect_survive_odd_events(
     result = load_handler(route)(event, courier.context)
 
     assert result == {"statusCode": 200 if valid or route == "disconnect" else 403}, result
-    # $connect stores, and $disconnect deletes, the row of the event's connection and no other
+    # $connect stores, and $disconnect deletes, the row of the event's connection and no
+    # other; $disconnect also raises its user's lastSeen
+    user = (authorizer.get("userId") or authorizer.get("principalId")) if valid else None
     before.assert_unchanged(
         courier,
-        but={"ConnectionsTable": lambda item: item["connectionId"]["S"] == connection_id},
+        but={
+            "ConnectionsTable": lambda item: item["connectionId"]["S"] == connection_id,
+            "PresenceTable": lambda item: route == "disconnect" and item["userId"]["S"] == user,
+        },
     )
 
 

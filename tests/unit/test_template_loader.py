@@ -38,6 +38,7 @@ TABLE_VARIABLES = {
     "AcksTable": "COURIER_ACKS_TABLE",
     "RetriesTable": "COURIER_RETRIES_TABLE",
     "NotificationsTable": "COURIER_NOTIFICATIONS_TABLE",
+    "PresenceTable": "COURIER_PRESENCE_TABLE",
 }
 QUEUE_VARIABLES = {
     "RetryQueue": "COURIER_RETRY_QUEUE_URL",

@@ -26,6 +26,7 @@ from courier.frames import dumps, int_field, is_text, text_field
 from courier.history import messages_after, stored_message
 from courier.ids import parse_channel
 from courier.mentions import mentions_field
+from courier.presence import presence_frame, users_field
 from courier.receipts import peer_of, read_by, receipt_frame
 from courier.runtime import Services
 from courier.sequencer import Retention, accept_message
@@ -248,6 +249,10 @@ def typing(svc: Services, caller: Caller, frame: dict[str, Any]) -> None:
     channel = parse_channel(frame.get("channel"))
     outcome = relay_typing(svc, caller.user, channel)
     svc.metrics.add_metric(name=f"Typing_{outcome}", unit=MetricUnit.Count, value=1)
+
+
+def presence(svc: Services, caller: Caller, frame: dict[str, Any]) -> dict[str, Any]:
+    return presence_frame(svc, caller.user, users_field(frame))
 
 
 def default(svc: Services, caller: Caller, frame: dict[str, Any]) -> dict[str, Any]:

@@ -29,6 +29,10 @@ class ConnectionGone(Exception):
 class Poster(Protocol):
     def post(self, connection_id: str, data: bytes) -> None: ...
 
+    def connection_alive(self, connection_id: str) -> bool:
+        """Whether API Gateway still holds the connection (GetConnection: 200, or 410)."""
+        ...
+
 
 class ManagementApiPoster:
     """A Poster over boto3's `apigatewaymanagementapi` client."""
@@ -43,6 +47,15 @@ class ManagementApiPoster:
             if error_code(exc) == "GoneException":
                 raise ConnectionGone(connection_id) from None
             raise
+
+    def connection_alive(self, connection_id: str) -> bool:
+        try:
+            self._client.get_connection(ConnectionId=connection_id)
+        except ClientError as exc:
+            if error_code(exc) == "GoneException":
+                return False
+            raise
+        return True
 
 
 class MetricSink(Protocol):

@@ -70,6 +70,9 @@ class Connections(CourierModel):
     connection_id = UnicodeAttribute(range_key=True, attr_name="connectionId")
     device_id = UnicodeAttribute(attr_name="deviceId")
     connected_at = NumberAttribute(attr_name="connectedAt")
+    # The last moment Courier knew the connection alive ($connect, or a GetConnection
+    # that answered 200): presence's liveness check (courier.presence).
+    active_at = NumberAttribute(attr_name="activeAt", null=True)
     expires_at = ExpiresAt(attr_name="expiresAt")
 
 
@@ -200,6 +203,16 @@ class Notifications(CourierModel):
     expires_at = ExpiresAt(attr_name="expiresAt", null=True)
 
 
+class Presence(CourierModel):
+    """PresenceTable: when a user's last connection closed (lastSeen, ms; only raised)."""
+
+    class Meta:
+        table_name: str | None = UNBOUND
+
+    user_id = UnicodeAttribute(hash_key=True, attr_name="userId")
+    last_seen = NumberAttribute(attr_name="lastSeen", null=True)
+
+
 MODELS: tuple[type[CourierModel], ...] = (
     Connections,
     Channels,
@@ -209,4 +222,5 @@ MODELS: tuple[type[CourierModel], ...] = (
     Acks,
     Retries,
     Notifications,
+    Presence,
 )
