@@ -116,6 +116,20 @@ def test_a_connection_gone_without_disconnect_is_offline_once_idle_10_minutes_an
     assert courier.connections.checked == [bob.connection_id]  # the row is gone: no call
 
 
+def test_a_connection_a_post_finds_gone_leaves_its_last_known_moment_as_last_seen(
+    courier: Courier, clock: list[int], alice: Conn
+) -> None:
+    connected_at = clock[0]
+    bob = connect(courier, clock, "bob")
+    courier.drop(bob)
+    clock[0] += MINUTE
+    courier.send(alice, "dm:alice:bob", "still there?")  # 410: the row is deleted
+
+    assert bob.connection_id not in stored_connections(courier)
+    assert reported(courier, alice, ["bob"]) == {"bob": {"online": False, "lastSeen": connected_at}}
+    assert courier.connections.checked == []
+
+
 def test_a_verified_connection_costs_no_gateway_call_for_the_next_10_minutes(
     courier: Courier, clock: list[int], alice: Conn
 ) -> None:

@@ -705,6 +705,7 @@ def test_send_grants_each_transaction_item_its_own_action_and_no_condition_check
         ("dynamodb:PutItem", "MessagesTable"),
         ("dynamodb:UpdateItem", "ChannelsTable"),
         ("dynamodb:UpdateItem", "MembershipsTable"),
+        ("dynamodb:UpdateItem", "PresenceTable"),  # not in it: a gone connection's lastSeen
     }
     for function_id in FUNCTIONS:
         assert grants(function_id, "dynamodb:ConditionCheckItem") == [], function_id
@@ -794,6 +795,7 @@ def test_send_may_find_members_but_queues_nothing_the_durable_path_queues_it() -
                 ("dynamodb:Query", "MessagesTable"),
                 ("dynamodb:Query", "ConnectionsTable"),
                 ("dynamodb:DeleteItem", "ConnectionsTable"),
+                ("dynamodb:UpdateItem", "PresenceTable"),
                 ("execute-api:ManageConnections", "@connections"),
                 ("sqs:SendMessage", "RetryQueue"),
             },
@@ -803,6 +805,7 @@ def test_send_may_find_members_but_queues_nothing_the_durable_path_queues_it() -
             {
                 ("dynamodb:Query", "ConnectionsTable"),
                 ("dynamodb:DeleteItem", "ConnectionsTable"),
+                ("dynamodb:UpdateItem", "PresenceTable"),
                 ("execute-api:ManageConnections", "@connections"),
                 ("dynamodb:Query", "MembershipsTable/index/ByChannel"),
                 ("sqs:SendMessage", "RetryQueue"),

@@ -37,10 +37,6 @@ def store_connection(
     ).save()
 
 
-def forget_connection(tables: Tables, user: str, connection_id: str) -> None:
-    tables.connections(user, connection_id).delete()
-
-
 def record_last_seen(tables: Tables, user: str, closed_at_ms: int) -> None:
     """Raise the user's lastSeen to `closed_at_ms`, never lower it: one conditional
     UpdateItem, so that devices closing at once leave the latest close, whatever order
@@ -56,7 +52,7 @@ def record_last_seen(tables: Tables, user: str, closed_at_ms: int) -> None:
 
 def close_connection(tables: Tables, connection: Connection, closed_at_ms: int) -> None:
     """The connection has ended: forget its row and record when it closed."""
-    forget_connection(tables, connection.user, connection.connection_id)
+    tables.connections(connection.user, connection.connection_id).delete()
     record_last_seen(tables, connection.user, closed_at_ms)
 
 
