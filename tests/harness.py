@@ -16,6 +16,7 @@ from typing import Any
 
 import boto3
 from moto.apigatewaymanagementapi.models import ApiGatewayManagementApiBackend
+from moto.apigatewaymanagementapi.models import Connection as GatewayConnection
 from moto.core.exceptions import JsonRESTError
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import dynamodb_backends
@@ -72,6 +73,9 @@ ROUTE_FUNCTIONS = {
     "recall": "recall",
     "edit": "edit",
     "mute": "mute",
+    "receipts": "receipts",
+    "typing": "typing",
+    "presence": "presence",
 }
 
 
@@ -83,11 +87,13 @@ class _Gone(JsonRESTError):
 
 
 class RecordingConnections:
-    """Stands in for moto's @connections backend: frames kept one by one, 410 on request."""
+    """Stands in for moto's @connections backend: frames kept one by one, 410 on request,
+    and every GetConnection counted (`checked`)."""
 
     def __init__(self) -> None:
         self.frames: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.gone: set[str] = set()
+        self.checked: list[str] = []
         self.lock = threading.Lock()
 
     def post(self, connection_id: str, data: bytes) -> None:
@@ -95,6 +101,13 @@ class RecordingConnections:
             raise _Gone(connection_id)
         with self.lock:
             self.frames[connection_id].append(loads(data))
+
+    def get(self, connection_id: str) -> GatewayConnection:
+        with self.lock:
+            self.checked.append(connection_id)
+        if connection_id in self.gone:
+            raise _Gone(connection_id)
+        return GatewayConnection()
 
 
 @functools.cache
@@ -181,6 +194,11 @@ class Courier:
             "post_to_connection",
             lambda backend, data, connection_id: self.connections.post(connection_id, data),
         )
+        monkeypatch.setattr(
+            ApiGatewayManagementApiBackend,
+            "get_connection",
+            lambda backend, connection_id: self.connections.get(connection_id),
+        )
         self._ids = itertools.count(1)
         self.context = FakeLambdaContext()
         # The messages table's stream runs the durable delivery path after every
@@ -190,14 +208,15 @@ class Courier:
         self._stream_read = 0
 
     # --- connections -------------------------------------------------------------------
-    def connect(self, user: str, device: str = "phone") -> Conn:
+    def connect(self, user: str, device: str = "phone", *, at_ms: int | None = None) -> Conn:
+        """A $connect, stamped now (as API Gateway stamps connectedAt) or at `at_ms`."""
         conn = Conn(f"conn-{next(self._ids)}-{user}-{device}", user, device)
         event = websocket_event(
             "connect",
             connection_id=conn.connection_id,
             user=user,
             device=device,
-            connected_at_ms=time.time_ns() // 1_000_000,  # as API Gateway stamps it
+            connected_at_ms=time.time_ns() // 1_000_000 if at_ms is None else at_ms,
         )
         assert load_handler("connect")(event, self.context) == {"statusCode": 200}
         return conn

@@ -205,6 +205,9 @@ async def capture(
             {"action": "sync", "limit": 50, "cursor": None},
             {"action": "ping"},
             {"action": "dance"},
+            {"action": "receipts", "channel": dm, "seq": 1},
+            {"action": "typing", "channel": dm},
+            {"action": "presence", "users": ["fid.alice"]},
         ]:
             await bob.send_json(action)
         await recorder.wait("retry_worker", lambda e: "chain" in records(e)[0])
@@ -257,6 +260,9 @@ async def capture(
         "edit": first("edit", bool),
         "recall": first("recall", bool),
         "mute": first("mute", bool),
+        "receipts": first("receipts", bool),
+        "typing": first("typing", bool),
+        "presence": first("presence", bool),
     }
 
 

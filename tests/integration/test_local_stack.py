@@ -6,11 +6,25 @@ gateway's own behaviour (handshake, quotas, @connections) is in test_emulator_fi
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 import aiohttp
 import boto3
 
 from local.server import ServerThread
-from tests.integration.wire import frame, run, token, ws_url
+from tests.integration.wire import frame, put_group, run, token, ws_url
+
+
+def outside_dynamodb(stack: ServerThread) -> Any:
+    """A DynamoDB client of moto's HTTP endpoint, as the AWS CLI would be."""
+    return boto3.client(
+        "dynamodb",
+        endpoint_url=stack.server.stack.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="cli",
+        aws_secret_access_key="cli",
+    )
 
 
 def test_dm_round_trip_over_the_local_stack(stack_url: str) -> None:
@@ -86,16 +100,57 @@ def test_moto_endpoint_serves_what_the_handlers_wrote_in_process(stack: ServerTh
 
     run(scenario)
     local = stack.server.stack
-    outside = boto3.client(
-        "dynamodb",
-        endpoint_url=local.endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="cli",
-        aws_secret_access_key="cli",
-    )
+    outside = outside_dynamodb(stack)
     reply = outside.get_item(
         TableName=local.tables["MessagesTable"],
         Key={"channel": {"S": "dm:ivan:judy"}, "seq": {"N": "1"}},
         ConsistentRead=True,
     )
     assert reply["Item"]["clientMsgNo"]["S"] == "e-1"
+
+
+def test_presence_asks_the_gateway_about_idle_connections(stack: ServerThread) -> None:
+    """A connection idle for over 10 minutes is checked at the gateway (GET @connections):
+    quinn's socket is open (online, activeAt renewed); rory's row names a connection the
+    gateway never had (410: offline, the row deleted, lastSeen its activeAt)."""
+    local, url = stack.server.stack, stack.server.url
+    outside = outside_dynamodb(stack)
+    connections = local.tables["ConnectionsTable"]
+    idle_since = int(time.time() * 1000) - 30 * 60_000
+
+    async def scenario(session: aiohttp.ClientSession) -> None:
+        await put_group(session, url, "pqr", ["pia", "rory"])
+        pia_token, quinn_token = (
+            await token(session, url, "pia"),
+            await token(session, url, "quinn"),
+        )
+        async with (
+            session.ws_connect(ws_url(url, pia_token)) as pia,
+            session.ws_connect(ws_url(url, quinn_token)),
+        ):
+            body = {"action": "send", "channel": "dm:pia:quinn", "clientMsgNo": "p-1"}
+            await pia.send_json({**body, "body": {"text": "there?"}})
+            assert (await frame(pia, "sendack"))["seq"] == 1
+            [row] = outside.query(
+                TableName=connections,
+                KeyConditionExpression="userId = :u",
+                ExpressionAttributeValues={":u": {"S": "quinn"}},
+            )["Items"]
+            at = {"N": str(idle_since)}
+            outside.put_item(TableName=connections, Item={**row, "activeAt": at})
+            gone = {"userId": {"S": "rory"}, "connectionId": {"S": "never-there"}}
+            item = {**gone, "deviceId": {"S": "phone"}, "connectedAt": at, "activeAt": at}
+            outside.put_item(TableName=connections, Item={**item, "expiresAt": {"N": "4000000000"}})
+
+            await pia.send_json({"action": "presence", "users": ["quinn", "rory"]})
+            reply = await frame(pia, "presence")
+
+            assert reply["users"] == {
+                "quinn": {"online": True},
+                "rory": {"online": False, "lastSeen": idle_since},
+            }
+            assert "Item" not in outside.get_item(TableName=connections, Key=gone)
+            renewed = outside.get_item(TableName=connections, Key={k: row[k] for k in gone})
+            assert int(renewed["Item"]["activeAt"]["N"]) > idle_since
+
+    run(scenario)

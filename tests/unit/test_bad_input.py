@@ -38,7 +38,7 @@ INVALID = "invalid"
 UNKNOWN_ACTION = "unknown_action"
 FORBIDDEN = "forbidden"
 TOO_LARGE = "too_large"
-ROUTES = ["send", "ack", "read", "sync", "recall", "edit", "mute", "$default"]
+ROUTES = ["send", "ack", "read", "sync", "recall", "edit", "mute", "presence", "$default"]
 ONE_WAY = {"ack"}  # no direct reply: a refusal is posted to the asking connection
 SAMPLES = {
     "send": "send-dm",
@@ -48,6 +48,7 @@ SAMPLES = {
     "recall": "recall",
     "edit": "edit",
     "mute": "mute",
+    "presence": "presence",
 }
 REQUEST_ID = "req-42"
 MAX_BODY = 16 * 1024
@@ -353,6 +354,19 @@ CASES = [
     frame_case("sync-dm-by-outsider", {"action": "sync", "channel": DM}, FORBIDDEN, by="carol"),
     frame_case("sync-group-not-member", {"action": "sync", "channel": TEAM}, FORBIDDEN, by="carol"),
     frame_case("sync-group-nonexistent", {"action": "sync", "channel": "g:nobody"}, FORBIDDEN),
+    # presence: 1 to 100 distinct user ids (strangers are left out, never refused).
+    frame_case("presence-users-missing", {"action": "presence"}),
+    frame_case("presence-users-string", {"action": "presence", "users": "bob"}),
+    frame_case("presence-users-object", {"action": "presence", "users": {"bob": 1}}),
+    frame_case("presence-users-empty", {"action": "presence", "users": []}),
+    frame_case(
+        "presence-users-101", {"action": "presence", "users": [f"u{i}" for i in range(101)]}
+    ),
+    frame_case("presence-user-int", {"action": "presence", "users": ["bob", 1]}),
+    frame_case("presence-user-slash", {"action": "presence", "users": ["bad/id"]}),
+    frame_case("presence-user-65-chars", {"action": "presence", "users": ["b" * 65]}),
+    frame_case("presence-user-lone-surrogate", {"action": "presence", "users": [LONE]}),
+    frame_case("presence-user-twice", {"action": "presence", "users": ["bob", "carol", "bob"]}),
 ]
 
 
@@ -374,6 +388,7 @@ VALID_FRAMES = {
     "recall": {"action": "recall", "channel": DM, "seq": 1, "requestId": REQUEST_ID},
     "edit": {"action": "edit", "channel": DM, "seq": 1, "body": {}, "requestId": REQUEST_ID},
     "mute": {"action": "mute", "channel": DM, "muted": True, "requestId": REQUEST_ID},
+    "presence": {"action": "presence", "users": ["bob"], "requestId": REQUEST_ID},
     "$default": {"action": "ping", "requestId": REQUEST_ID},
 }
 NO_IDENTITY: dict[str, Callable[[dict[str, Any]], None]] = {

@@ -147,7 +147,8 @@ def test_a_dm_is_counted_call_by_call_through_the_handlers() -> None:
     billed = bill(trace)
     assert billed.by_operation["dynamodb.TransactWriteItems"] == 1
     assert billed.wru == 2 * 4 + 1 + 1  # the send's transaction, the ack, the read
-    assert billed.api_messages == 6  # send + sendack, the post, ack, read + its reply
+    # send + sendack, the post and the sender's receipt, ack, read + its reply and receipt
+    assert billed.api_messages == 8
     assert billed.sqs_standard == 3  # the probe: sent, received, deleted
     # Every invocation's EMF metric lines are billed as logs (the harness diverts them)
     assert all(i.log_bytes > 0 for i in trace.invocations)

@@ -28,7 +28,8 @@ def test_message_reaches_every_live_connection_of_every_member_but_the_sending_o
         "ts": ack["ts"],
     }
     for conn in (alice_tablet, bob_phone, bob_laptop):
-        assert courier.posted(conn) == [expected]
+        assert courier.posted(conn, "message") == [expected]
+    assert courier.posted(alice_tablet) == [expected]  # bob's get a receipt too (DM)
     assert courier.posted(alice_phone) == []
     assert courier.posted(carol) == []
 
@@ -119,11 +120,11 @@ def test_dm_send_costs_one_read_one_transaction_two_lookups_and_one_probe(
     with recording() as durable:
         courier.pump_stream()
 
-    assert send.by_operation() == {  # the send: commit, then the fast post
+    assert send.by_operation() == {  # the send: commit, then the fast post and receipt
         "dynamodb.GetItem": 1,
         "dynamodb.TransactWriteItems": 1,
         "dynamodb.Query": 2,
-        "apigatewaymanagementapi.PostToConnection": 1,
+        "apigatewaymanagementapi.PostToConnection": 2,
     }
     assert send.dynamodb_item_writes() == 4
     assert bob.connection_id in courier.connections.frames

@@ -30,6 +30,9 @@ EXPECTED = {
     "recall": "error",  # no message 1 yet: invalid (above lastSeq)
     "edit": "error",
     "mute": "mute",
+    "receipts": "error",  # no message 1 yet: invalid (above lastSeq)
+    "typing": None,  # one-way: relayed, no reply
+    "presence": "presence",  # bob and carol share no conversation with alice: {}
 }
 ADMIN_STATUS = {"admin-recall-message": 404}  # no message 1 yet: not_found
 

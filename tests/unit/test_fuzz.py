@@ -292,6 +292,16 @@ class Before:
         assert len(courier.published) == self.published, "a refusal notified someone"
 
 
+def posted_by_a_read(courier: Courier, before: Before, user: str) -> dict[str, int]:
+    """What a read may post: `read` frames to the user's other connections and, in a DM,
+    the user's `receipt` to the peer's; anything else fails."""
+    for cid, frames in courier.connections.frames.items():
+        for frame in frames[before.posted.get(cid, 0) :]:
+            assert frame.get("type") in ("read", "receipt"), frame
+            assert frame["type"] == "read" or frame["user"] == user, (cid, frame)
+    return posted_counts(courier)
+
+
 def echoes(frame: Any) -> dict[str, str]:
     """What an error frame echoes: a valid requestId (0-64 chars) and clientMsgNo (1-64)."""
     found: dict[str, str] = {}
@@ -370,7 +380,9 @@ def deliver(
         assert reply == {"type": "pong"} | rid, reply
     if route == "read":  # at most the asker's read cursor moved (the model checks where to)
         before.assert_unchanged(
-            courier, but={"MembershipsTable": lambda item: item["userId"]["S"] == caller.user}
+            courier,
+            posted=posted_by_a_read(courier, before, caller.user),
+            but={"MembershipsTable": lambda item: item["userId"]["S"] == caller.user},
         )
     elif route != "send":
         before.assert_unchanged(courier)
@@ -586,10 +598,15 @@ def test_connect_and_disconnect_survive_odd_events(
     result = load_handler(route)(event, courier.context)
 
     assert result == {"statusCode": 200 if valid or route == "disconnect" else 403}, result
-    # $connect stores, and $disconnect deletes, the row of the event's connection and no other
+    # $connect stores, and $disconnect deletes, the row of the event's connection and no
+    # other; $disconnect also raises its user's lastSeen
+    user = (authorizer.get("userId") or authorizer.get("principalId")) if valid else None
     before.assert_unchanged(
         courier,
-        but={"ConnectionsTable": lambda item: item["connectionId"]["S"] == connection_id},
+        but={
+            "ConnectionsTable": lambda item: item["connectionId"]["S"] == connection_id,
+            "PresenceTable": lambda item: route == "disconnect" and item["userId"]["S"] == user,
+        },
     )
 
 

@@ -14,6 +14,7 @@ import functools
 import json
 import pathlib
 import re
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
@@ -222,6 +223,15 @@ def _v11_scenarios(courier: Courier, alice: Conn, bob: Conn) -> None:
     courier.frame(bob, {"action": "mute", "channel": "g:team", "muted": True})
     courier.drop(courier.connect("carol", "tablet"))
     assert courier.admin_recall("g:team", 1)[0] == 200
+    courier.frame(bob, {"action": "receipts", "channel": "g:team", "seq": 1})
+    courier.drop(courier.connect("carol", "tablet"))
+    courier.frame(bob, {"action": "typing", "channel": "g:team"})
+    # presence: alice by the DM, carol and erin by groups; their connections idle for 30
+    # minutes are checked at the gateway: carol's is gone (410), erin's is there
+    idle_since = time.time_ns() // 1_000_000 - 30 * 60_000
+    courier.drop(courier.connect("carol", "watch", at_ms=idle_since))
+    courier.connect("erin", "watch", at_ms=idle_since)
+    courier.frame(bob, {"action": "presence", "users": ["alice", "carol", "erin"]})
 
 
 def _scenarios(courier: Courier, invoke: Callable[[str], Any]) -> None:

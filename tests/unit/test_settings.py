@@ -15,6 +15,7 @@ TABLES = {
     "COURIER_ACKS_TABLE": "a",
     "COURIER_RETRIES_TABLE": "r",
     "COURIER_NOTIFICATIONS_TABLE": "n",
+    "COURIER_PRESENCE_TABLE": "p",
     "COURIER_RETRY_QUEUE_URL": "https://sqs/retry",
     "COURIER_FANOUT_QUEUE_URL": "https://sqs/fanout.fifo",
     "COURIER_NOTIFY_QUEUE_URL": "https://sqs/notify",

@@ -29,6 +29,9 @@ ROUTE_FUNCTIONS = {
     "recall": "RecallFunction",
     "edit": "EditFunction",
     "mute": "MuteFunction",
+    "receipts": "ReceiptsFunction",
+    "typing": "TypingFunction",
+    "presence": "PresenceFunction",
 }
 # SQS workers: their queue, its dead-letter queue, and the event source settings.
 WORKERS: dict[str, dict[str, Any]] = {
@@ -63,13 +66,26 @@ FUNCTION_DIRS = {
     "RecallFunction": "recall",
     "EditFunction": "edit",
     "MuteFunction": "mute",
+    "ReceiptsFunction": "receipts",
+    "TypingFunction": "typing",
+    "PresenceFunction": "presence",
     "AdminFunction": "admin",
     "DeliveryWorkerFunction": "delivery_worker",
     "RetryWorkerFunction": "retry_worker",
     "FanoutWorkerFunction": "fanout_worker",
     "NotifierFunction": "notifier",
 }
-TWO_WAY_ROUTES = {"$default", "send", "read", "sync", "recall", "edit", "mute"}
+TWO_WAY_ROUTES = {
+    "$default",
+    "send",
+    "read",
+    "sync",
+    "recall",
+    "edit",
+    "mute",
+    "receipts",
+    "presence",
+}
 ONE_WAY_ROUTES = set(ROUTE_FUNCTIONS) - TWO_WAY_ROUTES
 ENVIRONMENT_VARIABLES = {
     "COURIER_CONNECTIONS_TABLE",
@@ -80,6 +96,7 @@ ENVIRONMENT_VARIABLES = {
     "COURIER_ACKS_TABLE",
     "COURIER_RETRIES_TABLE",
     "COURIER_NOTIFICATIONS_TABLE",
+    "COURIER_PRESENCE_TABLE",
     "COURIER_RETRY_QUEUE_URL",
     "COURIER_FANOUT_QUEUE_URL",
     "COURIER_NOTIFY_QUEUE_URL",
@@ -213,7 +230,7 @@ def get_att(value: Any, attribute: str) -> str | None:
 
 def resource_name(resource: Any) -> str:
     """A granted resource, readably: `Table`, `Table/index/Name`, `Queue`, `Topic`,
-    `@connections`, `ssm:<parameter>`."""
+    `@connections` (POST), `GET @connections`, `ssm:<parameter>`."""
     if get_att(resource, "Arn"):
         return str(get_att(resource, "Arn"))
     if get_att(resource, "StreamArn"):
@@ -221,8 +238,8 @@ def resource_name(resource: Any) -> str:
     if isinstance(resource, dict) and set(resource) == {"Ref"}:
         return str(resource["Ref"])
     text = sub_string(resource)
-    if text.endswith(":${WebSocketApi}/${StageName}/POST/@connections/*"):
-        return "@connections"
+    if match := re.search(r":\$\{WebSocketApi\}/\$\{StageName\}/(POST|GET)/@connections/\*$", text):
+        return "@connections" if match.group(1) == "POST" else "GET @connections"
     if text.endswith(":parameter${JwtSecretParameterName}"):
         return "ssm:JwtSecretParameterName"
     match = re.fullmatch(r"\$\{(\w+)\.Arn\}(/index/\w+)", text)
@@ -475,6 +492,7 @@ def test_resource_variables_refer_to_the_resources_and_settings_to_the_parameter
         "COURIER_ACKS_TABLE": "AcksTable",
         "COURIER_RETRIES_TABLE": "RetriesTable",
         "COURIER_NOTIFICATIONS_TABLE": "NotificationsTable",
+        "COURIER_PRESENCE_TABLE": "PresenceTable",
         "COURIER_RETRY_QUEUE_URL": "RetryQueue",
         "COURIER_FANOUT_QUEUE_URL": "FanoutQueue",
         "COURIER_NOTIFY_QUEUE_URL": "NotifyQueue",
@@ -636,11 +654,28 @@ def test_no_function_may_scan_or_use_wildcard_actions(function_id: str) -> None:
     assert wildcards == []
 
 
+def connection_methods(function_id: str) -> set[str]:
+    """The @connections methods a function may call (POST, GET, DELETE)."""
+    found = set()
+    for resource in grants(function_id, "execute-api:ManageConnections"):
+        match = re.fullmatch(
+            r".*:\$\{WebSocketApi\}/\$\{StageName\}/(\w+)/@connections/\*", sub_string(resource)
+        )
+        assert match is not None, resource
+        found.add(match.group(1))
+    return found
+
+
+def test_only_presence_may_ask_whether_a_connection_is_alive() -> None:
+    asking = {function_id for function_id in FUNCTIONS if connection_methods(function_id)}
+    assert {f: connection_methods(f) for f in asking if "POST" not in connection_methods(f)} == {
+        "PresenceFunction": {"GET"}
+    }
+
+
 def test_only_the_client_routes_and_the_delivery_workers_may_post_to_connections() -> None:
     posting = {
-        function_id
-        for function_id in FUNCTIONS
-        if grants(function_id, "execute-api:ManageConnections")
+        function_id for function_id in FUNCTIONS if "POST" in connection_methods(function_id)
     }
     assert posting == {
         "SendFunction",
@@ -649,13 +684,13 @@ def test_only_the_client_routes_and_the_delivery_workers_may_post_to_connections
         "RecallFunction",
         "EditFunction",
         "MuteFunction",
+        "TypingFunction",
         "AdminFunction",  # a recall tells the members
         "RetryWorkerFunction",
         "FanoutWorkerFunction",
     }
     for function_id in posting:
-        [resource] = grants(function_id, "execute-api:ManageConnections")
-        assert sub_string(resource).endswith(":${WebSocketApi}/${StageName}/POST/@connections/*")
+        assert connection_methods(function_id) == {"POST"}, function_id
 
 
 def test_send_grants_each_transaction_item_its_own_action_and_no_condition_checks() -> None:
@@ -670,6 +705,7 @@ def test_send_grants_each_transaction_item_its_own_action_and_no_condition_check
         ("dynamodb:PutItem", "MessagesTable"),
         ("dynamodb:UpdateItem", "ChannelsTable"),
         ("dynamodb:UpdateItem", "MembershipsTable"),
+        ("dynamodb:UpdateItem", "PresenceTable"),  # not in it: a gone connection's lastSeen
     }
     for function_id in FUNCTIONS:
         assert grants(function_id, "dynamodb:ConditionCheckItem") == [], function_id
@@ -759,6 +795,7 @@ def test_send_may_find_members_but_queues_nothing_the_durable_path_queues_it() -
                 ("dynamodb:Query", "MessagesTable"),
                 ("dynamodb:Query", "ConnectionsTable"),
                 ("dynamodb:DeleteItem", "ConnectionsTable"),
+                ("dynamodb:UpdateItem", "PresenceTable"),
                 ("execute-api:ManageConnections", "@connections"),
                 ("sqs:SendMessage", "RetryQueue"),
             },
@@ -768,6 +805,7 @@ def test_send_may_find_members_but_queues_nothing_the_durable_path_queues_it() -
             {
                 ("dynamodb:Query", "ConnectionsTable"),
                 ("dynamodb:DeleteItem", "ConnectionsTable"),
+                ("dynamodb:UpdateItem", "PresenceTable"),
                 ("execute-api:ManageConnections", "@connections"),
                 ("dynamodb:Query", "MembershipsTable/index/ByChannel"),
                 ("sqs:SendMessage", "RetryQueue"),

@@ -38,6 +38,7 @@ TABLE_VARIABLES = {
     "AcksTable": "COURIER_ACKS_TABLE",
     "RetriesTable": "COURIER_RETRIES_TABLE",
     "NotificationsTable": "COURIER_NOTIFICATIONS_TABLE",
+    "PresenceTable": "COURIER_PRESENCE_TABLE",
 }
 QUEUE_VARIABLES = {
     "RetryQueue": "COURIER_RETRY_QUEUE_URL",
@@ -193,7 +194,7 @@ def test_table_specs_copy_keys_and_indexes_from_the_template(template: dict[str,
             {"AttributeName": "channel", "KeyType": "HASH"},
             {"AttributeName": "userId", "KeyType": "RANGE"},
         ],
-        "Projection": {"ProjectionType": "KEYS_ONLY"},
+        "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["readSeq"]},
     }
 
 

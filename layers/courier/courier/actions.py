@@ -16,18 +16,21 @@ from aws_lambda_powertools.metrics import MetricUnit
 from courier import edits
 from courier import mute as mutes
 from courier import recall as recalls
-from courier.channels import channel_view, require_access
+from courier.channels import channel_view, message_view, require_access
 from courier.conversations import conversations_frame
 from courier.cursors import advance_ack, advance_read
 from courier.delivery import live_connections, post_frame
 from courier.errors import TOO_LARGE, UNKNOWN_ACTION, ProtocolError, invalid
 from courier.fanout import post_new_message
 from courier.frames import dumps, int_field, is_text, text_field
-from courier.history import messages_after
+from courier.history import messages_after, stored_message
 from courier.ids import parse_channel
 from courier.mentions import mentions_field
+from courier.presence import presence_frame, users_field
+from courier.receipts import peer_of, read_by, receipt_frame
 from courier.runtime import Services
 from courier.sequencer import Retention, accept_message
+from courier.typing_indicator import relay_typing
 from courier.websocket import Caller
 
 logger = logging.getLogger(__name__)
@@ -94,7 +97,11 @@ def send(svc: Services, caller: Caller, frame: dict[str, Any]) -> dict[str, Any]
     else:
         svc.metrics.add_metric(name="MessagesAccepted", unit=MetricUnit.Count, value=1)
         try:  # the fast path; the durable one runs from the table's stream (fanout.py)
-            post_new_message(svc, message, accepted.member_count, caller.connection_id)
+            reached = post_new_message(svc, message, accepted.member_count, caller.connection_id)
+            if channel.is_dm:  # sending read the DM up to the message: the peer's receipt
+                peer = [c for c in reached if c.user != caller.user]
+                frame = receipt_frame(channel.id, caller.user, message.seq)
+                post_frame(svc.tables, svc.poster, peer, frame).record(svc.metrics)
         except Exception:  # the message is committed: the durable path delivers it
             logger.exception("delivery failed", extra={"channel": message.channel})
             svc.metrics.add_metric(name="DeliveryErrors", unit=MetricUnit.Count, value=1)
@@ -154,6 +161,9 @@ def read(svc: Services, caller: Caller, frame: dict[str, Any]) -> dict[str, Any]
                 "unread": view.unread,
             }
             _deliver(svc, caller, [caller.user], update)
+            if channel.is_dm:
+                receipt = receipt_frame(channel.id, caller.user, moved)
+                _deliver(svc, caller, [peer_of(channel, caller.user)], receipt)
     return {"type": "read", "channel": channel.id, "readSeq": view.read_seq, "unread": view.unread}
 
 
@@ -223,6 +233,26 @@ def mute(svc: Services, caller: Caller, frame: dict[str, Any]) -> dict[str, Any]
     reply = mutes.set_muted(svc, caller.user, channel, muted)
     mutes.tell_devices(svc, caller.user, reply, caller.connection_id)
     return reply
+
+
+def receipts(svc: Services, caller: Caller, frame: dict[str, Any]) -> dict[str, Any]:
+    channel = parse_channel(frame.get("channel"))
+    seq = int_field(frame, "seq", minimum=1)
+    message_view(svc.tables, caller.user, channel, seq)
+    message = stored_message(svc.tables, channel.id, seq, consistent=False)
+    sender = message.sender if message is not None else None
+    counted = read_by(svc.tables, channel.id, seq, sender)
+    return {"type": "receipts", "channel": channel.id, "seq": seq, **counted}
+
+
+def typing(svc: Services, caller: Caller, frame: dict[str, Any]) -> None:
+    channel = parse_channel(frame.get("channel"))
+    outcome = relay_typing(svc, caller.user, channel)
+    svc.metrics.add_metric(name=f"Typing_{outcome}", unit=MetricUnit.Count, value=1)
+
+
+def presence(svc: Services, caller: Caller, frame: dict[str, Any]) -> dict[str, Any]:
+    return presence_frame(svc, caller.user, users_field(frame))
 
 
 def default(svc: Services, caller: Caller, frame: dict[str, Any]) -> dict[str, Any]:

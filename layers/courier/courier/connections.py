@@ -1,13 +1,17 @@
 """Live WebSocket connections: stored on $connect, found by user, removed when gone.
 
 The table is keyed (userId, connectionId): a user's connections are one strongly
-consistent Query, and every event that ends a connection names its user.
+consistent Query, and every event that ends a connection names its user. When one ends,
+the user's lastSeen (PresenceTable) is raised to when it closed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pynamodb.exceptions import UpdateError
+
+from courier.dynamo import is_condition_failure
 from courier.tables import Tables
 
 
@@ -17,6 +21,7 @@ class Connection:
     user: str
     device: str
     connected_at: int = 0  # ms (API Gateway's connectedAt); 0 where not read
+    active_at: int = 0  # ms: the last moment Courier knew it alive (connectedAt at first)
 
 
 def store_connection(
@@ -27,12 +32,28 @@ def store_connection(
         connection_id=connection.connection_id,
         device_id=connection.device,
         connected_at=connected_at_ms,
+        active_at=connected_at_ms,
         expires_at=connected_at_ms // 1000 + ttl_seconds,
     ).save()
 
 
-def forget_connection(tables: Tables, user: str, connection_id: str) -> None:
-    tables.connections(user, connection_id).delete()
+def record_last_seen(tables: Tables, user: str, closed_at_ms: int) -> None:
+    """Raise the user's lastSeen to `closed_at_ms`, never lower it: one conditional
+    UpdateItem, so that devices closing at once leave the latest close, whatever order
+    their writes land in."""
+    rows = tables.presence
+    condition = rows.last_seen.does_not_exist() | (rows.last_seen < closed_at_ms)
+    try:
+        rows(user).update(actions=[rows.last_seen.set(closed_at_ms)], condition=condition)
+    except UpdateError as exc:
+        if not is_condition_failure(exc):
+            raise
+
+
+def close_connection(tables: Tables, connection: Connection, closed_at_ms: int) -> None:
+    """The connection has ended: forget its row and record when it closed."""
+    tables.connections(connection.user, connection.connection_id).delete()
+    record_last_seen(tables, connection.user, closed_at_ms)
 
 
 def connections_of(tables: Tables, user: str) -> list[Connection]:
@@ -43,6 +64,7 @@ def connections_of(tables: Tables, user: str) -> list[Connection]:
             user=row.user_id,
             device=row.device_id,
             connected_at=int(row.connected_at),
+            active_at=int(row.active_at or row.connected_at),
         )
         for row in tables.connections.query(user, consistent_read=True)
     ]

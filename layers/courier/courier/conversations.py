@@ -2,8 +2,9 @@
 
 unread(channel) follows courier.unread: the messages after the user's read cursor that
 are not recalled. The list is read-diffused: the user's membership rows (cursor, mute,
-mentions), then the channels' counter rows (lastSeq, recalled seqs) in batches of 100.
-totalUnread leaves muted conversations out.
+mentions), then the channels' counter rows (lastSeq, recalled seqs) in batches of 100;
+for a page's DMs, the peers' rows (peerReadSeq). totalUnread leaves muted conversations
+out.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from courier.frames import dumps
 from courier.history import last_messages
 from courier.membership import memberships_of
 from courier.models import Channels
+from courier.receipts import peer_read_seqs
 from courier.tables import Tables
 from courier.unread import Unread
 
@@ -103,13 +105,15 @@ def conversations_frame(
     remaining = [c for c in everything if after is None or c.order > after]
     candidates = remaining[:limit]
     messages = last_messages(tables, {c.channel: c.last_seq for c in candidates})
+    peers = peer_read_seqs(tables, user, [c.channel for c in candidates])
     page: list[dict[str, Any]] = []
     used = len(encode_cursor(candidates[-1])) if candidates else 0
     for c in candidates:
-        entry = {
+        entry: dict[str, Any] = {
             "channel": c.channel,
             "lastSeq": c.last_seq,
             "readSeq": c.read_seq,
+            **({"peerReadSeq": min(peers[c.channel], c.last_seq)} if c.channel in peers else {}),
             "unread": c.unread,
             "mentions": c.tally.mentions,
             "muted": c.tally.muted,

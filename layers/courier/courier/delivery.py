@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 
-from courier.connections import Connection, connections_of, forget_connection
+from courier.connections import Connection, close_connection, connections_of
 from courier.dynamo import error_code
 from courier.frames import encode
 from courier.tables import Tables
@@ -28,6 +28,10 @@ class ConnectionGone(Exception):
 
 class Poster(Protocol):
     def post(self, connection_id: str, data: bytes) -> None: ...
+
+    def connection_alive(self, connection_id: str) -> bool:
+        """Whether API Gateway still holds the connection (GetConnection: 200, or 410)."""
+        ...
 
 
 class ManagementApiPoster:
@@ -43,6 +47,15 @@ class ManagementApiPoster:
             if error_code(exc) == "GoneException":
                 raise ConnectionGone(connection_id) from None
             raise
+
+    def connection_alive(self, connection_id: str) -> bool:
+        try:
+            self._client.get_connection(ConnectionId=connection_id)
+        except ClientError as exc:
+            if error_code(exc) == "GoneException":
+                return False
+            raise
+        return True
 
 
 class MetricSink(Protocol):
@@ -66,7 +79,8 @@ class DeliveryReport:
 def post_frame(
     tables: Tables, poster: Poster, connections: Iterable[Connection], frame: dict[str, Any]
 ) -> DeliveryReport:
-    """Post one frame to each connection; a gone connection's record is deleted.
+    """Post one frame to each connection; a gone connection's record is deleted, and its
+    user's lastSeen raised to its activeAt (the last moment it was known open).
 
     A failure to post never raises: the caller's operation has already succeeded, and
     the receiver recovers what it missed through `sync`.
@@ -79,7 +93,7 @@ def post_frame(
         try:
             poster.post(connection.connection_id, data)
         except ConnectionGone:
-            forget_connection(tables, connection.user, connection.connection_id)
+            close_connection(tables, connection, connection.active_at)
             report.gone.append(connection)
         except ClientError:
             report.failed.append(connection)

@@ -74,16 +74,16 @@ class FanoutJob:
 
 def post_new_message(
     svc: Services, message: StoredMessage, member_count: int, except_connection: str | None
-) -> None:
-    """The fast path: post to the live connections of a small channel's members. Large
-    channels are left to the durable path's fan-out jobs."""
+) -> list[Connection]:
+    """The fast path: post to the live connections of a small channel's members; the
+    connections still there. Large channels are left to the durable path's fan-out jobs."""
     if member_count > svc.settings.fanout_inline_limit:
-        return
+        return []
     members = channel_members(svc.tables, parse_channel(message.channel))
     targets = live_connections(svc.tables, members, except_connection=except_connection)
-    post_frame(svc.tables, svc.poster, targets, {"type": "message", **message.fields()}).record(
-        svc.metrics
-    )
+    report = post_frame(svc.tables, svc.poster, targets, {"type": "message", **message.fields()})
+    report.record(svc.metrics)
+    return report.delivered + report.failed
 
 
 def schedule_delivery(svc: Services, message: StoredMessage, except_connection: str | None) -> str:

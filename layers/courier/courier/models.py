@@ -22,7 +22,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
 )
 from pynamodb.expressions.update import RemoveAction, SetAction
-from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
 # PynamoDB logs every request and response at DEBUG, message bodies and all: keep that
@@ -70,6 +70,9 @@ class Connections(CourierModel):
     connection_id = UnicodeAttribute(range_key=True, attr_name="connectionId")
     device_id = UnicodeAttribute(attr_name="deviceId")
     connected_at = NumberAttribute(attr_name="connectedAt")
+    # The last moment Courier knew the connection alive ($connect, or a GetConnection
+    # that answered 200): presence's liveness check (courier.presence).
+    active_at = NumberAttribute(attr_name="activeAt", null=True)
     expires_at = ExpiresAt(attr_name="expiresAt")
 
 
@@ -113,14 +116,17 @@ class Messages(CourierModel):
 
 
 class ByChannel(GlobalSecondaryIndex["Memberships"]):  # type: ignore[no-untyped-call]
-    """MembershipsTable's ByChannel index: a group's members (keys only)."""
+    """MembershipsTable's ByChannel index: a channel's members and their read cursors (what
+    `receipts` counts in one paginated Query). Only readSeq is projected: a read or a send
+    moves it (one more index write), mute and mentions do not touch the index."""
 
     class Meta:
         index_name = "ByChannel"
-        projection = KeysOnlyProjection()
+        projection = IncludeProjection(["readSeq"])
 
     channel = UnicodeAttribute(hash_key=True)
     user_id = UnicodeAttribute(range_key=True, attr_name="userId")
+    read_seq = NumberAttribute(attr_name="readSeq", null=True)
 
 
 class Memberships(CourierModel):
@@ -136,6 +142,7 @@ class Memberships(CourierModel):
     joined_at = NumberAttribute(attr_name="joinedAt", null=True)
     muted = BooleanAttribute(null=True)
     mention_seqs = NumberSetAttribute(attr_name="mentionSeqs", null=True)
+    typing_at = NumberAttribute(attr_name="typingAt", null=True)  # the typing throttle
     by_channel = ByChannel()
 
 
@@ -199,6 +206,16 @@ class Notifications(CourierModel):
     expires_at = ExpiresAt(attr_name="expiresAt", null=True)
 
 
+class Presence(CourierModel):
+    """PresenceTable: when a user's last connection closed (lastSeen, ms; only raised)."""
+
+    class Meta:
+        table_name: str | None = UNBOUND
+
+    user_id = UnicodeAttribute(hash_key=True, attr_name="userId")
+    last_seen = NumberAttribute(attr_name="lastSeen", null=True)
+
+
 MODELS: tuple[type[CourierModel], ...] = (
     Connections,
     Channels,
@@ -208,4 +225,5 @@ MODELS: tuple[type[CourierModel], ...] = (
     Acks,
     Retries,
     Notifications,
+    Presence,
 )

@@ -35,20 +35,26 @@ def wall_clock_ms() -> int:
 
 
 class _LazyPoster:
-    """Opens the management API client on the first post: most invocations never post."""
+    """Opens the management API client on first use: most invocations never post."""
 
     def __init__(self, endpoint: str | None) -> None:
         self._endpoint = endpoint
         self._poster: ManagementApiPoster | None = None
 
-    def post(self, connection_id: str, data: bytes) -> None:
+    def _opened(self) -> ManagementApiPoster:
         if self._poster is None:
             if not self._endpoint:
-                raise RuntimeError("COURIER_WS_ENDPOINT is not set; cannot post to connections")
+                raise RuntimeError("COURIER_WS_ENDPOINT is not set; cannot reach connections")
             self._poster = ManagementApiPoster(
                 _client("apigatewaymanagementapi", endpoint_url=self._endpoint)
             )
-        self._poster.post(connection_id, data)
+        return self._poster
+
+    def post(self, connection_id: str, data: bytes) -> None:
+        self._opened().post(connection_id, data)
+
+    def connection_alive(self, connection_id: str) -> bool:
+        return self._opened().connection_alive(connection_id)
 
 
 _client_lock = threading.Lock()

@@ -21,6 +21,7 @@ class Settings:
     acks_table: str
     retries_table: str
     notifications_table: str
+    presence_table: str
     retry_queue_url: str
     fanout_queue_url: str
     notify_queue_url: str
@@ -74,6 +75,7 @@ def load_settings(env: dict[str, str]) -> Settings:
         acks_table=_require(env, "COURIER_ACKS_TABLE"),
         retries_table=_require(env, "COURIER_RETRIES_TABLE"),
         notifications_table=_require(env, "COURIER_NOTIFICATIONS_TABLE"),
+        presence_table=_require(env, "COURIER_PRESENCE_TABLE"),
         retry_queue_url=_require(env, "COURIER_RETRY_QUEUE_URL"),
         fanout_queue_url=_require(env, "COURIER_FANOUT_QUEUE_URL"),
         notify_queue_url=_require(env, "COURIER_NOTIFY_QUEUE_URL"),

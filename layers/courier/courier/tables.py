@@ -27,6 +27,7 @@ from courier.models import (
     Memberships,
     Messages,
     Notifications,
+    Presence,
     Retries,
 )
 from courier.settings import Settings
@@ -63,6 +64,7 @@ class Tables:
     acks: type[Acks] = Acks
     retries: type[Retries] = Retries
     notifications: type[Notifications] = Notifications
+    presence: type[Presence] = Presence
 
     @property
     def client(self) -> Any:
@@ -84,6 +86,7 @@ def _table_names(settings: Settings) -> dict[type[CourierModel], str]:
         Acks: settings.acks_table,
         Retries: settings.retries_table,
         Notifications: settings.notifications_table,
+        Presence: settings.presence_table,
     }
 
 
