@@ -33,12 +33,18 @@ def is_channel_of(channel: str, user: str) -> bool:
     return is_valid_id(a) and is_valid_id(b) and a < b and user in (a, b)
 
 
+def dm_peer(channel: str, user: str) -> str | None:
+    """The other user of a DM of `user`'s; None for a group."""
+    kind, _, rest = channel.partition(":")
+    a, _, b = rest.partition(":")
+    if kind != "dm" or user not in (a, b):
+        return None
+    return b if a == user else a
+
+
 def title(channel: str, user: str) -> str:
     """How a person names a conversation: the other user of a DM, `#name` for a group."""
     kind, _, rest = channel.partition(":")
     if kind == "g":
         return f"#{rest}"
-    a, _, b = rest.partition(":")
-    if kind == "dm" and user in (a, b):
-        return b if a == user else a
-    return channel
+    return dm_peer(channel, user) or channel

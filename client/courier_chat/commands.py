@@ -27,6 +27,8 @@ Commands
   /edit TEXT             replace the text of your latest message here
   /mute, /unmute         leave the open conversation out of the unread total, or not
   @USER in a message     mentions USER: it shows as @ beside their unread count
+  ✓ seen                 the other user of a DM has read your last message
+  ● beside a DM          its other user is online (asked on connecting and opening it)
   /help                  this help; any command or Tab hides it
   /quit                  leave (also /exit, /q)
   //text                 send a message that starts with "/"

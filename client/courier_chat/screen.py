@@ -31,6 +31,9 @@ STYLE = Style.from_dict(
         "badge.muted": "bg:#585858 #ffffff noreverse",
         "badge.mention": "bg:#5f5fd7 #ffffff bold noreverse",
         "muted": "#808080",
+        "online": "#5fd75f bold noreverse",
+        "seen": "#808080",
+        "typing": "nobold #87afff italic",
         "recalled": "#808080 italic",
         "edited": "#808080",
         "header": "bold",
@@ -62,6 +65,7 @@ class ChatScreen:
             prompt=lambda: self._snapshot().prompt,
             accept_handler=self._accept,
         )
+        self.input_line.buffer.on_text_changed += self._typed
         self.messages = Window(
             FormattedTextControl(
                 lambda: self._snapshot().body,
@@ -126,6 +130,9 @@ class ChatScreen:
     def _accept(self, buffer: Buffer) -> bool:
         self.session.submit(buffer.text)
         return False  # clear the line
+
+    def _typed(self, buffer: Buffer) -> None:
+        self.session.typed(buffer.text)
 
     def _snapshot(self) -> Snapshot:
         """The session's snapshot, with text wrapped to the terminal's current width."""

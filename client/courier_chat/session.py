@@ -21,8 +21,9 @@ from prompt_toolkit.formatted_text import StyleAndTextTuples, fragment_list_to_t
 
 from courier_chat import commands, view
 from courier_chat.admin import AdminApi, AdminError
-from courier_chat.channels import group_channel, title
+from courier_chat.channels import dm_peer, group_channel, title
 from courier_chat.options import MEMORY, Options
+from courier_chat.peers import Peers
 from courier_client import CourierClient, Store
 from courier_client.client import AuthError, Frame, RequestError
 
@@ -85,6 +86,7 @@ class ChatSession:
         self._tasks: set[asyncio.Task[None]] = set()
         self._snapshot: Snapshot | None = None
         self.store, self.client = self._open_store()
+        self.peers = Peers(self.client, self._changed)
 
     # lifecycle
 
@@ -153,6 +155,7 @@ class ChatSession:
         kind = event.get("type")
         if kind == "connected":
             self.connection, self.online = "connected", True
+            self._spawn(self.peers.ask(self._dm_peers()))
         elif kind == "disconnected":
             self.connection, self.online = "reconnecting…", False
         elif kind == "server_reset":
@@ -163,8 +166,12 @@ class ChatSession:
                 f"the server refused the token (HTTP {event.get('status')}): start again",
                 error=True,
             )
+        elif kind == "typing":
+            self.peers.typing(str(event["channel"]), str(event["user"]))
         elif kind in ("message", "sendack"):
             channel = str(event["channel"])
+            if kind == "message":
+                self.peers.stopped(channel, str(event["from"]))
             self.activity[channel] = max(self.activity.get(channel, 0), int(event["ts"]))
             if channel == self.open_channel:
                 await self._mark_read(channel)
@@ -185,6 +192,22 @@ class ChatSession:
         target = view.neighbour(channels, self.open_channel, step)
         if target is not None:
             self._open(target)
+
+    def typed(self, text: str) -> None:
+        """The input line changed: if it is a message being written, tell the open
+        conversation (the SDK sends at most one `typing` frame per 3 s)."""
+        channel = self.open_channel
+        words = text.strip()
+        if channel is not None and words and (words[0] != "/" or words.startswith("//")):
+            self._spawn(self._typing(channel))
+
+    async def _typing(self, channel: str) -> None:
+        await self.client.typing(channel)
+
+    def _dm_peers(self) -> list[str]:
+        """The other users of the DMs listed."""
+        channels = set(self.store.channels()) | set(self.activity)
+        return [peer for c in channels if (peer := dm_peer(c, self.user)) is not None]
 
     def fit(self, width: int) -> None:
         """The messages pane is `width` columns wide: wrap text to that."""
@@ -239,6 +262,8 @@ class ChatSession:
         if channel not in self.activity and channel not in self.store.channels():
             self.activity[channel] = _now_ms()  # new here: list it, on top
         self._spawn(self._mark_read(channel))
+        if (peer := dm_peer(channel, self.user)) is not None:
+            self._spawn(self.peers.ask([peer]))
         self._changed()
 
     async def _mark_read(self, channel: str) -> None:
@@ -334,11 +359,13 @@ class ChatSession:
                 self.activity.get(c, 0),
                 mentions=store.mentions(c, self.user),
                 muted=store.muted(c),
+                online=self.peers.online.get(dm_peer(c, self.user) or "", False),
             )
             for c in set(store.channels()) | set(self.activity)
         )
         muted = channel is not None and store.muted(channel)
-        header: StyleAndTextTuples = view.header(channel, self.user, muted=muted)
+        typing = self.peers.typing_in(channel) if channel is not None else []
+        header: StyleAndTextTuples = view.header(channel, self.user, muted=muted, typing=typing)
         body: StyleAndTextTuples
         if self.showing_help:
             help_text = view.wrap_block(commands.HELP, self.width, commands.HELP_COLUMN)
@@ -354,6 +381,7 @@ class ChatSession:
                 now=datetime.now().astimezone(),
                 width=self.width,
                 new_from=self.new_from,
+                peer_read=store.peer_read_seq(channel),
             )
         return Snapshot(
             conversations=conversations,

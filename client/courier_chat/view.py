@@ -27,6 +27,8 @@ HINTS = " Enter send · Tab/↑↓ switch · PgUp/PgDn scroll · /dm USER · /he
 RECALLED = "message recalled"
 EDITED = "  (edited)"
 MUTED = "⊘"  # beside a muted conversation's name: its unread is left out of the total
+ONLINE = "●"  # beside a DM whose other user has a live connection (as last asked)
+SEEN = "  ✓ seen"  # after the person's last DM message once the other user has read it
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class Conversation:
     activity: int  # ms: the newest message's ts, or when it was opened here; 0 if unknown
     mentions: int = 0  # of its unread messages, those that mention the user
     muted: bool = False
+    online: bool = False  # a DM's other user, when the server last said
 
 
 def ordered(conversations: Iterable[Conversation]) -> list[Conversation]:
@@ -69,8 +72,8 @@ def _fit(text: str, width: int) -> str:
 def conversation_list(
     conversations: Sequence[Conversation], user: str, selected: str | None, width: int
 ) -> StyleAndTextTuples:
-    """One row per conversation: its name, a muted marker, and badges: the unread count
-    (dimmed when muted) and the unread mentions of the user."""
+    """One row per conversation: its name, an online dot, a muted marker, and badges: the
+    unread count (dimmed when muted) and the unread mentions of the user."""
     if not conversations:
         return [("class:hint", " No conversations yet.\n\n /dm USER starts one.\n")]
     rows: StyleAndTextTuples = []
@@ -81,6 +84,7 @@ def conversation_list(
         if conversation.channel == selected:
             style += " class:selected"
         marks = [
+            (f"{style} class:online", ONLINE if conversation.online else ""),
             (f"{style} class:muted", MUTED if conversation.muted else ""),
             (
                 f"{style} class:badge.muted" if conversation.muted else f"{style} class:badge",
@@ -175,22 +179,29 @@ def message_list(
     now: datetime,
     width: int,
     new_from: int | None = None,
+    peer_read: int = 0,
 ) -> StyleAndTextTuples:
     """The channel's stored messages in seq order, then those still in the outbox, wrapped
     to `width` columns.
 
     `new_from` is the first seq that was unread when the channel was opened: a rule
-    marks where the new messages start.
+    marks where the new messages start. `peer_read` is a DM's other user's read cursor:
+    the user's last message says "seen" once it reaches it.
     """
     if not messages and not pending:
         return [("class:hint", "No messages yet: say hello.\n")]
     lines: StyleAndTextTuples = []
     rule_at = new_from  # None once the rule is drawn
+    mine = [int(message["seq"]) for message in messages if message["from"] == user]
+    seen = mine[-1] if mine and mine[-1] <= peer_read else None
     for message in messages:
         if rule_at is not None and int(message["seq"]) >= rule_at:
             lines.append(("class:new", "──── new ────\n"))
             rule_at = None
-        lines += _stored_line(message, user, now=now, width=width)
+        line = _stored_line(message, user, now=now, width=width)
+        if int(message["seq"]) == seen:
+            line.insert(-1, ("class:seen", SEEN))
+        lines += line
     for entry in pending:
         when = clock(int(entry.created * 1000), now)
         lines += _message_line(when, user, body_text(entry.body), mine=True, width=width)
@@ -206,7 +217,16 @@ def welcome(user: str) -> StyleAndTextTuples:
     ]
 
 
-def header(channel: str | None, user: str, *, muted: bool = False) -> StyleAndTextTuples:
+def typing_text(users: Sequence[str]) -> str:
+    if not users:
+        return ""
+    return f"{', '.join(users)} {'is' if len(users) == 1 else 'are'} typing…"
+
+
+def header(
+    channel: str | None, user: str, *, muted: bool = False, typing: Sequence[str] = ()
+) -> StyleAndTextTuples:
+    """The open conversation's name and id, whether it is muted, and who is typing in it."""
     if channel is None:
         return [("class:header", "Courier")]
     line: StyleAndTextTuples = [
@@ -215,6 +235,8 @@ def header(channel: str | None, user: str, *, muted: bool = False) -> StyleAndTe
     ]
     if muted:
         line.append(("class:header class:muted", f"  {MUTED} muted"))
+    if typing:
+        line.append(("class:header class:typing", f"  {typing_text(typing)}"))
     return line
 
 

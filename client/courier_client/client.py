@@ -1,5 +1,6 @@
 """`CourierClient`: one device's connection, with reconnect, outbox and read resend, sync
-and acks, and protocol v1.1's recall, edit, mentions and mute."""
+and acks, and protocol v1.1's recall, edit, mentions, mute, receipts, typing and
+presence."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import base64
 import contextlib
 import json
 import random
+import time
 import uuid
 from collections.abc import Callable, Coroutine, Iterable
 from contextlib import AbstractAsyncContextManager
@@ -17,6 +19,8 @@ import aiohttp
 
 from courier_client.mentions import checked_mentions
 from courier_client.store import OutboxEntry, Store
+from courier_client.typing_throttle import TypingThrottle
+from courier_client.user_ids import checked_user_ids
 
 Frame = dict[str, Any]
 Callback = Callable[[Frame], None]
@@ -30,6 +34,7 @@ AUTH_FAILURES = (401, 403)
 PERMANENT_ERRORS = ("invalid", "forbidden", "too_large")  # resending cannot succeed
 RETRYABLE_ERRORS = ("throttled", "internal")  # nothing was done: send the same frame again
 SENT_ERRORS = (ConnectionError, aiohttp.ClientError)  # the frame did not go out
+MAX_PRESENCE_USERS = 100
 
 
 class AuthError(Exception):
@@ -90,6 +95,7 @@ class CourierClient:
         resend_timeout: float = RESEND_TIMEOUT,
         request_timeout: float = REQUEST_TIMEOUT,
         check_server: bool = True,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         base = url.replace("https://", "wss://").replace("http://", "ws://").rstrip("/")
         self.ws_url = f"{base}/?token={token}"
@@ -120,6 +126,7 @@ class CourierClient:
         self._last_traffic = 0.0
         self._ready: asyncio.Future[None] | None = None
         self._closed = False
+        self._typing = TypingThrottle(clock)
 
     # lifecycle
 
@@ -418,11 +425,44 @@ class CourierClient:
     def muted(self, channel: str) -> bool:
         return self.store.muted(channel)
 
-    async def _act(self, frame: Frame) -> Frame:
-        """A request of the user's, only to the server the store is known to be from."""
+    def peer_read_seq(self, channel: str) -> int:
+        """How far the other user of a DM has read, as last reported (0 if unknown): a
+        message of this user's with a seq at or below it has been seen."""
+        return self.store.peer_read_seq(channel)
+
+    async def receipts(self, channel: str, seq: int) -> Frame:
+        """Who of the channel's members (the message's sender aside) has read up to `seq`:
+        the server's `receipts` frame (`count`, `members`, `readBy`). Errors as for
+        `recall`."""
+        return await self._act({"action": "receipts", "channel": channel, "seq": seq}, apply=False)
+
+    async def presence(self, users: Iterable[str]) -> dict[str, Frame]:
+        """user → `{"online": bool, "lastSeen"?: ms}` for those of `users` (1 to 100 ids,
+        each once: else `InvalidUserIds`, and nothing is sent) the server reports: only
+        those who share a conversation with this user. Errors as for `recall`."""
+        ids = checked_user_ids(users, least=1, most=MAX_PRESENCE_USERS)
+        reply = await self._act({"action": "presence", "users": list(ids)}, apply=False)
+        return dict(reply.get("users", {}))
+
+    async def typing(self, channel: str) -> bool:
+        """Tell the channel's other members this user is typing; True if the frame went
+        out. At most one per channel per 3 s does (the server would drop the others), and
+        none without a connection: it is never queued (a late one would be false)."""
+        if not (self.connected and self._checked) or not self._typing.take(channel):
+            return False
+        try:
+            await self._send_frame({"action": "typing", "channel": channel})
+        except SENT_ERRORS:
+            return False
+        return True
+
+    async def _act(self, frame: Frame, *, apply: bool = True) -> Frame:
+        """A request of the user's, only to the server the store is known to be from. A
+        reply not `apply`-ed is the caller's alone: nothing to store, and an error frame is
+        raised to the caller, never emitted."""
         if not (self.connected and self._checked):
             raise ConnectionError("not connected")
-        return await self._request(frame)
+        return await self._request(frame, apply=apply)
 
     async def _ack(self, channel: str, *, again: bool = False) -> None:
         """Ack the contiguous prefix if it grew; `again` when the server shows (by sending
@@ -495,25 +535,25 @@ class CourierClient:
             return
         if kind == "message":
             await self._on_message(frame)
-        elif kind == "messages":
-            self._on_messages(frame)
-        elif kind == "conversations":
-            for conversation in frame.get("conversations", []):
-                self._on_conversation(conversation)
-        elif kind == "recall":
-            self._on_recall(frame)
-        elif kind == "edit":
-            self._on_edit(frame)
-        elif kind == "mute":
-            self._on_mute(frame)
-        elif kind == "sendack":
-            self._on_sendack(frame)
-        elif kind == "read":
-            self._on_read(frame)
-        elif kind == "error":
-            self._on_error(frame)
         elif kind is None:
             self._on_gateway_error(frame)
+        elif (handler := self._handlers().get(kind)) is not None:
+            handler(frame)
+
+    def _handlers(self) -> dict[str, Callback]:
+        """Frame type → what applies it (frames of other types change nothing)."""
+        return {
+            "messages": self._on_messages,
+            "conversations": self._on_conversations,
+            "recall": self._on_recall,
+            "edit": self._on_edit,
+            "mute": self._on_mute,
+            "receipt": self._on_receipt,
+            "typing": self._on_typing,
+            "sendack": self._on_sendack,
+            "read": self._on_read,
+            "error": self._on_error,
+        }
 
     def _answer(self, frame: Frame) -> bool:
         """Hand a reply to its request; True if it is a probe's, not to be applied."""
@@ -539,6 +579,10 @@ class CourierClient:
             self._spawn(self._fill_and_ack(channel))
         await self._ack(channel, again=seq <= self._acked.get(channel, 0))
 
+    def _on_conversations(self, frame: Frame) -> None:
+        for conversation in frame.get("conversations", []):
+            self._on_conversation(conversation)
+
     def _on_conversation(self, conversation: Frame) -> None:
         """A conversation entry: its cursors, its mute (absent from a v1 server: kept as is)
         and the recall or edit its `lastMessage` shows. A `lastMessage` is never stored as
@@ -548,6 +592,8 @@ class CourierClient:
         self.store.read_confirmed(channel, int(conversation["readSeq"]))
         if isinstance(conversation.get("muted"), bool):
             self.store.set_muted(channel, conversation["muted"])
+        if isinstance(conversation.get("peerReadSeq"), int):  # DMs of a v1.1 server
+            self._peer_read(channel, conversation["peerReadSeq"])
         last = conversation.get("lastMessage")
         if isinstance(last, dict):
             self.store.revise(channel, int(last["seq"]), last)
@@ -579,6 +625,27 @@ class CourierClient:
         self._emit(
             {"type": "mute", "channel": channel, "muted": frame["muted"], "totalUnread": total}
         )
+
+    def _on_receipt(self, frame: Frame) -> None:
+        """The DM peer's read cursor moved. It is at most the DM's lastSeq: one above the
+        messages held (its message frame was lost) has the missing ones fetched."""
+        channel, read_seq = frame["channel"], int(frame["readSeq"])
+        if frame.get("user") == self.user or not channel.startswith("dm:"):
+            return  # the reader's own devices get `read` frames, and groups no receipts
+        self.store.set_last_seq(channel, read_seq)
+        if read_seq > self.store.contiguous_prefix(channel):
+            self._spawn(self._fill_and_ack(channel))
+        self._peer_read(channel, read_seq)
+
+    def _peer_read(self, channel: str, read_seq: int) -> None:
+        if self.store.raise_peer_read_seq(channel, read_seq):
+            self._emit({"type": "peer_read", "channel": channel, "peerReadSeq": read_seq})
+
+    def _on_typing(self, frame: Frame) -> None:
+        """Another member is typing: the UI shows it for a few seconds (a frame comes at
+        most every 3 s while they type, and none says they stopped)."""
+        if frame.get("user") != self.user:
+            self._emit({"type": "typing", "channel": frame["channel"], "user": frame["user"]})
 
     def _emit_unread(self, channel: str) -> None:
         self._emit(

@@ -86,6 +86,8 @@ MIGRATIONS = (
         PRIMARY KEY (channel, seq)
     );
     """,
+    # protocol v1.1 part 2: a DM peer's read cursor
+    "ALTER TABLE cursors ADD COLUMN peer_read_seq INTEGER NOT NULL DEFAULT 0",
 )
 
 
@@ -388,6 +390,23 @@ class Store:
     def muted(self, channel: str) -> bool:
         return bool(self._scalar("SELECT muted FROM cursors WHERE channel = ?", channel))
 
+    def raise_peer_read_seq(self, channel: str, read_seq: int) -> bool:
+        """Record the DM peer's read cursor as the server reports it (a conversation entry's
+        `peerReadSeq`, a `receipt` frame); it never moves backwards, so a late or repeated
+        report changes nothing. True if it rose."""
+        if read_seq <= self.peer_read_seq(channel):
+            return False
+        self._ensure(channel)
+        self._db.execute(
+            "UPDATE cursors SET peer_read_seq = ? WHERE channel = ?", (read_seq, channel)
+        )
+        return True
+
+    def peer_read_seq(self, channel: str) -> int:
+        """How far the other user of a DM has read (0 if unknown or nothing)."""
+        value = self._scalar("SELECT peer_read_seq FROM cursors WHERE channel = ?", channel)
+        return 0 if value is None else int(value)
+
     def channels(self) -> list[str]:
         rows = self._db.execute(
             "SELECT channel FROM cursors UNION SELECT DISTINCT channel FROM messages ORDER BY 1"
@@ -512,9 +531,9 @@ class Store:
         empty, or another server answers at the address): drop what came from the server,
         keep what the user did.
 
-        - Messages, their early changes, cursors (mutes with them) and expiry records go:
-          the new server numbers its own messages from 1, and its seq n is not the old
-          server's seq n.
+        - Messages, their early changes, cursors (mutes and DM peers' reads with them) and
+          expiry records go: the new server numbers its own messages from 1, and its seq n
+          is not the old server's seq n.
         - The outbox stays, to be sent again with the same clientMsgNo (on a server without
           their dedup records they become new messages).
         - Reads stay as anchors: the (seq, messageId) of every stored message the channel's

@@ -1,7 +1,11 @@
-"""The reference SDK against the local stack, v1.1 part 1: after mentions, an edit, a
-recall and a mute, the SDK's unread, mentions and total match the server's."""
+"""The reference SDK against the local stack, v1.1: after mentions, an edit, a recall and
+a mute, the SDK's unread, mentions and total match the server's (part 1); a DM peer's
+read reaches the SDK as a receipt and in conversation entries, `receipts` counts a group's
+readers, and typing reaches the other member (part 2; presence is not served here yet)."""
 
 from __future__ import annotations
+
+import asyncio
 
 import aiohttp
 
@@ -11,6 +15,8 @@ from tests.integration.wire import put_group, run, token
 
 ALICE, BOB = "alice.v11", "bob.v11"
 GROUP = "g:v11"
+READER, WRITER, THIRD = "reader.v11", "writer.v11", "third.v11"
+INDEX_WAIT = 5.0  # the ByChannel index is eventually consistent (docs/protocol.md)
 
 
 async def admin_unread(session: aiohttp.ClientSession, url: str, user: str) -> dict[str, object]:
@@ -51,6 +57,52 @@ def test_the_sdk_counts_unread_and_mentions_as_the_server_does_through_recall_ed
         assert third.get("recalled") is True and third.get("body") is None
 
         for client in (alice, bob):
+            await client.close()
+            client.store.close()
+
+    run(scenario, timeout=40)
+
+
+def test_a_peers_read_reaches_the_sdk_as_a_receipt_and_in_a_sync_and_typing_reaches_them(
+    stack_url: str,
+) -> None:
+    dm = f"dm:{READER}:{WRITER}"
+    group = "g:v11-receipts"
+
+    async def scenario(session: aiohttp.ClientSession) -> None:
+        await put_group(session, stack_url, "v11-receipts", [READER, WRITER, THIRD])
+        writer_jwt = await token(session, stack_url, WRITER)
+        writer = CourierClient(stack_url, writer_jwt, Store(":memory:"), backoff_base=0.05)
+        reader_jwt = await token(session, stack_url, READER)
+        reader = CourierClient(stack_url, reader_jwt, Store(":memory:"), backoff_base=0.05)
+        await writer.connect()
+        await reader.connect()
+
+        for channel in (dm, group):
+            await writer.send(channel, {"text": "read me"})
+            await next_event(writer, "sendack")
+            await next_event(reader, "message")
+            await reader.read(channel)
+            if channel == dm:
+                receipt = await next_event(writer, "peer_read")
+                assert (receipt["channel"], receipt["peerReadSeq"]) == (dm, 1)
+        assert writer.peer_read_seq(dm) == 1 and writer.peer_read_seq(group) == 0
+
+        async with asyncio.timeout(INDEX_WAIT):
+            while (counted := await writer.receipts(group, 1))["count"] < 1:
+                await asyncio.sleep(0.05)
+        assert (counted["members"], counted["readBy"]) == (3, [READER])
+
+        assert await reader.typing(dm) is True
+        assert await reader.typing(dm) is False  # within 3 s: not sent
+        typing = await next_event(writer, "typing")
+        assert (typing["channel"], typing["user"]) == (dm, READER)
+
+        other_device = CourierClient(stack_url, writer_jwt, Store(":memory:"))
+        await other_device.connect()  # a fresh store learns it from the conversation entry
+        assert other_device.peer_read_seq(dm) == 1
+
+        for client in (writer, reader, other_device):
             await client.close()
             client.store.close()
 

@@ -2,8 +2,8 @@
 
 It keeps just enough of the protocol (one user's view: send with dedup and mentions, sync
 pages that skip expired messages, read, ack, ping; v1.1's recall, edit and mute, with
-unread leaving recalled messages out) and can misbehave on purpose: `faults` lists, per
-action, what happens to the next frames of that action.
+unread leaving recalled messages out; receipts, typing and presence) and can misbehave on
+purpose: `faults` lists, per action, what happens to the next frames of that action.
 """
 
 from __future__ import annotations
@@ -44,6 +44,10 @@ class FakeServer:
     received: list[Frame] = field(default_factory=list)
     sendacks: dict[str, Frame] = field(default_factory=dict)  # clientMsgNo → first sendack
     muted: set[str] = field(default_factory=set)
+    peer_reads: dict[str, int] = field(default_factory=dict)  # DM → the other user's cursor
+    read_by: dict[tuple[str, int], list[str]] = field(default_factory=dict)  # receipts
+    members: dict[str, int] = field(default_factory=dict)  # group → member count
+    presences: dict[str, Frame] = field(default_factory=dict)  # users sharing a conversation
     now: int = 1_764_158_400_000  # ms, for the recall window (messages are at now + seq)
 
     def add(self, channel: str, sender: str, text: str, mentions: tuple[str, ...] = ()) -> Frame:
@@ -87,6 +91,12 @@ class FakeServer:
         message["editedAt"] = self.now
         names = ("channel", "seq", "messageId", "body", "version", "editedAt")
         return {"type": "edit", **_echo(message, *names)}
+
+    def receipt(self, channel: str, seq: int) -> Frame:
+        """The DM peer reads up to `seq`; returns the `receipt` frame the user gets."""
+        peer = next(user for user in channel.split(":")[1:] if user != self.user)
+        self.peer_reads[channel] = max(self.peer_reads.get(channel, 0), seq)
+        return {"type": "receipt", "channel": channel, "user": peer, "readSeq": seq}
 
     def sent(self, action: str) -> list[Frame]:
         return [frame for frame in self.received if frame.get("action") == action]
@@ -148,6 +158,7 @@ class FakeServer:
                     "muted": name in self.muted,
                     "lastMessage": self._last_message(name),
                 }
+                | ({"peerReadSeq": self.peer_reads.get(name, 0)} if name.startswith("dm:") else {})
                 for name in sorted(self.messages)
             ]
             total = self._total_unread()
@@ -200,6 +211,22 @@ class FakeServer:
         (self.muted.add if muted else self.muted.discard)(channel)
         mute = {"type": "mute", "channel": channel, "muted": muted}
         return [mute | {"totalUnread": self._total_unread()}]
+
+    def _receipts(self, frame: Frame) -> list[Frame]:
+        channel, seq = frame["channel"], frame["seq"]
+        if not 1 <= seq <= self._last_seq(channel):
+            return [{"type": "error", "code": "invalid", "message": "no such message"}]
+        read_by = self.read_by.get((channel, seq), [])
+        members = self.members.get(channel, 2)
+        counted = {"count": len(read_by), "members": members, "readBy": read_by}
+        return [{"type": "receipts", "channel": channel, "seq": seq, **counted}]
+
+    def _typing(self, frame: Frame) -> list[Frame]:
+        return []
+
+    def _presence(self, frame: Frame) -> list[Frame]:
+        users = {user: self.presences[user] for user in frame["users"] if user in self.presences}
+        return [{"type": "presence", "users": users}]
 
     def _unread(self, channel: str) -> int:
         """v1.1: the messages after the read cursor that are not recalled."""
