@@ -12,7 +12,8 @@ that recall, edit, mention and mute, and one that moves the server's clock on:
 - edit by a member: its sender, another member, a recalled message, a seq above lastSeq, a
   body too large;
 - mute and unmute, a channel of the user's or not;
-- time passes (50 or 100 s at a time: the window's edge, 120 s, is never within 10 s).
+- time passes (50 or 150 s at a time, also just before a recall: the window's edge,
+  120 s, is never within 10 s of a message's age).
 
 Each reply is the one the model expects, and so is every frame it posts: a `recall` frame
 to every live connection of every member with that member's unread after the recall, an
@@ -25,6 +26,7 @@ Budget and profiles as in test_model.py: MAX_EXAMPLES walks of up to STEPS steps
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from hypothesis import event
@@ -34,6 +36,7 @@ from hypothesis.stateful import precondition, rule, run_state_machine_as_test
 from tests.unit.test_model import (
     BODY,
     CHANNELS,
+    DEVICES,
     PICK,
     SEND,
     USERS,
@@ -51,7 +54,13 @@ EDGE_MARGIN_MS = 10_000
 MENTIONS = st.lists(st.sampled_from([*USERS, "nobody"]), unique=True, max_size=3)
 WHICH = st.integers(min_value=0, max_value=255)  # one of every channel's messages
 BEYOND = st.integers(min_value=0, max_value=3).map(lambda n: n == 0)  # above lastSeq
+WAIT = st.sampled_from([0, 0, 0, 50, 150])  # seconds: the window's edge is never within 10 s
+WHO = st.sampled_from(["sender", "sender", "member", "anyone"])  # recalls and edits
 TOO_LARGE_BYTES = 16_400
+
+
+def without_connections(state: dict[str, Any]) -> dict[str, Any]:
+    return {table: rows for table, rows in state.items() if table != "ConnectionsTable"}
 
 
 def refuse(*cases: tuple[str, str, bool]) -> tuple[str, str]:
@@ -64,26 +73,43 @@ class ConversationModel(CourierModel):
     def messages(self) -> list[Message]:
         return [m for channel in CHANNELS for m in self.model.messages[channel]]
 
-    def _actor(self, pick: int, message: Message, by_sender: bool) -> Link:
-        """The message's sender (a live link of theirs) when asked and possible, else
-        anyone live."""
-        senders = self.live_of([message.sender])
-        links = senders if by_sender and senders else self.live()
+    def _actor(self, pick: int, message: Message, who: str) -> Link:
+        """A live link of the message's sender, of another member of its channel, or of
+        anyone: as `who` asks when there is one, else anyone's."""
+        members = self.model.members(message.channel)
+        wanted = {
+            "sender": {message.sender},
+            "member": members - {message.sender},
+            "anyone": set(USERS),
+        }[who]
+        links = self.live_of(wanted) or self.live()
         return links[pick % len(links)]
 
     def _target(self, which: int, beyond: bool) -> tuple[Message, int]:
-        """A message, and the seq to name: its own, or one above its channel's lastSeq."""
-        messages = self.messages()
-        message = messages[which % len(messages)]
+        """A message (half the time one of the latest six: within the recall window, as
+        like as not), and the seq to name: its own, or one above its channel's lastSeq."""
+        messages = sorted(self.messages(), key=lambda m: m.ts)
+        if which % 2:
+            messages = messages[-6:]
+        message = messages[which // 2 % len(messages)]
         return message, self.model.last_seq(message.channel) + 1 if beyond else message.seq
 
-    def _told(self, users: set[str], frame_for: Any, caller: Link | None) -> Frames:
+    def _told(
+        self, users: set[str], frame_for: Callable[[str], dict[str, Any]], caller: Link | None
+    ) -> Frames:
         """The frames every live connection of `users` (the caller's aside) should get."""
         return {
             link.conn.connection_id: [frame_for(link.conn.user)]
             for link in self.live_of(users)
             if link is not caller
         }
+
+    def _brief_link(self, user: str) -> Link:
+        link = Link(self._connect(user, DEVICES[0]))
+        self.links.append(link)
+        for owed in self.owed:  # as connect_device: online now, owed no push
+            owed.offline.discard(user)
+        return link
 
     def _expect_nothing_queued(self, queued: dict[str, set[int]], what: str) -> None:
         assert self._new_jobs(queued) == [], f"{what} queued a job"
@@ -102,11 +128,13 @@ class ConversationModel(CourierModel):
     # --- recall -----------------------------------------------------------------------------
 
     @precondition(lambda self: self.live())
-    @rule(pick=PICK, which=WHICH, by_sender=st.booleans(), beyond=BEYOND)
+    @rule(pick=PICK, which=WHICH, who=WHO, beyond=BEYOND, wait=WAIT)
     @step
-    def recall(self, pick: int, which: int, by_sender: bool, beyond: bool) -> None:
+    def recall(self, pick: int, which: int, who: str, beyond: bool, wait: int) -> None:
+        """A recall, `wait` seconds on (past the window now and then)."""
+        self.time_passes(wait)
         message, seq = self._target(which, beyond)
-        link = self._actor(pick, message, by_sender)
+        link = self._actor(pick, message, who)
         user, channel = link.conn.user, message.channel
         elapsed = self.clock.now - message.ts
         assert abs(elapsed - RECALL_MS) > EDGE_MARGIN_MS, "the model's clock is at the edge"
@@ -158,8 +186,10 @@ class ConversationModel(CourierModel):
         """A recall carried out (or repeated: then nothing changes): a `recall` frame, with
         their unread, to every live connection of every member, the caller's as its reply."""
         channel = message.channel
-        if message.recalled:
-            assert self.courier.state() == before, "a repeated recall changed state"
+        if message.recalled:  # (a post to a dead socket deletes its connection row)
+            assert without_connections(self.courier.state()) == without_connections(before), (
+                "a repeated recall changed state"
+            )
         self.model.revise(Message(**{**vars(message), "recalled": True}))
 
         def frame_for(user: str) -> dict[str, Any]:
@@ -182,7 +212,7 @@ class ConversationModel(CourierModel):
     @rule(
         pick=PICK,
         which=WHICH,
-        by_sender=st.booleans(),
+        who=WHO,
         beyond=BEYOND,
         body=BODY,
         too_large=st.integers(min_value=0, max_value=9).map(lambda n: n == 0),
@@ -193,7 +223,7 @@ class ConversationModel(CourierModel):
         *,
         pick: int,
         which: int,
-        by_sender: bool,
+        who: str,
         beyond: bool,
         body: Any,
         too_large: bool,
@@ -202,7 +232,7 @@ class ConversationModel(CourierModel):
         if too_large:
             body = {"text": "x" * TOO_LARGE_BYTES}
         message, seq = self._target(which, beyond)
-        link = self._actor(pick, message, by_sender)
+        link = self._actor(pick, message, who)
         user, channel = link.conn.user, message.channel
         before, queued = self.courier.state(), self._queued()
         start = self.clock.now
@@ -249,13 +279,21 @@ class ConversationModel(CourierModel):
 
     # --- mute -------------------------------------------------------------------------------
 
-    @precondition(lambda self: self.live())
     @rule(pick=PICK, where=WHERE, muted=st.booleans())
     @step
     def mute(self, pick: int, where: int, muted: bool) -> None:
-        link = self.live()[pick % len(self.live())]
+        """Any user mutes or unmutes; one with no live connection opens one to do so and
+        closes it (so that an offline user's pushes meet muted channels)."""
+        user = USERS[pick % len(USERS)]
+        links = self.live_of([user])
+        link = links[pick % len(links)] if links else self._brief_link(user)
+        self._mute(link, self._channel(user, where), muted)
+        if not links:
+            self.courier.disconnect(link.conn)
+            link.status = "closed"
+
+    def _mute(self, link: Link, channel: str, muted: bool) -> None:
         user = link.conn.user
-        channel = self._channel(user, where)
         before, queued = self.courier.state(), self._queued()
 
         reply = self.courier.frame(
@@ -288,7 +326,7 @@ class ConversationModel(CourierModel):
 
     # --- time -------------------------------------------------------------------------------
 
-    @rule(seconds=st.sampled_from([50, 100]))
+    @rule(seconds=WAIT)
     def time_passes(self, seconds: int) -> None:
         self.clock.advance(seconds * 1000)
 
