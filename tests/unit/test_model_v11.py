@@ -86,12 +86,13 @@ class ConversationModel(CourierModel):
         return links[pick % len(links)]
 
     def _target(self, which: int, beyond: bool) -> tuple[Message, int]:
-        """A message (half the time one of the latest six: within the recall window, as
-        like as not), and the seq to name: its own, or one above its channel's lastSeq."""
+        """A message (any; one of the latest six, within the recall window as like as not;
+        or one recalled, if any), and the seq to name: its own, or one above its channel's
+        lastSeq."""
         messages = sorted(self.messages(), key=lambda m: m.ts)
-        if which % 2:
-            messages = messages[-6:]
-        message = messages[which // 2 % len(messages)]
+        recalled = [m for m in messages if m.recalled]
+        messages = [messages, messages[-6:], recalled or messages][which % 3]
+        message = messages[which // 3 % len(messages)]
         return message, self.model.last_seq(message.channel) + 1 if beyond else message.seq
 
     def _told(
