@@ -374,6 +374,8 @@ class CourierModel(RuleBasedStateMachine):
             for frame in frames:
                 if frame.get("type") == "message":
                     self._check_copy(link, frame, as_queued or {})
+                elif frame.get("type") in {"recall", "edit"}:
+                    self._check_revision(link, frame)
         return new
 
     def _check_copy(
@@ -400,6 +402,24 @@ class CourierModel(RuleBasedStateMachine):
         assert self.copies[copy] <= 1 + MAX_RETRIES, (
             f"guarantee 5 (bounded retries): {copy} got {self.copies[copy]} copies"
         )
+
+    def _check_revision(self, link: Link, frame: dict[str, Any]) -> None:
+        """A recall or edit frame, wherever it comes from (the rule checks its inline
+        ones exactly; a group above the inline limit gets them from fan-out chunks): about
+        the message as it stands, a recall's unread the user's now, an edit's version one
+        the message has had (its body the latest when it is the latest)."""
+        channel, seq = frame["channel"], frame["seq"]
+        message = self.model.messages[channel][seq - 1]
+        assert frame["messageId"] == message.message_id, (frame, message)
+        if frame["type"] == "recall":
+            assert message.recalled, f"a recall frame for a message not recalled: {frame}"
+            if self.model.may_use(link.conn.user, channel):
+                unread = len(self.model.unread_seqs(link.conn.user, channel))
+                assert frame["unread"] == unread, f"guarantee 3: {frame} to {link.device}"
+            return
+        assert 1 <= frame["version"] <= message.version, (frame, message)
+        if frame["version"] == message.version and not message.recalled:
+            assert (frame["body"], frame["editedAt"]) == (message.body, message.edited_at), frame
 
     def _new_publications(self) -> list[dict[str, Any]]:
         """Notifications published since the last look, each checked against the model."""
@@ -884,7 +904,7 @@ class CourierModel(RuleBasedStateMachine):
         chunks = []
         as_queued = {}
         for body in bodies:
-            if logical == "FanoutQueue" and body.get("users") is not None:
+            if logical == "FanoutQueue" and body.get("users") is not None and "message" in body:
                 message, skip = body["message"], body["except"]
                 as_queued[(message["channel"], message["seq"])] = {
                     "type": "message",
