@@ -64,6 +64,15 @@ SAMPLE_JOBS = {
     "fanout_worker": "fanout_worker-chunk",
     "notifier": "notifier-offline",
 }
+ROUTE_SAMPLES = {  # the sample event (events/) each WebSocket route is tested with
+    "send": "send-dm",
+    "ack": "ack",
+    "read": "read",
+    "sync": "sync-conversations",
+    "recall": "recall",
+    "edit": "edit",
+    "mute": "mute",
+}
 ROUTE_FUNCTIONS = {
     "send": "send",
     "ack": "ack",
@@ -190,14 +199,15 @@ class Courier:
         self._stream_read = 0
 
     # --- connections -------------------------------------------------------------------
-    def connect(self, user: str, device: str = "phone") -> Conn:
+    def connect(self, user: str, device: str = "phone", *, at_ms: int | None = None) -> Conn:
+        """A $connect; API Gateway stamps it now, or at `at_ms` (a test's own clock)."""
         conn = Conn(f"conn-{next(self._ids)}-{user}-{device}", user, device)
         event = websocket_event(
             "connect",
             connection_id=conn.connection_id,
             user=user,
             device=device,
-            connected_at_ms=time.time_ns() // 1_000_000,  # as API Gateway stamps it
+            connected_at_ms=time.time_ns() // 1_000_000 if at_ms is None else at_ms,
         )
         assert load_handler("connect")(event, self.context) == {"statusCode": 200}
         return conn
