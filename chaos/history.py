@@ -160,7 +160,8 @@ class Liveness:
     """When things reached devices and users: the input of the liveness checks.
 
     `live_ms`: how long after a message's commit a device connected all along may take
-    to get it (the retry schedule, a failed batch's visibility timeout, the pollers' lag).
+    to get it (the retry schedule, a failed batch's visibility timeout, the pollers' lag;
+    `fanout_ms` more in a fanned-out channel).
     `decide_ms`: how long after the commit the server may take to notice which members
     are offline (for the stream worker: the stream's lag); a member offline from
     `offline_margin_ms` before the commit until `decide_ms` after it is offline to the
@@ -170,6 +171,10 @@ class Liveness:
     live_ms: int
     decide_ms: int
     offline_margin_ms: int
+    # channel -> more time its messages may take: a channel above the inline fan-out
+    # limit is delivered by a plan job and then a chunk job, and each may fail once and
+    # come back after the visibility timeout (one more than live_ms allows)
+    fanout_ms: dict[str, int] = field(default_factory=dict)
     links: dict[str, dict[int, Connection]] = field(
         default_factory=dict
     )  # device -> number -> link

@@ -89,8 +89,8 @@ def _first_seen(live: Liveness, device: str, key: Key) -> tuple[int, str] | None
 
 def judge_deliveries(history: History) -> Judged:
     """Late deliveries: a message a device did not get within the live window
-    (`Liveness.live_ms`) after its commit, although one connection of it was open from
-    before the commit until the window closed.
+    (`Liveness.live_ms`, plus `fanout_ms` in a fanned-out channel) after its commit,
+    although one connection of it was open from before the commit until the window closed.
 
     The commit is the message's `ts`: the server stamps it just before its transaction,
     so a connection open before it was known to the server when the message committed.
@@ -112,7 +112,7 @@ def judge_deliveries(history: History) -> Judged:
     judged = excluded = 0
     for message in _timed(history):
         key = (message.channel, message.seq)
-        due = message.ts + live.live_ms
+        due = message.ts + live.live_ms + live.fanout_ms.get(message.channel, 0)
         for device in _receivers(history, message, sending):
             connection = _open_at(live.links.get(device, {}), message.ts, live.ended)
             if connection is None:
@@ -146,7 +146,7 @@ def judge_deliveries(history: History) -> Judged:
                 later = f"first got it {after:.1f} s after the commit by {first[1]}"
             found.append(
                 f"{device}: {message.channel}#{message.seq} not received within "
-                f"{live.live_ms / 1000:g} s of its commit on connection #{number}, open all "
+                f"{(due - message.ts) / 1000:g} s of its commit on connection #{number}, open all "
                 f"that time; {later}"
             )
     return Judged(found, judged, excluded, "(message, device) pairs")

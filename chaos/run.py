@@ -240,6 +240,11 @@ def _history(config: ChaosConfig, population: Population) -> History:
         live_ms=config.live_seconds * 1000,
         decide_ms=round(config.decide_seconds * 1000),
         offline_margin_ms=round(OFFLINE_MARGIN_SECONDS * 1000),
+        fanout_ms={
+            channel: config.visibility_seconds * 1000
+            for channel, members in population.members().items()
+            if len(members) > config.fanout_inline_limit
+        },
         pushes=[],
     )
     return history

@@ -65,6 +65,16 @@ SAMPLE_JOBS = {
     "fanout_worker": "fanout_worker-chunk",
     "notifier": "notifier-offline",
 }
+ROUTE_SAMPLES = {  # the sample event (events/) each WebSocket route is tested with
+    "send": "send-dm",
+    "ack": "ack",
+    "read": "read",
+    "sync": "sync-conversations",
+    "recall": "recall",
+    "edit": "edit",
+    "mute": "mute",
+    "presence": "presence",
+}
 ROUTE_FUNCTIONS = {
     "send": "send",
     "ack": "ack",

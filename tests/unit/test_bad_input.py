@@ -31,7 +31,7 @@ import pytest
 from courier.frames import loads
 from local.handlers import load_handler
 from tests.events import load_event, websocket_event
-from tests.harness import JWT_SECRET, ROUTE_FUNCTIONS, Conn, Courier
+from tests.harness import JWT_SECRET, ROUTE_FUNCTIONS, ROUTE_SAMPLES, Conn, Courier
 from tests.world import DM, TEAM, World, make_world, strict_parse
 
 INVALID = "invalid"
@@ -40,16 +40,6 @@ FORBIDDEN = "forbidden"
 TOO_LARGE = "too_large"
 ROUTES = ["send", "ack", "read", "sync", "recall", "edit", "mute", "presence", "$default"]
 ONE_WAY = {"ack"}  # no direct reply: a refusal is posted to the asking connection
-SAMPLES = {
-    "send": "send-dm",
-    "ack": "ack",
-    "read": "read",
-    "sync": "sync-conversations",
-    "recall": "recall",
-    "edit": "edit",
-    "mute": "mute",
-    "presence": "presence",
-}
 REQUEST_ID = "req-42"
 MAX_BODY = 16 * 1024
 LONE = "\ud800"  # a lone surrogate: json.dumps writes it as the JSON text "\ud800"
@@ -110,7 +100,7 @@ def call(courier: Courier, route: str, event: dict[str, Any]) -> dict[str, Any]:
 
 def ws_event(conn: Conn, route: str, text: str) -> dict[str, Any]:
     return websocket_event(
-        SAMPLES.get(route, "default-ping"),
+        ROUTE_SAMPLES.get(route, "default-ping"),
         raw_body=text,
         connection_id=conn.connection_id,
         user=conn.user,

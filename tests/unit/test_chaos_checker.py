@@ -207,6 +207,20 @@ def test_a_frame_after_the_window_is_late_too() -> None:
     assert violations(history) == {"late_deliveries": 1}
 
 
+def test_a_fanned_out_channel_has_one_more_visibility_timeout_and_no_more() -> None:
+    """Its plan and chunk jobs may each fail once: a frame within the longer window is in
+    time, one after it is late."""
+    history = clean()
+    live = laptop(history)
+    live.fanout_ms = {DM: 10_000}
+    live.frames["alice/laptop"][(DM, 1)] = [Frame(T1 + LIVE_MS + 10_000, 1, True)]
+    assert violations(history) == {}
+    live.frames["alice/laptop"][(DM, 1)] = [Frame(T1 + LIVE_MS + 10_001, 1, True)]
+    assert violations(history) == {"late_deliveries": 1}
+    (line,) = check(history).violations["late_deliveries"]
+    assert "not received within 30 s" in line
+
+
 def test_a_gap_filling_sync_in_time_on_the_same_connection_is_not_late() -> None:
     history = clean()
     laptop(history).synced["alice/laptop"][(DM, 1)] = (T1 + 700, 1)

@@ -58,13 +58,27 @@ from courier.notify import NotifyJob
 from courier.retry import RetryJob
 from local.handlers import load_handler
 from tests.events import load_event, websocket_event
-from tests.harness import JWT_SECRET, QUEUE_WORKERS, ROUTE_FUNCTIONS, SAMPLE_JOBS, Conn, Courier
+from tests.harness import (
+    JWT_SECRET,
+    QUEUE_WORKERS,
+    ROUTE_FUNCTIONS,
+    ROUTE_SAMPLES,
+    SAMPLE_JOBS,
+    Conn,
+    Courier,
+)
 from tests.world import DM, TEAM, World, make_world, strict_parse
 
 PROTOCOL_MD = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
-ROUTES = ("send", "ack", "read", "sync", "$default")
-SAMPLES = {"send": "send-dm", "ack": "ack", "read": "read", "sync": "sync-conversations"}
-REPLIES = {"send": {"sendack"}, "read": {"read"}, "sync": {"conversations", "messages"}}
+ROUTES = ("send", "ack", "read", "sync", "recall", "edit", "mute", "$default")
+REPLIES = {
+    "send": {"sendack"},
+    "read": {"read"},
+    "sync": {"conversations", "messages"},
+    "recall": {"recall"},
+    "edit": {"edit"},
+    "mute": {"mute"},
+}
 NOT_ABOUT_INPUT = {"internal", "throttled"}
 SCALE = int(os.environ.get("COURIER_FUZZ_SCALE", "1"))
 
@@ -138,7 +152,15 @@ CURSOR = (
     | st.binary(max_size=40).map(lambda b: base64.urlsafe_b64encode(b).decode().rstrip("="))
     | JSON.map(lambda v: base64.urlsafe_b64encode(json.dumps(v).encode()).decode())
 )
-ACTION = st.sampled_from(["send", "ack", "read", "sync", "ping"]) | TEXT | JSON
+ACTION = (
+    st.sampled_from(["send", "ack", "read", "sync", "recall", "edit", "mute", "ping"]) | TEXT | JSON
+)
+MENTIONS = (  # wrong: not a list, not ids, repeated, more than 50
+    JSON
+    | st.lists(NAME, max_size=4)
+    | st.lists(st.sampled_from(["alice", "bob"]), min_size=2, max_size=4)
+    | st.integers(min_value=51, max_value=60).map(lambda n: [f"u{i}" for i in range(n)])
+)
 FIELDS = {
     "action": ACTION,
     "channel": CHANNEL,
@@ -148,6 +170,10 @@ FIELDS = {
     "afterSeq": INTEGER_FIELD,
     "limit": INTEGER_FIELD,
     "cursor": CURSOR,
+    "mentions": MENTIONS,
+    "muted": SCALAR | JSON,
+    "version": INTEGER_FIELD,  # server-side fields a client may send: ignored
+    "recalled": SCALAR,
     "requestId": TEXT | EDGE_TEXT | JSON,
 }
 ANY_FRAME = st.builds(
@@ -177,6 +203,13 @@ MOSTLY = {
     "afterSeq": mostly(st.none() | st.integers(min_value=0, max_value=5), INTEGER_FIELD),
     "limit": mostly(st.none() | st.integers(min_value=1, max_value=200), INTEGER_FIELD),
     "cursor": mostly(st.none(), CURSOR),
+    "mentions": mostly(
+        st.lists(st.sampled_from(["alice", "bob", "carol", "nobody"]), unique=True, max_size=3)
+        | st.none(),
+        MENTIONS,
+    ),
+    "muted": mostly(st.booleans(), SCALAR | JSON),
+    "version": INTEGER_FIELD,
     "requestId": mostly(st.text(max_size=64), TEXT | EDGE_TEXT | JSON),
 }
 SHAPES = {
@@ -184,14 +217,27 @@ SHAPES = {
     "ack": ("channel", "seq"),
     "read": ("channel", "seq"),
     "sync": ("channel", "afterSeq", "limit", "cursor"),
+    "recall": ("channel", "seq"),
+    "edit": ("channel", "seq", "body"),
+    "mute": ("channel", "muted"),
     "ping": (),
+}
+OPTIONAL = {"send": ("mentions",), "edit": ("version",)}  # besides requestId
+ON_A_MESSAGE = {  # recall and edit: mostly a message of the world's (some are carried out)
+    "channel": mostly(st.sampled_from([DM, TEAM]), CHANNEL),
+    "seq": mostly(st.integers(min_value=1, max_value=3), INTEGER_FIELD),
 }
 
 
 def shaped(action: str) -> st.SearchStrategy[dict[str, Any]]:
-    fields = {name: MOSTLY[name] for name in SHAPES[action]}
+    chosen = MOSTLY | (ON_A_MESSAGE if action in {"recall", "edit"} else {})
+    fields = {name: chosen[name] for name in SHAPES[action]}
     required = {} if action == "sync" else fields
-    optional = {**(fields if action == "sync" else {}), "requestId": MOSTLY["requestId"]}
+    optional = {
+        **(fields if action == "sync" else {}),
+        **{name: MOSTLY[name] for name in OPTIONAL.get(action, ())},
+        "requestId": MOSTLY["requestId"],
+    }
     return st.builds(
         lambda frame, drop, extra: {k: v for k, v in frame.items() if k != drop} | extra,
         st.fixed_dictionaries({"action": st.just(action), **required}, optional=optional),
@@ -334,7 +380,7 @@ def deliver(
     """Deliver one frame on one route and check the outcome as the module docstring says."""
     courier = world.courier
     event = websocket_event(
-        SAMPLES.get(route, "default-ping"),
+        ROUTE_SAMPLES.get(route, "default-ping"),
         raw_body=text,
         connection_id=caller.connection_id,
         user=caller.user,
@@ -384,6 +430,9 @@ def deliver(
             posted=posted_by_a_read(courier, before, caller.user),
             but={"MembershipsTable": lambda item: item["userId"]["S"] == caller.user},
         )
+    elif route in CONVERSATION_ROUTES:
+        answer = {k: v for k, v in reply.items() if k != "requestId"}  # checked above
+        CONVERSATION_ROUTES[route](courier, caller, frame, answer, before)
     elif route != "send":
         before.assert_unchanged(courier)
     else:  # what was accepted can be read back, as sent (every reader can decode it)
@@ -396,6 +445,93 @@ def deliver(
         )
         if not reply["duplicate"] and isinstance(frame, dict):
             assert stored["body"] == frame["body"], stored
+
+
+def told_others(courier: Courier, before: Before, reply: dict[str, Any]) -> dict[str, int]:
+    """The frames posted since `before` (to the members' other connections): each is the
+    reply's kind about the reply's channel. Their counts, for assert_unchanged."""
+    now = posted_counts(courier)
+    for connection_id in now:
+        for told in courier.connections.frames[connection_id][
+            before.posted.get(connection_id, 0) :
+        ]:
+            assert (told["type"], told["channel"]) == (reply["type"], reply["channel"]), told
+    return now
+
+
+def the_message(channel: str, seq: int) -> Callable[[dict[str, Any]], bool]:
+    return lambda item: (item["channel"]["S"], item.get("seq", {}).get("N")) == (channel, str(seq))
+
+
+def of_channel(channel: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda item: bool(item["channel"]["S"] == channel)
+
+
+def recalled(
+    courier: Courier, caller: Conn, frame: Any, reply: dict[str, Any], before: Before
+) -> None:
+    """A recall carried out: the message syncs recalled, only it and its channel's row
+    changed, and every member's other connections are told."""
+    channel, seq = reply["channel"], reply["seq"]
+    assert reply == {
+        "type": "recall",
+        "channel": channel,
+        "seq": frame["seq"],
+        "messageId": reply["messageId"],
+        "unread": reply["unread"],
+    }, reply
+    assert isinstance(reply["unread"], int) and reply["unread"] >= 0, reply
+    [stored] = courier.sync(caller, channel=channel, afterSeq=seq - 1, limit=1)["messages"]
+    assert stored["recalled"] is True and "body" not in stored, stored
+    assert stored["messageId"] == reply["messageId"], stored
+    posted = told_others(courier, before, reply)
+    tables = {"MessagesTable": the_message(channel, seq), "ChannelsTable": of_channel(channel)}
+    before.assert_unchanged(courier, posted=posted, but=tables)
+
+
+def edited(
+    courier: Courier, caller: Conn, frame: Any, reply: dict[str, Any], before: Before
+) -> None:
+    """An edit carried out: the message syncs with the new body and version, nothing else
+    changed, and every member's other connections are told."""
+    channel, seq = reply["channel"], reply["seq"]
+    assert reply["seq"] == frame["seq"] and reply["body"] == frame["body"], reply
+    assert isinstance(reply["version"], int) and reply["version"] >= 1, reply
+    assert isinstance(reply["editedAt"], int), reply
+    [stored] = courier.sync(caller, channel=channel, afterSeq=seq - 1, limit=1)["messages"]
+    assert (stored["body"], stored["version"]) == (frame["body"], reply["version"]), stored
+    posted = told_others(courier, before, reply)
+    before.assert_unchanged(
+        courier, posted=posted, but={"MessagesTable": the_message(channel, seq)}
+    )
+
+
+def muted(
+    courier: Courier, caller: Conn, frame: Any, reply: dict[str, Any], before: Before
+) -> None:
+    """A mute carried out: only the caller's row of that channel changed; the admin API
+    agrees on totalUnread and on the muted list."""
+    channel = reply["channel"]
+    assert reply == {
+        "type": "mute",
+        "channel": channel,
+        "muted": frame["muted"],
+        "totalUnread": reply["totalUnread"],
+    }, reply
+    summary = courier.unread(caller.user)
+    assert summary["totalUnread"] == reply["totalUnread"], (summary, reply)
+    if channel in summary["channels"]:
+        assert (channel in summary["muted"]) is frame["muted"], summary
+    posted = told_others(courier, before, reply)
+
+    def mine(item: dict[str, Any]) -> bool:
+        return (item["userId"]["S"], item["channel"]["S"]) == (caller.user, channel)
+
+    before.assert_unchanged(courier, posted=posted, but={"MembershipsTable": mine})
+
+
+CarriedOut = Callable[[Courier, Conn, Any, dict[str, Any], Before], None]
+CONVERSATION_ROUTES: dict[str, CarriedOut] = {"recall": recalled, "edit": edited, "mute": muted}
 
 
 def identity_edit(kind: str) -> Callable[[dict[str, Any]], None]:
@@ -628,11 +764,24 @@ ADMIN_BODY = {
         {"members": mostly(st.lists(st.sampled_from(["alice", "bob", "carol"])), JSON)}
     ),
     "unread": st.none(),
+    "recall": st.none(),
 }
+CHANNEL_SEGMENT = mostly(
+    st.sampled_from([DM, TEAM, "dm%3Aalice%3Abob", "g%3Ateam", "dm:alice:carol"]),
+    st.sampled_from(["", "dm:bob:alice", "g:", "dm%3A", "%zz", "g:team/1"]) | TEXT,
+)
+SEQ_SEGMENT = mostly(
+    st.integers(min_value=1, max_value=4).map(str),
+    st.sampled_from(["0", "-1", "1.0", "01", "1e2", "", "9" * 19, "\uff12"]) | TEXT,
+)
 CALLS = {
     "tokens": ("POST", st.just("/admin/tokens")),
     "groups": ("PUT", st.builds(lambda s: f"/admin/groups/{s}", SEGMENT)),
     "unread": ("GET", st.builds(lambda s: f"/admin/users/{s}/unread", SEGMENT)),
+    "recall": (
+        "DELETE",
+        st.builds(lambda c, n: f"/admin/channels/{c}/messages/{n}", CHANNEL_SEGMENT, SEQ_SEGMENT),
+    ),
 }
 JUNK_PATH = st.sampled_from(
     [
@@ -682,7 +831,9 @@ def test_the_admin_api_answers_200_400_or_404_and_a_refusal_changes_nothing(
     result = load_handler("admin")(event, courier.context)
 
     status = result["statusCode"]
-    known = {"POST": "tokens", "PUT": "groups", "GET": "unread"}.get(method, "other method")
+    known = {"POST": "tokens", "PUT": "groups", "GET": "unread", "DELETE": "recall"}.get(
+        method, "other method"
+    )
     tally(f"{known} {status}")
     assert status in {200, 400, 404}, result
     reply = loads(result["body"]) if result.get("body") else None
@@ -690,6 +841,12 @@ def test_the_admin_api_answers_200_400_or_404_and_a_refusal_changes_nothing(
         assert reply == {"error": "invalid", "message": reply["message"]}, reply
     if status != 200:
         before.assert_unchanged(courier)
+    elif method == "DELETE":  # a recall: that message and its channel's row, and the members told
+        channel, seq = reply["channel"], reply["seq"]
+        assert reply == {"channel": channel, "seq": seq, "recalled": True}, reply
+        tables = {"MessagesTable": the_message(channel, seq), "ChannelsTable": of_channel(channel)}
+        posted = told_others(courier, before, {"type": "recall", "channel": channel})
+        before.assert_unchanged(courier, posted=posted, but=tables)
     elif path == "/admin/tokens":
         assert set(reply) == {"token", "expiresAt"}, reply
         before.assert_unchanged(courier)  # tokens are stateless
@@ -741,7 +898,8 @@ JOB_FIELDS = {  # each field of the right type most of the time: odd values, not
                 "clientMsgNo": TEXT | JSON,
                 "body": mostly(VALID_JSON.map(json.dumps), RAW | JSON),
                 "ts": mostly(st.integers(min_value=0), INTEGER_FIELD),
-            }
+            },
+            optional={"mentions": mostly(st.lists(USERS, unique=True, max_size=3), JSON)},
         ),
         JSON,
     ),
