@@ -46,13 +46,20 @@ def main() -> None:
         results.setdefault("loadavg", {})[part] = loadavg()
         began = time.monotonic()
         if part == "cost":
-            from bench.cost import inline_limit, run_cost, run_cost_v11  # noqa: PLC0415
+            from bench.cost import (  # noqa: PLC0415
+                inline_limit,
+                run_cost,
+                run_cost_v11,
+                run_cost_v11_part2,
+            )
 
             sizes = Sizes.quick() if args.quick else Sizes()
             results["sizes"] = asdict(sizes)
             results["cost"] = run_cost(sizes, progress)
             results["cost_v11"] = run_cost_v11(sizes, progress)
             results["inline_limit"] = inline_limit()
+            part2, entry_bytes = run_cost_v11_part2(sizes, progress)
+            results["cost_v11_part2"], results["by_channel_entry_bytes"] = part2, entry_bytes
         elif part == "coldstart":
             from bench.coldstart import run_coldstart  # noqa: PLC0415
 

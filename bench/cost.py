@@ -9,7 +9,8 @@ from functools import partial
 
 from bench import floor as floors
 from bench import naive, scenarios, scenarios_v11
-from bench.billing import Bill, bill
+from bench import scenarios_v11_part2 as part2
+from bench.billing import Bill, bill, item_size
 from bench.moto_env import Bench, moto_courier
 from bench.prices import cost
 from bench.recorder import Trace
@@ -87,12 +88,12 @@ def inline_limit() -> int:
     return int(load_template()["Parameters"]["FanoutInlineLimit"]["Default"])
 
 
+def group(n: int) -> str:
+    """`group of 1,000 (above FanoutInlineLimit)`."""
+    return f"group of {n:,}" + (" (above FanoutInlineLimit)" if n > inline_limit() else "")
+
+
 def v11_operations(sizes: Sizes) -> list[V11Operation]:
-    limit = inline_limit()
-
-    def group(n: int) -> str:
-        return f"group of {n:,}" + (" (above FanoutInlineLimit)" if n > limit else "")
-
     v11 = scenarios_v11
     return [
         V11Operation("recall_dm", "recall: DM", v11.recall_dm),
@@ -131,6 +132,74 @@ def v11_operations(sizes: Sizes) -> list[V11Operation]:
             partial(v11.read_mention, mentioned=True),
         ),
     ]
+
+
+def v11_part2_operations(sizes: Sizes) -> list[V11Operation]:
+    small, large, idle = sizes.groups[0], sizes.groups[-1], sizes.presence[1]
+    return [
+        *(
+            V11Operation(
+                f"receipts_{n}",
+                f"receipts: {group(n)}, half have read",
+                partial(part2.receipts, members=n),
+            )
+            for n in sizes.receipts
+        ),
+        V11Operation("read_dm", "read: DM (a receipt to the peer)", part2.read_dm),
+        V11Operation(
+            "read_group",
+            f"read: {group(small)} (no receipt: a v1 read)",
+            partial(scenarios_v11.read_mention, mentioned=False),
+        ),
+        V11Operation("send_dm", "send: DM, deliver, ack (a receipt to the peer)", part2.send_dm),
+        V11Operation(
+            "sync_conversations",
+            f"sync: conversation list ({sizes.conversations}, half DMs: peerReadSeq)",
+            scenarios.sync_conversations,
+        ),
+        V11Operation("typing_dm", "typing: DM, relayed", part2.typing),
+        V11Operation(
+            "typing_throttled",
+            "typing: DM, the second within 3 s (throttled)",
+            partial(part2.typing, throttled=True),
+        ),
+        V11Operation(
+            f"typing_{small}",
+            f"typing: {group(small)}, relayed",
+            partial(part2.typing, members=small),
+        ),
+        V11Operation(
+            f"typing_{large}",
+            f"typing: {group(large)}, dropped",
+            partial(part2.typing, members=large, relayed=False),
+        ),
+        *(
+            V11Operation(
+                f"presence_{n}",
+                f"presence: {n:,} {'user' if n == 1 else 'users'}, online",
+                partial(part2.presence, users=n),
+            )
+            for n in sizes.presence
+        ),
+        V11Operation(
+            f"presence_idle_{idle}",
+            f"presence: {idle:,} users, online, idle 10 min (GetConnection each)",
+            partial(part2.presence, users=idle, idle=True),
+        ),
+    ]
+
+
+def by_channel_entry_bytes(traces: list[Trace]) -> int:
+    """The largest ByChannel index entry the traces' index Queries read (DynamoDB's item
+    size): what each move of a read cursor writes to the index, as well as the table."""
+    entries = [
+        item
+        for trace in traces
+        for call in trace.calls()
+        if call.name == "dynamodb.Query" and call.params.get("IndexName") == "ByChannel"
+        for item in call.response.get("Items", [])
+    ]
+    return max(item_size(item) for item in entries)
 
 
 def bill_row(priced: Bill) -> BillRow:
@@ -194,3 +263,16 @@ def run_cost_v11(sizes: Sizes, progress: Callable[[str], None]) -> list[V11Cost]
             {"key": op.key, "title": op.title, "ours": bill_row(bill(measure(op.ours, sizes)))}
         )
     return results
+
+
+def run_cost_v11_part2(sizes: Sizes, progress: Callable[[str], None]) -> tuple[list[V11Cost], int]:
+    """The rows, and the largest ByChannel index entry the receipts rows read."""
+    results: list[V11Cost] = []
+    receipts: list[Trace] = []
+    for op in v11_part2_operations(sizes):
+        progress(f"cost: {op.title}")
+        trace = measure(op.ours, sizes)
+        if op.key.startswith("receipts_"):
+            receipts.append(trace)
+        results.append({"key": op.key, "title": op.title, "ours": bill_row(bill(trace))})
+    return results, by_channel_entry_bytes(receipts)

@@ -12,6 +12,7 @@ from bench.floor import COMMON_REASONS
 from bench.load_client import FRAME_TIMEOUT
 from bench.prices import CHECKED_ON, CONNECTION_MINUTE, PRICES, REGION, SERVICES
 from bench.report_v11 import v11_section
+from bench.report_v11_part2 import v11_part2_section
 from bench.results import (
     ColdStart,
     CostResult,
@@ -537,6 +538,8 @@ def write_report(results: Results, out: Path, images: list[str]) -> None:
         lines += _cost_section(results["cost"])
         if "cost_v11" in results:
             lines += v11_section(results["cost_v11"], results["inline_limit"])
+        if "cost_v11_part2" in results:
+            lines += v11_part2_section(results["cost_v11_part2"], results["by_channel_entry_bytes"])
         lines += _floor_section(results["cost"])
         lines += _naive_section(int(str(results.get("sizes", {}).get("online", 0))))
         lines += _prices_section()

@@ -26,6 +26,15 @@ def calls_by_service(row: BillRow) -> str:
     )
 
 
+def calls_table(cost: list[V11Cost]) -> list[str]:
+    """Each operation's AWS calls, by service and operation."""
+    return md.table(
+        ["operation", "AWS calls by service and operation"],
+        [[r["title"], calls_by_service(r["ours"])] for r in cost],
+        left=2,
+    )
+
+
 def _per_member(rows: dict[str, V11Cost], kind: str, sizes: list[int]) -> str:
     """What one more member adds to a `kind` (recall, edit) between the smallest and the
     largest of `sizes`."""
@@ -61,7 +70,7 @@ def _findings(rows: dict[str, V11Cost], groups: list[int], mentions: list[int]) 
     return [*lines, ""]
 
 
-def _sizes(rows: dict[str, V11Cost], prefix: str) -> list[int]:
+def sizes_of(rows: dict[str, V11Cost], prefix: str) -> list[int]:
     """The sizes measured for `prefix` (`recall_` -> [10, 100, 1000])."""
     tails = (key.removeprefix(prefix) for key in rows if key.startswith(prefix))
     return sorted(int(tail) for tail in tails if tail.isdigit())
@@ -69,8 +78,8 @@ def _sizes(rows: dict[str, V11Cost], prefix: str) -> list[int]:
 
 def v11_section(cost: list[V11Cost], inline_limit: int) -> list[str]:
     rows = {r["key"]: r for r in cost}
-    groups = [n for n in _sizes(rows, "recall_") if n <= inline_limit]
-    mentions = _sizes(rows, "mentions_")
+    groups = [n for n in sizes_of(rows, "recall_") if n <= inline_limit]
+    mentions = sizes_of(rows, "mentions_")
     headers = list(md.UNIT_HEADERS)
     headers.insert(HTTP_COLUMN, "HTTP API requests")
     units = []
@@ -95,9 +104,5 @@ def v11_section(cost: list[V11Cost], inline_limit: int) -> list[str]:
         "",
         *_findings(rows, groups, mentions),
         *md.table(headers, units),
-        *md.table(
-            ["operation", "AWS calls by service and operation"],
-            [[r["title"], calls_by_service(r["ours"])] for r in cost],
-            left=2,
-        ),
+        *calls_table(cost),
     ]

@@ -150,6 +150,8 @@ class Results(TypedDict, total=False):
     cost: list[CostResult]
     cost_v11: list[V11Cost]
     inline_limit: int  # FanoutInlineLimit when cost_v11 was measured
+    cost_v11_part2: list[V11Cost]  # receipts, typing, presence
+    by_channel_entry_bytes: int  # the largest ByChannel index entry the receipts rows read
     coldstart: ColdStart
     local: LocalLoad
     moto: list[Rates]

@@ -27,6 +27,8 @@ class Sizes:
     online: int = 1000  # devices in the naive baseline's connections table
     mention_group: int = 20  # members of the group whose sends name some of them
     mentions: tuple[int, ...] = (0, 1, 10)  # members a send names, per measured send
+    receipts: tuple[int, ...] = (10, 100, 5000)  # members of the groups asked for receipts
+    presence: tuple[int, ...] = (1, 10, 100)  # users asked about, per presence call
 
     @classmethod
     def quick(cls) -> Sizes:
@@ -37,6 +39,8 @@ class Sizes:
             online=100,
             mention_group=8,
             mentions=(0, 1, 5),
+            receipts=(5, 20, 150),
+            presence=(1, 3, 10),
         )
 
 
