@@ -286,6 +286,13 @@ class Model:
         self.keys[(message.sender, message.client_msg_no)] = message
 
 
+def receipt_frame(channel: str, user: str, read_seq: int) -> dict[str, Any] | None:
+    """The `receipt` frame a move of the user's read cursor sends the peer: DMs only."""
+    if not channel.startswith("dm:"):
+        return None
+    return {"type": "receipt", "channel": channel, "user": user, "readSeq": read_seq}
+
+
 def num(item: dict[str, Any], name: str) -> int:
     return int(item[name]["N"])
 
@@ -621,10 +628,15 @@ class CourierModel(RuleBasedStateMachine):
         if len(members) <= FANOUT_INLINE_LIMIT:  # else the fan-out jobs deliver it
             receivers = others  # the fast path posts, the stream's retry probes re-post
             self.model.reach[(channel, seq)] |= {other.device for other in receivers}
+        receipt = receipt_frame(channel, user, seq)  # sending read the DM up to it
         assert self._new_frames() == {
             other.conn.connection_id: [{"type": "message", **message.fields()}]
+            + ([receipt] if receipt and other.conn.user != user else [])
             for other in ([] if dies else receivers)
-        }, "every live connection of every member but the sending one gets the message once"
+        }, (
+            "every live connection of every member but the sending one gets the message once "
+            "(and in a DM, the peer's the sender's receipt)"
+        )
 
     def _lost_sendack(self, user: str, key: str) -> dict[str, Any]:
         """The sendack a dead send never sent, from its dedup record: the model learns the
@@ -784,9 +796,13 @@ class CourierModel(RuleBasedStateMachine):
                 for other in self.live_of([conn.user])
                 if other is not link
             }
+            receipt = receipt_frame(channel, conn.user, current)
+            peers = self.model.members(channel) - {conn.user} if receipt else set()
+            others |= {other.conn.connection_id: [receipt] for other in self.live_of(peers)}
         assert self._new_frames() == others, (
             "guarantee 7 (read state follows the user): the user's other live connections, "
-            "and nobody else, get the read frame, and only when the cursor moved"
+            "and nobody else, get the read frame, and only when the cursor moved; in a DM "
+            "the peer's connections get the receipt"
         )
 
     # --- sync --------------------------------------------------------------------------------
@@ -841,11 +857,19 @@ class CourierModel(RuleBasedStateMachine):
                 "channel": channel,
                 "lastSeq": last,
                 "readSeq": read,
+                **self._peer_read(conn.user, channel, last),
                 "unread": len(self.model.unread_seqs(conn.user, channel)),
                 "mentions": self.model.mentions(conn.user, channel),
                 "muted": (conn.user, channel) in self.model.muted,
                 "lastMessage": messages[-1].summary() if messages else None,
             }, f"guarantee 3 (unread is derived): {entry}"
+
+    def _peer_read(self, user: str, channel: str, last: int) -> dict[str, int]:
+        """A DM entry's peerReadSeq: the other user's read cursor (receipts)."""
+        if not channel.startswith("dm:"):
+            return {}
+        (peer,) = self.model.members(channel) - {user}
+        return {"peerReadSeq": min(self.model.read.get((peer, channel), 0), last)}
 
     def _sync_messages(
         self, conn: Conn, channel: str, after: int | None, limit: int | None
