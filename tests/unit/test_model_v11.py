@@ -63,7 +63,10 @@ TOO_LARGE_BYTES = 16_400
 
 
 def without_connections(state: dict[str, Any]) -> dict[str, Any]:
-    return {table: rows for table, rows in state.items() if table != "ConnectionsTable"}
+    """The state but what a post to a dead socket changes: its connection row (deleted)
+    and its user's lastSeen (presence)."""
+    skipped = {"ConnectionsTable", "PresenceTable"}
+    return {table: rows for table, rows in state.items() if table not in skipped}
 
 
 def refuse(*cases: tuple[str, str, bool]) -> tuple[str, str]:
@@ -207,7 +210,7 @@ class ConversationModel(CourierModel):
         """A recall carried out (or repeated: then nothing changes): a `recall` frame, with
         their unread, to every live connection of every member, the caller's as its reply."""
         channel = message.channel
-        if message.recalled:  # (a post to a dead socket deletes its connection row)
+        if message.recalled:  # (a post to a dead socket deletes its row, records lastSeen)
             assert without_connections(self.courier.state()) == without_connections(before), (
                 "a repeated recall changed state"
             )
