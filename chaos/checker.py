@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
-from chaos import checker_v11
+from chaos import checker_v11, receipts_check
 from chaos.history import Attempt, History, Message, Read, user_of
 from chaos.liveness import (
     Judged,
@@ -212,6 +212,10 @@ class Check(NamedTuple):
     devices asked every recall, edit and mute during the workload, and the server's state
     is read after it and after the devices went offline.
 
+    The receipt checks (chaos/receipts_check.py) compare what the network noted until the
+    devices went offline with the server's cursors and messages read after that: cursors
+    only move forward, and every read or send that set one passed the network before.
+
     `late_deliveries` judges windows that closed during the run (a later frame cannot
     make a late one timely): sound on an unfinished run. `missed_notifications` needs the
     notification jobs run: a push may still be on its way.
@@ -267,6 +271,19 @@ CHECKS: dict[str, Check] = {
         "push about a recalled message or in a muted channel",
         checker_v11.judge_pushes,
         False,
+    ),
+    "receipts_not_held": Check(
+        "receipt not a cursor the DM peer held (receipt)",
+        receipts_check.receipts_not_held,
+        False,
+    ),
+    "cursors_behind": Check(
+        "read cursor after the drain below a value told of it",
+        receipts_check.cursors_behind,
+        False,
+    ),
+    "cursors_unset": Check(
+        "DM read cursor no read or send of its user set", receipts_check.cursors_unset, False
     ),
 }
 

@@ -126,6 +126,44 @@ class Read:
 
 
 @dataclass(frozen=True)
+class Receipt:
+    """A `receipt` frame the server sent a device: `user`'s read cursor in `channel` moved
+    to `read_seq`."""
+
+    device: str
+    channel: str
+    user: str
+    read_seq: int
+    at: int
+    delivered: bool = True  # False: the harness's network dropped it
+
+
+@dataclass(frozen=True)
+class CursorSeen:
+    """A value of `user`'s read cursor in `channel` the server told `device`. `how`:
+    `read` (a `read` frame: a reply, or another device's read), `sync` (the readSeq of a
+    sync reply or a conversation entry, at most its lastSeq) or `peerReadSeq` (a DM
+    conversation entry's, about the peer)."""
+
+    device: str
+    user: str
+    channel: str
+    value: int
+    how: str
+
+
+@dataclass(frozen=True)
+class ReadReply:
+    """The reply to a `read` frame a device sent: the cursor the server answered for the
+    read of `asked`."""
+
+    device: str
+    channel: str
+    asked: int
+    read_seq: int
+
+
+@dataclass(frozen=True)
 class Push:
     """A notification the notifier published to the topic."""
 
@@ -231,5 +269,12 @@ class History:
     recalls_seen: dict[str, set[Key]] = field(default_factory=dict)
     # evidence only: the highest read seq of each (user, channel) that reached the server
     reads_sent: dict[tuple[str, str], int] = field(default_factory=dict)
+    # what the receipts check judges (chaos/receipts_check.py), noted by the network:
+    # every `receipt` frame the server sent a device, every read cursor value it told one,
+    # the replies to reads, and (user, channel, seq) each `read` frame that reached it
+    receipts: list[Receipt] = field(default_factory=list)
+    cursors_seen: list[CursorSeen] = field(default_factory=list)
+    read_replies: list[ReadReply] = field(default_factory=list)
+    read_frames: list[tuple[str, str, int]] = field(default_factory=list)
     # None: the run did not observe when things reached devices and users
     liveness: Liveness | None = None

@@ -20,6 +20,7 @@ import aiohttp
 from aiohttp import web
 
 from chaos.config import NetworkRates, derive
+from chaos.cursor_watch import CursorWatch
 from chaos.history import Connection, Entry, Frame, Key, device_name, now_ms, user_of
 
 
@@ -68,8 +69,8 @@ class Link:
 class Watch:
     """What crossed the network, noted on arrival from the gateway, before any fault, and
     when: each device's connections, the `message` frames the server sent it (and whether
-    the network dropped them), the first sync reply that brought it each message, and the
-    reads that reached the server."""
+    the network dropped them), the first sync reply that brought it each message, the
+    reads that reached the server, and the read cursors it told (`cursors`)."""
 
     copies: dict[str, Counter[tuple[str, int]]] = field(
         default_factory=lambda: defaultdict(Counter)
@@ -83,6 +84,7 @@ class Watch:
     )
     synced: dict[str, dict[Key, tuple[int, int]]] = field(default_factory=lambda: defaultdict(dict))
     reads: list[tuple[str, str, int, int]] = field(default_factory=list)
+    cursors: CursorWatch = field(default_factory=CursorWatch)
 
     def opened(self, device: str, number: int, at: int) -> None:
         self.links[device][number] = Connection(at)
@@ -93,6 +95,7 @@ class Watch:
     def from_server(
         self, device: str, frame: dict[str, Any], link: int = 0, *, delivered: bool = True
     ) -> None:
+        self.cursors.from_server(device, frame, delivered=delivered)
         kind = frame.get("type")
         if kind == "message":
             key = (str(frame.get("channel")), int(frame.get("seq", 0)))
@@ -110,6 +113,7 @@ class Watch:
             self.total_unread[device] = int(frame.get("totalUnread", 0))
 
     def to_server(self, device: str, frame: dict[str, Any]) -> None:
+        self.cursors.to_server(device, frame)
         if frame.get("action") == "read" and isinstance(frame.get("seq"), int):
             key = (user_of(device), str(frame.get("channel")))
             self.reads_sent[key] = max(self.reads_sent.get(key, 0), int(frame["seq"]))

@@ -217,6 +217,10 @@ async def _collect(
         history.outbox_left[device.name] = device.outbox()
         history.copies[device.name] = watch.copies.get(device.name, Counter())
     history.reads_sent = dict(watch.reads_sent)
+    history.receipts = list(watch.cursors.receipts)
+    history.cursors_seen = list(watch.cursors.seen)
+    history.read_replies = list(watch.cursors.replies)
+    history.read_frames = list(watch.cursors.reads)
     live = history.liveness
     if live is not None:
         live.links = {device: dict(links) for device, links in watch.links.items()}

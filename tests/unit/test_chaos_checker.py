@@ -29,6 +29,7 @@ from chaos.history import (
     Push,
     Read,
     Recall,
+    Receipt,
     Sendack,
 )
 from chaos.outcome import Outcome
@@ -100,8 +101,9 @@ def synced(history: History) -> dict[str, dict[str, Entry]]:
 
 def clean() -> History:
     """alice (two devices) sends #1 and edits it from her laptop, bob sends #2 mentioning
-    her; alice has not read #2 (1 unread, 1 mention), bob has (his own). alice's laptop
-    got #2 three times (1 + MAX_RETRIES 2). When things reached whom: `liveness`."""
+    her; alice has not read #2 (1 unread, 1 mention), bob has (his own), and got alice's
+    receipt of #1 (her send). alice's laptop got #2 three times (1 + MAX_RETRIES 2). When
+    things reached whom: `liveness`."""
     unread = {"alice/phone": {DM: 1}, "alice/laptop": {DM: 1}, "bob/phone": {DM: 0}}
     totals = {"alice/phone": 1, "alice/laptop": 1, "bob/phone": 0}
     history = History(
@@ -137,6 +139,7 @@ def clean() -> History:
         server_messages=[ONE, TWO],
         last_seq={DM: 2},
         server_reads={("alice", DM): 1, ("bob", DM): 2},
+        receipts=[Receipt("bob/phone", DM, "alice", 1, T1 + 40)],  # alice's send of #1
         stores={device: [ONE, TWO] for device in DEVICES},
         device_unread=unread,
         device_mentions={device: dict(counts) for device, counts in unread.items()},
@@ -176,6 +179,9 @@ def test_a_clean_history_passes_with_its_counts() -> None:
         "missed_notifications": "1 (message, offline member) pairs judged",
         "stale_revisions": "3 (device, revised message) pairs judged",
         "unwanted_pushes": "1 pushes judged",
+        "receipts_not_held": "1 receipts judged",
+        "cursors_behind": "3 cursor values judged",  # the receipt and the two sendacks
+        "cursors_unset": "2 DM cursor values judged",
     }
     assert verdict.latency == {"pairs": 2, "p50": 30, "p95": 50, "p99": 50}
 
@@ -393,6 +399,7 @@ def test_an_acknowledged_message_the_server_does_not_hold_is_not_stored() -> Non
     history = clean()
     history.attempts.append(Attempt("bob/phone", "c3", DM, {"text": "three"}))
     history.sendacks.append(Sendack("bob/phone", "c3", DM, 3, "id3"))
+    history.server_reads[("bob", DM)] = 3  # sending moved his cursor
     assert violations(history) == {"not_stored": 1}
 
 
@@ -451,6 +458,7 @@ def test_the_servers_sync_counts_as_well_as_the_devices() -> None:
 def test_a_read_on_one_device_is_the_truth_for_every_device_of_the_user() -> None:
     history = clean()
     history.reads.append(Read("alice/laptop", DM, 2))
+    history.read_frames.append(("alice", DM, 2))
     history.server_reads[("alice", DM)] = 2
     assert violations(history) == {"unread_mismatches": 1, "total_mismatches": 2}
     shown_as(history, "alice", unread=0)  # her devices and the sync say so
@@ -826,6 +834,7 @@ def test_in_a_muted_channel_a_push_after_a_mention_coalesces_it() -> None:
     history.attempts.append(Attempt("bob/phone", "c3", DM, three.body, ("alice",)))
     history.sendacks.append(Sendack("bob/phone", "c3", DM, 3, "id3"))
     history.last_seq[DM] = 3
+    history.server_reads[("bob", DM)] = 3
     history.stores = {device: [ONE, TWO, three] for device in DEVICES}
     assert violations(history)["missed_notifications"] == 1  # unmuted: #3 was owed a push
     mute_dm(history, "alice", T2 - 5_000)
