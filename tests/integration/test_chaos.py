@@ -2,8 +2,8 @@
 every guarantee, and cannot pass vacuously: the drain finished, every kind of fault fired
 (the first chance of each kind fires by construction), the server really redelivered (a
 listener never gets its acks through), the v1.1 operations happened (each device recalls,
-edits, mutes and mentions by construction) and the liveness, revision and push lines
-judged something (`send` dying after its commit included, no message was late to a
+edits, mutes and mentions by construction) and the liveness, revision, push and receipt
+lines judged something (`send` dying after its commit included, no message was late to a
 connected device and no offline member went without its push).
 
 The run starts a stack of its own (retry and fan-out settings of its own), so it runs in
