@@ -179,16 +179,24 @@ async def empty_queues(state: ServerState, patience: Patience) -> tuple[Ended, d
 
 
 def plan_final_reads(devices: list[Device], rng: random.Random) -> list[tuple[Device, str]]:
-    """For some users, one of their devices and one of its channels with unread messages."""
+    """For some users, one of their devices and one of its channels with unread messages,
+    a DM among them whenever a DM has unread messages."""
     by_user: dict[str, list[Device]] = defaultdict(list)
     for device in devices:
         by_user[device.user].append(device)
     plan: list[tuple[Device, str]] = []
+    dm_reads: list[tuple[Device, str]] = []
     for user in sorted(by_user):
         device = rng.choice(by_user[user])
         unread = sorted(c for c in device.client.store.channels() if device.unread(c) > 0)
+        dm_reads.extend((device, c) for c in unread if c.startswith("dm:"))
         if unread and rng.random() < FINAL_READ:
             plan.append((device, rng.choice(unread)))
+    if dm_reads and not any(channel.startswith("dm:") for _, channel in plan):
+        # A DM read with every device connected forces a receipt to the peer: the receipt
+        # lines judge at least that one, whatever the faults let through before.
+        forced = rng.choice(dm_reads)
+        plan = [read for read in plan if read[0].user != forced[0].user] + [forced]
     return plan
 
 

@@ -3,8 +3,13 @@ after its rule, and what the network notes of read cursors (chaos/cursor_watch.p
 
 from __future__ import annotations
 
+import random
+from types import SimpleNamespace
+from typing import Any
+
 from chaos.checker import check
 from chaos.cursor_watch import CursorWatch
+from chaos.drain import plan_final_reads
 from chaos.history import CursorSeen, History, Message, ReadReply, Receipt, Sendack
 from chaos.receipts_check import cursors_behind, cursors_unset, receipts_not_held
 
@@ -189,3 +194,27 @@ def test_the_network_notes_receipts_read_replies_and_peer_cursors() -> None:
         ("bob", 3, "sync"),
         ("alice", 2, "peerReadSeq"),
     ]
+
+
+def test_the_final_reads_include_a_dm_read_whenever_a_dm_has_unread_messages() -> None:
+    """The receipt lines must not hope for a receipt: with every device connected, the
+    drain's final reads force one DM read (and so a receipt) when any DM is unread."""
+
+    def device(user: str, unread: dict[str, int]) -> Any:
+        store = SimpleNamespace(channels=lambda: list(unread))
+        return SimpleNamespace(
+            user=user, client=SimpleNamespace(store=store), unread=lambda c: unread[c]
+        )
+
+    devices = [
+        device("alice", {"g:team": 2, DM: 1}),
+        device("bob", {"g:team": 1, DM: 0}),
+        device("carol", {"g:team": 3}),
+    ]
+    for seed in range(50):
+        plan = plan_final_reads(devices, random.Random(seed))
+        assert (devices[0], DM) in plan
+        assert len({d.user for d, _ in plan}) == len(plan)  # one read per user
+    no_dm = [device("carol", {"g:team": 3}), device("bob", {DM: 0})]
+    for seed in range(20):
+        assert all(c == "g:team" for _, c in plan_final_reads(no_dm, random.Random(seed)))
