@@ -156,6 +156,16 @@ def test_bad_options_are_refused(argv: list[str]) -> None:
         parse_options(argv, {})
 
 
+def test_without_a_user_the_cli_says_how_to_name_one(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as refused:
+        parse_options([], {"USER": "root"})
+
+    assert refused.value.code == 2
+    assert "--user is required (or --token); with make: make chat USER=alice" in (
+        capsys.readouterr().err
+    )
+
+
 # view model
 
 
