@@ -79,6 +79,17 @@ validate: $(STAMP) $(SAM_STAMP) $(CHECKOV_STAMP) ## sam validate --lint, sam bui
 run: $(STAMP) ## the local stack on 127.0.0.1:3001 (COURIER_PORT): WebSocket + admin API, moto, SQS pollers [VERBOSE=1: print metrics]
 	$(PY) -m local.run $(if $(VERBOSE),--verbose)
 
+# make reads USER from the environment too, where it is the shell's login (root, say):
+# chat only as a user named on make's command line, checked before anything is built.
+ifneq ($(filter chat,$(MAKECMDGOALS)),)
+ifneq ($(origin USER),command line)
+$(error make chat needs the user to chat as: make chat USER=alice (the shell's $$USER is not used))
+endif
+ifeq ($(strip $(USER)),)
+$(error make chat needs the user to chat as: make chat USER=alice (USER is empty))
+endif
+endif
+
 chat: $(STAMP) ## terminal chat against the local stack: make chat USER=alice [URL=http://127.0.0.1:3001]
 	$(PY) -m courier_chat --user $(USER) $(if $(URL),--url $(URL))
 
@@ -92,8 +103,8 @@ $(BENCH_STAMP): $(STAMP) bench/requirements.txt
 bench: $(BENCH_STAMP) ## cost per operation, cold imports, moto, local throughput: bench/results/REPORT.md [ARGS="--parts local"]
 	$(PY) -m bench $(ARGS)
 
-invoke: $(STAMP) ## run one handler against in-process moto: make invoke FN=send EVENT=events/send-dm.json [VERBOSE=1]
-	$(PY) -m local.invoke $(FN) $(EVENT) $(if $(VERBOSE),--verbose)
+invoke: $(STAMP) ## run one handler against in-process moto, on the scene its event needs: make invoke FN=send EVENT=events/send-dm.json [VERBOSE=1] [EMPTY=1]
+	$(PY) -m local.invoke $(FN) $(EVENT) $(if $(VERBOSE),--verbose) $(if $(EMPTY),--empty)
 
 redrive: $(STAMP) ## move a queue's dead letters back: make redrive QUEUE=RetryQueue [STACK=courier] [ENDPOINT=url]
 	@test -n "$(QUEUE)" || { echo "usage: make redrive QUEUE=RetryQueue|FanoutQueue|NotifyQueue"; exit 2; }

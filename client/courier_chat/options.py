@@ -81,7 +81,7 @@ def parse_options(
             parser.error(f"--user {user} does not match the token's user {subject}")
         user = subject
     if not user:
-        parser.error("--user is required (or --token)")
+        parser.error("--user is required (or --token); with make: make chat USER=alice")
     for name, value in (("--user", user), ("--device", args.device)):
         if not is_valid_id(value):
             parser.error(f"{name} must be 1-64 characters of A-Z a-z 0-9 _ . -")

@@ -236,7 +236,7 @@ class ChatSession:
             case commands.Recall() | commands.Edit() | commands.Mute():
                 await self._change(command)
             case commands.Open(channel):
-                self._open(channel)
+                await self._open_if_member(channel)
             case commands.CreateGroup(group, members):
                 await self._create_group(group, list(members))
             case commands.MarkRead():
@@ -265,6 +265,33 @@ class ChatSession:
         if (peer := dm_peer(channel, self.user)) is not None:
             self._spawn(self.peers.ask([peer]))
         self._changed()
+
+    async def _open_if_member(self, channel: str) -> None:
+        """/open and /dm. A DM is anyone's to start; a group only its members'. A group in
+        the store (the conversation list the last sync brought) opens at once; another is
+        looked for in a fresh list from the server, which names every group the person
+        belongs to now: one they were added to since connecting opens, any other is
+        refused here rather than by every send to it."""
+        if dm_peer(channel, self.user) is not None or channel in self.store.channels():
+            self._open(channel)
+            return
+        name = title(channel, self.user)
+        try:
+            listed = {c.get("channel") for c in await self.client.sync_conversations()}
+        except RequestError as exc:
+            self._say(f"could not open {name}: {exc.code}: {exc.frame.get('message')}", error=True)
+            return
+        except (ConnectionError, TimeoutError):
+            self._say(
+                f"could not open {name}: not connected to ask if you belong to it", error=True
+            )
+            return
+        if channel not in listed:
+            self._say(
+                f"{name}: you are not a member of this group (or it does not exist)", error=True
+            )
+            return
+        self._open(channel)
 
     async def _mark_read(self, channel: str) -> None:
         """Offline too: the SDK tells the server on the next connect."""

@@ -1,21 +1,26 @@
 """The reference SDK against the local stack, v1.1: after mentions, an edit, a recall and
 a mute, the SDK's unread, mentions and total match the server's (part 1); a DM peer's
 read reaches the SDK as a receipt and in conversation entries, `receipts` counts a group's
-readers, and typing reaches the other member (part 2; presence is not served here yet)."""
+readers, typing reaches the other member, and presence tells online from offline, with
+lastSeen, for the users the caller shares a conversation with (part 2)."""
 
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 
 import aiohttp
 
 from courier_client import CourierClient, Store
-from tests.integration.sdk_events import next_event
+from courier_client.client import Frame
+from tests.integration.sdk_events import EVENT_TIMEOUT, next_event
 from tests.integration.wire import put_group, run, token
 
 ALICE, BOB = "alice.v11", "bob.v11"
 GROUP = "g:v11"
 READER, WRITER, THIRD = "reader.v11", "writer.v11", "third.v11"
+SEEKER, PEER, STRANGER = "seeker.v11", "peer.v11", "stranger.v11"
 INDEX_WAIT = 5.0  # the ByChannel index is eventually consistent (docs/protocol.md)
 
 
@@ -103,6 +108,58 @@ def test_a_peers_read_reaches_the_sdk_as_a_receipt_and_in_a_sync_and_typing_reac
         assert other_device.peer_read_seq(dm) == 1
 
         for client in (writer, reader, other_device):
+            await client.close()
+            client.store.close()
+
+    run(scenario, timeout=40)
+
+
+async def presence_until(
+    client: CourierClient, users: list[str], done: Callable[[dict[str, Frame]], bool]
+) -> dict[str, Frame]:
+    """Ask presence again until `done(reply)` (the local stack runs $disconnect once the
+    socket has closed, and the DM counter is read eventually consistent): no sleep decides,
+    EVENT_TIMEOUT only guards against a hang."""
+    async with asyncio.timeout(EVENT_TIMEOUT):
+        while not done(reported := await client.presence(users)):
+            await asyncio.sleep(0.02)
+    return reported
+
+
+def test_presence_through_the_sdk_reports_a_dm_peer_online_then_offline_and_never_a_stranger(
+    stack_url: str,
+) -> None:
+    dm = f"dm:{PEER}:{SEEKER}"
+
+    async def scenario(session: aiohttp.ClientSession) -> None:
+        # Given the seeker and the peer sharing a DM, and a stranger who shares nothing
+        # with the seeker (only a DM with the peer), all three connected
+        clients = {}
+        for user in (SEEKER, PEER, STRANGER):
+            jwt = await token(session, stack_url, user)
+            clients[user] = CourierClient(stack_url, jwt, Store(":memory:"), backoff_base=0.05)
+            await clients[user].connect()
+        seeker, peer, stranger = clients[SEEKER], clients[PEER], clients[STRANGER]
+        await seeker.send(dm, {"text": "hi"})
+        await next_event(seeker, "sendack")
+        await stranger.send(f"dm:{PEER}:{STRANGER}", {"text": "hello"})
+        await next_event(stranger, "sendack")
+
+        # When the peer is connected, the seeker sees them online; the stranger is left out
+        online = await presence_until(seeker, [PEER, STRANGER], lambda got: PEER in got)
+        assert online == {PEER: {"online": True}}
+
+        # When the peer closes, the seeker sees them offline since the close began
+        closing_at = time.time_ns() // 1_000_000
+        await peer.close()
+        offline = await presence_until(
+            seeker, [PEER, STRANGER], lambda got: got[PEER]["online"] is False
+        )
+        asked_by = time.time_ns() // 1_000_000
+        assert offline == {PEER: {"online": False, "lastSeen": offline[PEER]["lastSeen"]}}
+        assert closing_at <= offline[PEER]["lastSeen"] <= asked_by, (closing_at, offline)
+
+        for client in clients.values():
             await client.close()
             client.store.close()
 

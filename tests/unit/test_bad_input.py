@@ -11,8 +11,8 @@ Every WebSocket case below is checked the same way (see `assert_refused`):
      as UTF-8 (a non-empty message; nothing echoed from a frame that is not JSON);
   2. no table changed (courier.snapshot() before == after);
   3. the handler returned 200 (an exception would propagate out of the harness);
-  4. no connection got anything, except that the one-way `ack` route POSTS its error
-     to the asking connection (exactly one frame, nothing to anyone else).
+  4. no connection got anything, except that the one-way `ack` and `typing` routes POST
+     their error to the asking connection (exactly one frame, nothing to anyone else).
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ INVALID = "invalid"
 UNKNOWN_ACTION = "unknown_action"
 FORBIDDEN = "forbidden"
 TOO_LARGE = "too_large"
-ROUTES = ["send", "ack", "read", "sync", "recall", "edit", "mute", "presence", "$default"]
-ONE_WAY = {"ack"}  # no direct reply: a refusal is posted to the asking connection
+ROUTES = [*ROUTE_FUNCTIONS, "$default"]  # every route, the new ones included
+ONE_WAY = {"ack", "typing"}  # no direct reply: a refusal is posted to the asking connection
 REQUEST_ID = "req-42"
 MAX_BODY = 16 * 1024
 LONE = "\ud800"  # a lone surrogate: json.dumps writes it as the JSON text "\ud800"
@@ -146,6 +146,8 @@ NESTED_OBJECTS = '{"a":' * 100_000 + "1" + "}" * 100_000
 SEND = {"action": "send", "channel": DM, "clientMsgNo": "new-1", "body": {"text": "hi"}}
 ACK = {"action": "ack", "channel": DM, "seq": 2}
 READ = {"action": "read", "channel": DM, "seq": 2}
+RECEIPTS = {"action": "receipts", "channel": DM, "seq": 2}
+TYPING = {"action": "typing", "channel": DM}
 
 
 def b64(data: bytes) -> str:
@@ -281,10 +283,10 @@ CASES = [
     frame_case("send-dm-of-alice-and-bob-by-carol", SEND, FORBIDDEN, by="carol"),
     frame_case("send-group-not-member", {**SEND, "channel": TEAM}, FORBIDDEN, by="carol"),
     frame_case("send-group-nonexistent", {**SEND, "channel": "g:nobody"}, FORBIDDEN),
-    # ack and read: seq and channel.
+    # ack, read and receipts: seq and channel.
     *[
         case
-        for name, base in (("ack", ACK), ("read", READ))
+        for name, base in (("ack", ACK), ("read", READ), ("receipts", RECEIPTS))
         for case in (
             frame_case(f"{name}-seq-missing", {k: v for k, v in base.items() if k != "seq"}),
             frame_case(f"{name}-seq-negative", {**base, "seq": -1}),
@@ -309,6 +311,27 @@ CASES = [
             frame_case(f"{name}-group-nonexistent", {**base, "channel": "g:nobody"}, FORBIDDEN),
         )
     ],
+    # receipts: a seq of a message of the channel (1 to lastSeq; the DM's is 2).
+    frame_case("receipts-seq-0", {**RECEIPTS, "seq": 0}),
+    frame_case("receipts-seq-above-lastSeq", {**RECEIPTS, "seq": 3}),
+    frame_case("receipts-seq-2**63", {**RECEIPTS, "seq": 2**63}),
+    frame_case("receipts-group-seq-above-lastSeq", {**RECEIPTS, "channel": TEAM, "seq": 2}),
+    # typing: a channel the caller belongs to (no seq, no reply).
+    frame_case("typing-channel-missing", {"action": "typing"}),
+    frame_case("typing-channel-int", {**TYPING, "channel": 5}),
+    frame_case("typing-channel-null", {**TYPING, "channel": None}),
+    frame_case("typing-channel-list", {**TYPING, "channel": [DM]}),
+    frame_case("typing-channel-empty", {**TYPING, "channel": ""}),
+    frame_case("typing-channel-wrong-order", {**TYPING, "channel": "dm:bob:alice"}),
+    frame_case("typing-channel-dm-self", {**TYPING, "channel": "dm:alice:alice"}),
+    frame_case("typing-channel-g-slash", {**TYPING, "channel": "g:bad/name"}),
+    frame_case("typing-channel-10k-chars", {**TYPING, "channel": "g:" + "a" * 10_000}),
+    frame_case("typing-channel-lone-surrogate", {**TYPING, "channel": "g:" + LONE}),
+    frame_case("typing-requestId-65-chars", {**TYPING, "requestId": "r" * 65}),
+    frame_case("typing-others-dm", {**TYPING, "channel": "dm:bob:carol"}, FORBIDDEN),
+    frame_case("typing-dm-by-outsider", TYPING, FORBIDDEN, by="carol"),
+    frame_case("typing-group-not-member", {**TYPING, "channel": TEAM}, FORBIDDEN, by="carol"),
+    frame_case("typing-group-nonexistent", {**TYPING, "channel": "g:nobody"}, FORBIDDEN),
     # sync: the conversation list.
     frame_case("sync-limit-0", {"action": "sync", "limit": 0}),
     frame_case("sync-limit-negative", {"action": "sync", "limit": -1}),
@@ -378,6 +401,8 @@ VALID_FRAMES = {
     "recall": {"action": "recall", "channel": DM, "seq": 1, "requestId": REQUEST_ID},
     "edit": {"action": "edit", "channel": DM, "seq": 1, "body": {}, "requestId": REQUEST_ID},
     "mute": {"action": "mute", "channel": DM, "muted": True, "requestId": REQUEST_ID},
+    "receipts": {**RECEIPTS, "requestId": REQUEST_ID},
+    "typing": {**TYPING, "requestId": REQUEST_ID},
     "presence": {"action": "presence", "users": ["bob"], "requestId": REQUEST_ID},
     "$default": {"action": "ping", "requestId": REQUEST_ID},
 }
@@ -416,6 +441,55 @@ def test_a_binary_frame_is_invalid(world: World, route: str) -> None:
     event["isBase64Encoded"] = True
 
     assert_refused(world.courier, conn, route, event, code=INVALID, text="")
+
+
+# --- Unknown fields are ignored (docs/protocol.md), however large ------------------------
+
+UNKNOWN_FIELDS = {"future": {"nested": [1, "x"]}, "users": ["carol"], "pad": "x" * 100_000}
+
+
+def test_receipts_with_unknown_fields_is_answered_and_writes_nothing(world: World) -> None:
+    courier, alice = world.courier, world.conns["alice"]
+    state, posted = courier.snapshot(), frames_now(courier)
+
+    reply = courier.frame(alice, {**RECEIPTS, "seq": 1, **UNKNOWN_FIELDS})
+
+    # seq 1 is alice's; bob's cursor (2, by sending) is past it
+    assert reply == {
+        "type": "receipts",
+        "channel": DM,
+        "seq": 1,
+        "count": 1,
+        "members": 2,
+        "readBy": ["bob"],
+    }
+    assert courier.snapshot() == state and frames_now(courier) == posted
+
+
+def test_typing_with_unknown_fields_is_relayed_and_writes_only_typingAt(world: World) -> None:
+    courier, alice, bob = world.courier, world.conns["alice"], world.conns["bob"]
+    state, posted = courier.snapshot(), frames_now(courier)
+
+    reply = courier.frame(alice, {**TYPING, "seq": "x", **UNKNOWN_FIELDS})
+
+    assert reply is None
+    assert courier.posted(bob)[len(posted[bob.connection_id]) :] == [
+        {"type": "typing", "channel": DM, "user": "alice"}
+    ]
+    assert courier.posted(alice) == posted.get(alice.connection_id, [])
+    after = courier.snapshot()
+
+    def mine(row: dict[str, Any]) -> bool:
+        return (row["userId"]["S"], row["channel"]["S"]) == ("alice", DM)
+
+    [row] = [row for row in after["MembershipsTable"] if mine(row)]
+    assert "typingAt" in row, row
+    typing_cleared = [
+        {k: v for k, v in row.items() if not (mine(row) and k == "typingAt")}
+        for row in after["MembershipsTable"]
+    ]
+    assert sorted(typing_cleared, key=repr) == state["MembershipsTable"]
+    assert {**after, "MembershipsTable": state["MembershipsTable"]} == state
 
 
 # --- The 16 KiB boundary is inclusive -----------------------------------------------------

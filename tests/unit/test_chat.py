@@ -4,6 +4,8 @@ a session over a fake server that restarts empty."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -154,6 +156,16 @@ def test_the_user_comes_from_the_token_and_must_agree_with_it() -> None:
 def test_bad_options_are_refused(argv: list[str]) -> None:
     with pytest.raises(SystemExit):
         parse_options(argv, {})
+
+
+def test_without_a_user_the_cli_says_how_to_name_one(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as refused:
+        parse_options([], {"USER": "root"})
+
+    assert refused.value.code == 2
+    assert "--user is required (or --token); with make: make chat USER=alice" in (
+        capsys.readouterr().err
+    )
 
 
 # view model
@@ -319,6 +331,16 @@ class FakeSession(ChatSession):
         return fragment_list_to_text(getattr(self.snapshot(), part))
 
 
+async def take_down(session: FakeSession) -> Device:
+    """The server goes down (connections refused) and the session sees itself offline."""
+    client = session.client
+    assert isinstance(client, Device)
+    client.down = True
+    await client.socket.close()
+    await until(lambda: not session.online)
+    return client
+
+
 def test_a_message_typed_while_the_server_was_down_stays_pending_across_its_reset() -> None:
     async def scenario() -> None:
         old = FakeServer("alice")
@@ -329,11 +351,7 @@ def test_a_message_typed_while_the_server_was_down_stays_pending_across_its_rese
             await until(lambda: session.online)
             session.submit("/dm bob")
             await until(lambda: "bob: hello alice" in session.shows("body"))
-            client = session.client
-            assert isinstance(client, Device)
-            client.down = True
-            await client.socket.close()
-            await until(lambda: not session.online)
+            client = await take_down(session)
             session.submit("are you there?")
             await until(lambda: "alice: are you there?  (sending…)" in session.shows("body"))
 
@@ -355,5 +373,64 @@ def test_a_message_typed_while_the_server_was_down_stays_pending_across_its_rese
             assert [m["seq"] for m in session.store.messages("dm:alice:bob")] == [1]
         finally:
             await session.stop()
+
+    asyncio.run(scenario())
+
+
+# /open of a group: only one the person belongs to
+
+
+@contextlib.asynccontextmanager
+async def connected(server: FakeServer) -> AsyncIterator[FakeSession]:
+    """alice's chat session, started and connected to `server`; stopped at the end."""
+    session = FakeSession(server)
+    session.start()
+    try:
+        await until(lambda: session.online)
+        yield session
+    finally:
+        await session.stop()
+
+
+def test_open_refuses_a_group_the_person_is_not_in_and_sends_nothing_to_it() -> None:
+    async def scenario() -> None:
+        server = FakeServer("alice")
+        async with connected(server) as session:
+            session.submit("/open #nope")
+            await until(lambda: "#nope: you are not a member" in session.shows("notice"))
+            session.submit("hello?")
+            await until(lambda: "open a conversation first" in session.shows("notice"))
+
+            assert session.open_channel is None
+            assert server.sent("send") == []
+
+    asyncio.run(scenario())
+
+
+def test_open_finds_a_group_the_person_was_added_to_after_connecting() -> None:
+    async def scenario() -> None:
+        server = FakeServer("alice")
+        async with connected(server) as session:
+            assert "g:lunch" not in session.store.channels()  # not in the first sync
+            server.messages["g:lunch"] = []  # then the admin API adds alice: listed, no message
+
+            session.submit("/open #lunch")
+            await until(lambda: session.open_channel == "g:lunch")
+
+            assert not session.notice_error, session.shows("notice")
+
+    asyncio.run(scenario())
+
+
+def test_open_of_an_unknown_group_while_offline_says_it_cannot_check() -> None:
+    async def scenario() -> None:
+        async with connected(FakeServer("alice")) as session:
+            await take_down(session)
+
+            session.submit("/open #lunch")
+            await until(lambda: "#lunch" in session.shows("notice"))
+
+            assert "not connected" in session.shows("notice") and session.notice_error
+            assert session.open_channel is None
 
     asyncio.run(scenario())

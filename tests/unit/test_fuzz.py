@@ -1,6 +1,7 @@
 """Fuzzing every entry point with Hypothesis: generated frames, events and job bodies.
 
-Each WebSocket route ($default, send, ack, read, sync), $connect with its authorizer,
+Each WebSocket route ($default, send, ack, read, sync, recall, edit, mute, receipts, typing),
+$connect with its authorizer,
 $disconnect, the admin API and the three SQS workers are fed structured-but-wrong input (the
 right keys with wrong types, extra keys, huge and out-of-range values, floats and booleans for
 integers, deep nesting, lone surrogates and other unicode edge cases, missing fields, non-JSON
@@ -13,7 +14,11 @@ and non-object bodies) and raw junk. For every input:
   `internal` means an exception escaped the action and `throttled` that AWS was busy, so
   neither may answer a frame that moto served;
 - a refusal changes nothing: every table (Courier.state()), the frames posted to every
-  connection (the one-way `ack` route posts exactly its error to the asker) and the queues.
+  connection (the one-way `ack` and `typing` routes post exactly their error to the asker)
+  and the queues;
+- a success touches only its own rows, read back: `receipts` writes nothing and its counts
+  agree with the read cursors; `typing` writes only the caller's membership row's
+  `typingAt` and tells only the channel's other members.
 
 The workers: a job body the producers never write (not JSON, not an object, a field missing or
 of a type that cannot be read) is a poison record. workers.process_jobs reports it as a batch
@@ -70,7 +75,8 @@ from tests.harness import (
 from tests.world import DM, TEAM, World, make_world, strict_parse
 
 PROTOCOL_MD = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
-ROUTES = ("send", "ack", "read", "sync", "recall", "edit", "mute", "$default")
+ROUTES = ("send", "ack", "read", "sync", "recall", "edit", "mute", "receipts", "typing", "$default")
+ONE_WAY = {"ack", "typing"}  # no reply: an error is posted to the asking connection
 REPLIES = {
     "send": {"sendack"},
     "read": {"read"},
@@ -78,6 +84,7 @@ REPLIES = {
     "recall": {"recall"},
     "edit": {"edit"},
     "mute": {"mute"},
+    "receipts": {"receipts"},
 }
 NOT_ABOUT_INPUT = {"internal", "throttled"}
 SCALE = int(os.environ.get("COURIER_FUZZ_SCALE", "1"))
@@ -153,7 +160,11 @@ CURSOR = (
     | JSON.map(lambda v: base64.urlsafe_b64encode(json.dumps(v).encode()).decode())
 )
 ACTION = (
-    st.sampled_from(["send", "ack", "read", "sync", "recall", "edit", "mute", "ping"]) | TEXT | JSON
+    st.sampled_from(
+        ["send", "ack", "read", "sync", "recall", "edit", "mute", "receipts", "typing", "ping"]
+    )
+    | TEXT
+    | JSON
 )
 MENTIONS = (  # wrong: not a list, not ids, repeated, more than 50
     JSON
@@ -220,17 +231,19 @@ SHAPES = {
     "recall": ("channel", "seq"),
     "edit": ("channel", "seq", "body"),
     "mute": ("channel", "muted"),
+    "receipts": ("channel", "seq"),
+    "typing": ("channel",),
     "ping": (),
 }
 OPTIONAL = {"send": ("mentions",), "edit": ("version",)}  # besides requestId
-ON_A_MESSAGE = {  # recall and edit: mostly a message of the world's (some are carried out)
+ON_A_MESSAGE = {  # recall, edit, receipts: mostly a world's message (some are carried out)
     "channel": mostly(st.sampled_from([DM, TEAM]), CHANNEL),
     "seq": mostly(st.integers(min_value=1, max_value=3), INTEGER_FIELD),
 }
 
 
 def shaped(action: str) -> st.SearchStrategy[dict[str, Any]]:
-    chosen = MOSTLY | (ON_A_MESSAGE if action in {"recall", "edit"} else {})
+    chosen = MOSTLY | (ON_A_MESSAGE if action in {"recall", "edit", "receipts"} else {})
     fields = {name: chosen[name] for name in SHAPES[action]}
     required = {} if action == "sync" else fields
     optional = {
@@ -374,6 +387,30 @@ def assert_error(reply: dict[str, Any], frame: Any) -> None:
     ), reply
 
 
+def one_way_outcome(
+    courier: Courier, route: str, caller: Conn, *, asker: Any, frame: Any, before: Before
+) -> None:
+    """ack and typing: no reply; a refusal posts exactly its error to the asking connection."""
+    if not isinstance(asker, str):  # no connection: refused, with nowhere to post it
+        before.assert_unchanged(courier)
+        return
+    new = courier.connections.frames.get(asker, [])[before.posted.get(asker, 0) :]
+    if not new and route == "typing":
+        typed(courier, caller, frame, before)
+        return
+    if not new:  # carried out: at most the asking device's ack cursor moved
+        tally("ack: carried out")
+        device = f"{caller.user}#{caller.device}"
+        before.assert_unchanged(
+            courier, but={"AcksTable": lambda item: item["deviceKey"]["S"] == device}
+        )
+        return
+    assert len(new) == 1, new
+    assert_error(new[0], frame)
+    count = before.posted.get(asker, 0) + 1
+    before.assert_unchanged(courier, posted={**before.posted, asker: count})
+
+
 def deliver(
     world: World, route: str, text: str, *, caller: Conn, edit: Callable[[dict[str, Any]], None]
 ) -> None:
@@ -395,20 +432,9 @@ def deliver(
 
     assert result["statusCode"] == 200, result
     frame = None if event.get("isBase64Encoded") else strict_parse(text)
-    if route == "ack":  # one-way: no body; an error is posted to the asking connection
+    if route in ONE_WAY:  # no body; an error is posted to the asking connection
         assert "body" not in result, result
-        new = courier.connections.frames.get(asker, [])[before.posted.get(asker, 0) :]
-        if not new:  # carried out: at most the asking device's ack cursor moved
-            tally("ack: carried out")
-            device = f"{caller.user}#{caller.device}"
-            before.assert_unchanged(
-                courier, but={"AcksTable": lambda item: item["deviceKey"]["S"] == device}
-            )
-            return
-        assert len(new) == 1, new
-        assert_error(new[0], frame)
-        count = before.posted.get(asker, 0) + 1
-        before.assert_unchanged(courier, posted={**before.posted, asker: count})
+        one_way_outcome(courier, route, caller, asker=asker, frame=frame, before=before)
         return
     body = result["body"]
     body.encode("utf-8")  # a text frame must be UTF-8
@@ -530,8 +556,74 @@ def muted(
     before.assert_unchanged(courier, posted=posted, but={"MembershipsTable": mine})
 
 
+def counted(
+    courier: Courier, caller: Conn, frame: Any, reply: dict[str, Any], before: Before
+) -> None:
+    """A receipts answer: read back against the read cursors (the members of the channel
+    but the message's sender whose readSeq is at or past seq); nothing written or posted."""
+    channel, seq = reply["channel"], reply["seq"]
+    assert (channel, seq) == (frame["channel"], frame["seq"]), reply
+    [message] = [m for m in before.state["MessagesTable"] if the_message(channel, seq)(m)]
+    rows = [row for row in before.state["MembershipsTable"] if of_channel(channel)(row)]
+    readers = sorted(
+        row["userId"]["S"]
+        for row in rows
+        if row["userId"]["S"] != message["from"]["S"]
+        and int(row.get("readSeq", {}).get("N", "0")) >= seq
+    )
+    assert caller.user in {row["userId"]["S"] for row in rows}, "answered a non-member"
+    assert reply == {
+        "type": "receipts",
+        "channel": channel,
+        "seq": seq,
+        "count": len(readers),
+        "members": len(rows),
+        "readBy": readers[:100],
+    }, (reply, readers)
+    before.assert_unchanged(courier)
+
+
+def typed(courier: Courier, caller: Conn, frame: Any, before: Before) -> None:
+    """A typing frame carried out (or dropped by the throttle): at most the caller's
+    membership row of the channel changed, in typingAt alone, and only the channel's
+    other members' connections were told, with the typing frame."""
+    channel = frame["channel"]
+    expected = {"type": "typing", "channel": channel, "user": caller.user}
+    own = {
+        row["connectionId"]["S"]
+        for row in before.state["ConnectionsTable"]
+        if row["userId"]["S"] == caller.user
+    }
+    now = posted_counts(courier)
+    tally(f"typing: {'relayed' if now != before.posted else 'dropped or nobody connected'}")
+    for connection_id in now:
+        for told in courier.connections.frames[connection_id][
+            before.posted.get(connection_id, 0) :
+        ]:
+            assert told == expected and connection_id not in own, (connection_id, told)
+
+    def mine(item: dict[str, Any]) -> bool:
+        return (item["userId"]["S"], item["channel"]["S"]) == (caller.user, channel)
+
+    def without_typing(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{k: v for k, v in row.items() if k != "typingAt"} for row in rows if mine(row)]
+
+    after = courier.state()["MembershipsTable"]
+    old = without_typing(before.state["MembershipsTable"])
+    assert without_typing(after) == old or (
+        not old
+        and without_typing(after) == [{"userId": {"S": caller.user}, "channel": {"S": channel}}]
+    ), "typing wrote more than typingAt"
+    before.assert_unchanged(courier, posted=now, but={"MembershipsTable": mine})
+
+
 CarriedOut = Callable[[Courier, Conn, Any, dict[str, Any], Before], None]
-CONVERSATION_ROUTES: dict[str, CarriedOut] = {"recall": recalled, "edit": edited, "mute": muted}
+CONVERSATION_ROUTES: dict[str, CarriedOut] = {
+    "recall": recalled,
+    "edit": edited,
+    "mute": muted,
+    "receipts": counted,
+}
 
 
 def identity_edit(kind: str) -> Callable[[dict[str, Any]], None]:
@@ -582,6 +674,21 @@ def test_fuzzed_frames_get_a_reply_or_a_documented_error_that_changes_nothing(
     if misrouted is not None:  # handlers must not trust the router
         route = misrouted
     deliver(world, route, text, caller=world.conns[who], edit=identity_edit(identity))
+
+
+@fuzz_settings(examples=200)
+@given(
+    frame=st.sampled_from(["receipts", "typing"]).flatmap(shaped),
+    who=st.sampled_from(["alice", "bob", "carol"]),
+)
+def test_receipts_and_typing_frames_are_refused_or_touch_only_their_own_rows(
+    world: World, frame: dict[str, Any], who: str
+) -> None:
+    """The v1.1 routes a mixed frame rarely carries out (1 in 100 above): mostly valid
+    frames of theirs, so that successes are read back as often as refusals."""
+    action = frame.get("action")
+    route = action if isinstance(action, str) and action in ROUTE_FUNCTIONS else "$default"
+    deliver(world, route, json.dumps(frame), caller=world.conns[who], edit=identity_edit("ok"))
 
 
 @fuzz_settings(examples=500)

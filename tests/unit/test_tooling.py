@@ -100,3 +100,35 @@ def test_python312_finder_names_a_working_interpreter_or_says_there_is_none(
             check=True,
         )
         assert version.stdout.strip() == "(3, 12)"
+
+
+def make_dry_run(*args: str, user: str = "root") -> subprocess.CompletedProcess[str]:
+    """`make -n ARGS` with the shell's USER set to `user`: what make would run, not run."""
+    return subprocess.run(  # noqa: S603 - make, on our own Makefile
+        ["make", "-n", "--no-print-directory", *args],  # noqa: S607 - make from PATH
+        cwd=ROOT,
+        env={**os.environ, "USER": user},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize("args", [["chat"], ["chat", "USER="]], ids=["no-USER", "empty-USER"])
+def test_make_chat_without_a_user_on_its_command_line_refuses_before_building(
+    args: list[str],
+) -> None:
+    # the shell's USER (root here) is not taken for the chat user
+    done = make_dry_run(*args)
+
+    assert done.returncode != 0
+    assert "make chat needs the user to chat as: make chat USER=alice" in done.stderr
+    assert done.stdout == ""  # nothing would have run, not even the virtualenv's set-up
+
+
+def test_make_chat_with_a_user_chats_as_that_user() -> None:
+    done = make_dry_run("chat", "USER=alice", "VENV=/nonexistent-venv", user="root")
+
+    assert done.returncode == 0, done.stderr
+    assert "-m courier_chat --user alice" in done.stdout

@@ -1,0 +1,152 @@
+"""What a sample WebSocket event needs before `make invoke` runs it on empty tables.
+
+Without it every sample met a world where nothing exists: a send to `g:team` was
+`forbidden` (no such group), a recall or an edit of seq 1 `invalid`, and no frame was
+ever posted to anyone (nobody connected). The scene is built through the deployable
+handlers themselves ($connect, the admin API, send), so it is what a real client and
+app server would have left behind:
+
+- the caller's connection (the event's connectionId), and a connected receiver for each
+  other user of the channel (`seeded-<user>`): the other user of a DM, or `bob` and
+  `carol` in a group;
+- a group: created with the caller and those users as members;
+- messages from the caller: as many as the frame's `seq` names (at least one), so that
+  the seq it acts on exists and the caller is its sender (recall, edit);
+- a frame that names no channel (sync of conversations, presence, ping): the DM of the
+  caller and the first user it asks about (`bob` if none), with one message, so the
+  conversation list has an entry and presence reports that user (and no other);
+- $disconnect: the caller's connection alone.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from courier.errors import ProtocolError
+from courier.ids import dm_channel_id, is_name, parse_channel
+
+EVENTS = Path(__file__).resolve().parent.parent / "events"
+GROUP_PEERS = ("bob", "carol")
+MOST_MESSAGES = 20  # a sample names a small seq; a huge one is the handler's to refuse
+
+Invoke = Callable[[str, dict[str, Any]], Any]
+
+
+@dataclass(frozen=True)
+class Scene:
+    caller: str
+    connection_id: str
+    channel: str | None
+    peers: tuple[str, ...]
+    messages: int
+
+
+def _frame(event: dict[str, Any]) -> dict[str, Any]:
+    try:
+        frame = json.loads(event.get("body") or "{}")
+    except ValueError:
+        return {}
+    return frame if isinstance(frame, dict) else {}
+
+
+def _channel_and_peers(frame: dict[str, Any], caller: str) -> tuple[str | None, tuple[str, ...]]:
+    if "channel" not in frame:
+        asked = frame.get("users")
+        first = asked[0] if isinstance(asked, list) and asked else "bob"
+        if not is_name(first) or first == caller:
+            return None, ()
+        return dm_channel_id(caller, first), (first,)
+    try:
+        channel = parse_channel(frame["channel"])
+    except ProtocolError:
+        return None, ()
+    if channel.dm_users is not None:
+        return channel.id, tuple(user for user in channel.dm_users if user != caller)
+    return channel.id, tuple(user for user in GROUP_PEERS if user != caller)
+
+
+def scene_of(event: dict[str, Any]) -> Scene | None:
+    """The scene a WebSocket MESSAGE or DISCONNECT event needs; None for any other event."""
+    context = event.get("requestContext") or {}
+    caller = (context.get("authorizer") or {}).get("userId")
+    connection_id = context.get("connectionId")
+    kind = context.get("eventType")
+    if kind not in {"MESSAGE", "DISCONNECT"} or not is_name(caller):
+        return None
+    if not isinstance(connection_id, str):
+        return None
+    if kind == "DISCONNECT":  # the connection it closes, and nothing else
+        return Scene(caller, connection_id, None, (), 0)
+    frame = _frame(event)
+    channel, peers = _channel_and_peers(frame, caller)
+    seq = frame.get("seq")
+    wanted = seq if isinstance(seq, int) and not isinstance(seq, bool) else 1
+    messages = min(max(wanted, 1), MOST_MESSAGES) if channel else 0
+    return Scene(caller, connection_id, channel, peers, messages)
+
+
+def _sample(name: str) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text())
+    return event
+
+
+def _as(sample: str, user: str, connection_id: str, frame: Any = None) -> dict[str, Any]:
+    """A sample WebSocket event from `user` on `connection_id`, carrying `frame`, stamped
+    now as API Gateway stamps it (the sample's old connectedAt reads as a dead socket)."""
+    event = copy.deepcopy(_sample(sample))
+    context = event["requestContext"]
+    context["connectionId"] = connection_id
+    context["connectedAt"] = time.time_ns() // 1_000_000
+    context["authorizer"] = {"principalId": user, "userId": user, "deviceId": "phone"}
+    if frame is not None:
+        event["body"] = json.dumps(frame)
+    return event
+
+
+def _group_event(group: str, members: list[str]) -> dict[str, Any]:
+    event = _sample("admin-put-group")
+    path = f"/admin/groups/{group}"
+    event["rawPath"] = event["requestContext"]["http"]["path"] = path
+    event["pathParameters"] = {"group": group}
+    event["body"] = json.dumps({"members": members})
+    return event
+
+
+def seed(scene: Scene, invoke: Invoke) -> None:
+    """Build the scene by invoking the handlers (`invoke(function, event)`)."""
+    if scene.channel is not None and scene.channel.startswith("g:"):
+        group = scene.channel.removeprefix("g:")
+        result = invoke("admin", _group_event(group, [scene.caller, *scene.peers]))
+        _check(result.get("statusCode") == 200, f"creating {scene.channel}", result)
+    for user, connection_id in ((scene.caller, scene.connection_id), *receivers(scene)):
+        result = invoke("connect", _as("connect", user, connection_id))
+        _check(result == {"statusCode": 200}, f"connecting {user}", result)
+    for n in range(1, scene.messages + 1):
+        frame = {
+            "action": "send",
+            "channel": scene.channel,
+            "clientMsgNo": f"seeded-{n}",
+            "body": {"text": f"seeded message {n}"},
+        }
+        result = invoke("send", _as("send-dm", scene.caller, scene.connection_id, frame))
+        _check('"sendack"' in result.get("body", ""), f"sending message {n}", result)
+
+
+def receivers(scene: Scene) -> list[tuple[str, str]]:
+    """(user, connection id) of each connected receiver the scene adds."""
+    return [(peer, f"seeded-{peer}") for peer in scene.peers]
+
+
+class SeedError(RuntimeError):
+    """A handler refused to build the scene: the sample and the seeding disagree."""
+
+
+def _check(ok: bool, step: str, result: Any) -> None:
+    if not ok:
+        raise SeedError(f"seeding failed at {step}: {result}")
