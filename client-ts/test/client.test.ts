@@ -136,7 +136,7 @@ describe("the outbox", () => {
   test("throttled is sent again; forbidden is given up and told", async () => {
     const server = new FakeServer("alice");
     server.fault("send", THROTTLED);
-    const alice = client(server);
+    const alice = client(server, { resendTimeoutMs: 20 });
     const errors = collect(alice, "error");
     await alice.connect();
     await alice.send(DM, { text: "one" });
