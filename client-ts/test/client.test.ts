@@ -204,7 +204,11 @@ describe("reads", () => {
     await offline.read(DM);
     assert.equal(offline.unread(DM), 0);
     assert.equal(server.reads.get(DM) ?? 0, 0);
-    await offline.connect();
+    await offline.connect(); // resolves once the reads are out
+    assert.deepEqual(
+      server.sent("read").map((f) => [f.channel, f.seq]),
+      [[DM, 2]],
+    );
     await until(() => server.reads.get(DM) === 2, "the read held by the server");
   });
 
