@@ -152,7 +152,7 @@ describe("the outbox", () => {
     );
   });
 
-  test("an outbox entry survives a dropped connection and a restart, sent until acked", async () => {
+  test("an outbox entry survives a lost connection and a restart, sent until acked", async () => {
     const server = new FakeServer("alice");
     server.fault("send", DROP);
     const store = new MemoryStore();
@@ -238,7 +238,7 @@ describe("reads", () => {
 });
 
 describe("unread derived from cursors", () => {
-  test("a recall lowers unread once; a conversation's mute leaves it out of the total", async () => {
+  test("a recall lowers unread once; a muted conversation is left out of the total", async () => {
     const server = new FakeServer("alice");
     server.add(DM, "bob", "hi", ["alice"]);
     server.add(DM, "bob", "there");
