@@ -38,6 +38,8 @@ export interface PendingMessage {
   messageId?: undefined;
   sentAt?: undefined;
   recalled?: undefined;
+  editedAt?: undefined;
+  version?: undefined;
 }
 
 /** What `messages()` lists: the held messages in seq order, then the pending ones. */

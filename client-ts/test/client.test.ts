@@ -7,6 +7,7 @@ import { afterEach, describe, test } from "node:test";
 import {
   AuthError,
   CourierClient,
+  InvalidUserIdsError,
   MemoryStore,
   NotConnectedError,
   type CourierEvents,
@@ -325,5 +326,93 @@ describe("connection", () => {
     now += 1;
     assert.equal(alice.typing(DM), true);
     assert.equal(server.sent("typing").length, 2);
+  });
+});
+
+describe("v1.1, views and reconnects", () => {
+  test("edits keep the highest version whatever the order; each is told once", async () => {
+    const server = new FakeServer("alice");
+    bobSends(server, 1);
+    const alice = client(server);
+    const edits = collect(alice, "edit");
+    await alice.connect();
+    const first = server.edit(DM, 1, { text: "v1" });
+    const second = server.edit(DM, 1, { text: "v2" });
+    server.socket.push(second);
+    server.socket.push(first); // late, and older
+    server.socket.push(second); // again
+    await until(() => alice.messages(DM)[0]?.version === 2, "the edit applied");
+    await alice.read(DM); // an edit never changes unread; a read does
+    assert.deepEqual(edits.map((e) => [e.seq, e.version, e.body]), [[1, 2, { text: "v2" }]]);
+    assert.deepEqual(alice.messages(DM)[0]?.body, { text: "v2" });
+    assert.equal(alice.unread(DM), 0);
+  });
+
+  test("a peer's receipt raises peerReadSeq once; receipts and presence answer", async () => {
+    const server = new FakeServer("alice");
+    server.add(DM, "alice", "mine");
+    const alice = client(server);
+    const peerReads = collect(alice, "peer_read");
+    await alice.connect();
+    const receipt = { type: "receipt", channel: DM, user: "bob", readSeq: 1 };
+    server.socket.push(receipt);
+    server.socket.push({ ...receipt, readSeq: 0 }); // late: never backwards
+    await until(() => alice.peerReadSeq(DM) === 1, "the receipt applied");
+    assert.deepEqual(peerReads, [{ channel: DM, peerReadSeq: 1 }]);
+    const receipts = await alice.receipts(DM, 1);
+    assert.deepEqual([receipts.count, receipts.readBy], [1, ["bob"]]);
+    assert.deepEqual(await alice.presence(["bob"]), {
+      bob: { online: false, lastSeen: 1_764_158_400_000 },
+    });
+    await assert.rejects(alice.presence([]), InvalidUserIdsError);
+  });
+
+  test("what came while the connection was down arrives through sync, told once", async () => {
+    const server = new FakeServer("alice");
+    const alice = client(server);
+    const shown = collect(alice, "message");
+    const connects = collect(alice, "connected");
+    await alice.connect();
+    server.socket.close();
+    bobSends(server, 2); // nobody is connected: nothing is pushed
+    server.add("dm:alice:carol", "carol", "hello", ["alice"]);
+    await until(() => connects.length === 2, "the reconnect caught up");
+    assert.deepEqual(
+      shown.map((e) => [e.channel, e.message.seq]),
+      [
+        [DM, 1],
+        [DM, 2],
+        ["dm:alice:carol", 1],
+      ],
+    );
+    assert.deepEqual(connects.at(-1), { totalUnread: 3 });
+    assert.deepEqual(
+      alice.conversations().map((c) => [c.channel, c.unread, c.mentions, c.last?.seq]),
+      [
+        [DM, 2, 0, 2], // newest first: its last message is at ts + 2
+        ["dm:alice:carol", 1, 1, 1],
+      ],
+    );
+  });
+
+  test("a send whose outcome is unknown (API Gateway's error frame) goes out again", async () => {
+    const server = new FakeServer("alice");
+    server.fault("send", GATEWAY_ERROR);
+    const alice = client(server, { resendTimeoutMs: 600_000 }); // only the error resends
+    const errors = collect(alice, "error");
+    const sendacks = collect(alice, "sendack");
+    await alice.connect();
+    const clientMsgNo = await alice.send(DM, { text: "hi" });
+    await until(() => sendacks.length === 1, "the sendack of the resend");
+    assert.deepEqual(sendacks[0], {
+      channel: DM,
+      clientMsgNo,
+      seq: 1,
+      messageId: `m-${DM}-1`,
+      ts: 1_764_158_400_001,
+      duplicate: true,
+    });
+    assert.deepEqual(errors.map((e) => e.code), ["gateway"]);
+    assert.equal(server.lastSeq(DM), 1);
   });
 });
