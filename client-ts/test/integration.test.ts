@@ -75,6 +75,7 @@ describe("against the local stack", { skip }, () => {
 
     await phone.read(dm);
     await until(() => tablet.unread(dm) === 0, "the read reaching the tablet");
+    const badges = [collect(phone, "unread"), collect(tablet, "unread")];
     const copies = [phoneTap, tabletTap].map((tap) => tap.received.length);
     await until(
       () => pushed(phoneTap, dm, 2) >= 3 && pushed(tabletTap, dm, 2) >= 3,
@@ -98,6 +99,7 @@ describe("against the local stack", { skip }, () => {
       );
       assert.deepEqual(events.map((e) => e.message.seq).sort(), [1, 2]); // each shown once
     }
+    assert.deepEqual(badges.flat(), []); // the retries never moved a badge
     assert.equal((await up().unread("ts.erin"))[dm], 0);
   });
   test("an outbox survives a client restart and sends exactly once", async () => {
