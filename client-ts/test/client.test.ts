@@ -313,6 +313,53 @@ describe("connection", () => {
     assert.deepEqual(failures, [{ status: 403 }]);
   });
 
+  test("a refused handshake asks for a fresh token once, then connects with it", async () => {
+    const server = new FakeServer("alice");
+    server.refuse = 403;
+    const fresh = tokenFor("alice", { n: 2 });
+    const refreshes: string[] = [];
+    const alice = client(server, {
+      refreshToken: () => {
+        refreshes.push("asked");
+        server.refuse = undefined;
+        return Promise.resolve(fresh);
+      },
+    });
+    await alice.connect();
+    assert.deepEqual(refreshes, ["asked"]);
+    assert.ok(server.socket.url.endsWith(`?token=${fresh}`));
+  });
+
+  test("an expired token is refreshed before connecting; another user's is refused", async () => {
+    const server = new FakeServer("alice");
+    const now = 1_800_000_000_000;
+    const expired = tokenFor("alice", { exp: now / 1000 - 1 });
+    const fresh = tokenFor("alice", { exp: now / 1000 + 3600 });
+    const alice = client(server, {
+      token: expired,
+      now: () => now,
+      refreshToken: () => Promise.resolve(fresh),
+    });
+    await alice.connect();
+    assert.deepEqual(
+      server.sockets.map((socket) => socket.url.endsWith(`?token=${fresh}`)),
+      [true],
+    );
+
+    const other = new FakeServer("alice");
+    other.refuse = 403;
+    const failures: unknown[] = [];
+    const mallory = client(other, {
+      refreshToken: () => {
+        other.refuse = undefined; // bob's token would be taken: it must not be used
+        return Promise.resolve(tokenFor("bob"));
+      },
+    });
+    mallory.on("auth_failed", (event) => failures.push(event));
+    await assert.rejects(mallory.connect(), AuthError);
+    assert.deepEqual(failures, [{ status: 403 }]);
+  });
+
   test("requests need a connection; typing is throttled to one per 3 s", async () => {
     const server = new FakeServer("alice");
     let now = 1_000_000;

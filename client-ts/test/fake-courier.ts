@@ -17,9 +17,9 @@ export type Fault = typeof DROP | typeof GATEWAY_ERROR | typeof THROTTLED;
 const BASE_TS = 1_764_158_400_000;
 
 /** A token whose `sub` is `user` (the fake server does not check signatures). */
-export function tokenFor(user: string): string {
-  const claims = Buffer.from(JSON.stringify({ sub: user })).toString("base64url");
-  return `e30.${claims}.signature`;
+export function tokenFor(user: string, claims: Record<string, unknown> = {}): string {
+  const payload = Buffer.from(JSON.stringify({ sub: user, ...claims })).toString("base64url");
+  return `e30.${payload}.signature`;
 }
 
 export class FakeServer {
