@@ -14,7 +14,7 @@ export PYTHONPATH := layers/courier:client:.
 FN ?= send
 EVENT ?= events/send-dm.json
 
-.PHONY: help venv test lint validate tools check invoke redrive build deploy run chat chaos bench clean
+.PHONY: help venv test test-ts lint-ts lint validate tools check invoke redrive build deploy run chat chaos bench clean
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -28,14 +28,31 @@ $(STAMP): requirements-dev.txt layers/courier/requirements.txt
 
 venv: $(STAMP) ## create the virtualenv and install the pinned dependencies
 
-test: $(STAMP) ## run the test suite (unit tests against moto, in-process)
+test: $(STAMP) ## run the test suite (unit tests against moto, in-process), then test-ts
 	$(PY) -m pytest
+	@$(MAKE) --no-print-directory test-ts
 
-lint: $(STAMP) ## ruff, mypy and cfn-lint
+# The TypeScript SDK (client-ts/) needs Node >= 20 and npm; without them its targets say so
+# and pass. Its integration tests start the local stack with this Python.
+NODE_OK := command -v node >/dev/null && command -v npm >/dev/null && \
+	node -e 'process.exit(parseInt(process.versions.node) < 20 ? 1 : 0)'
+NPM_CI := npm ci --no-audit --no-fund --loglevel=error
+
+test-ts: $(STAMP) ## the TypeScript SDK's tests (client-ts: npm ci, npm test; skipped without Node >= 20)
+	@if ! { $(NODE_OK); }; then echo "test-ts skipped: Node >= 20 and npm are needed for client-ts"; \
+	else echo "client-ts: npm ci && npm test" && cd client-ts && $(NPM_CI) && \
+		COURIER_PYTHON="$(abspath $(PY))" npm test --silent; fi
+
+lint-ts: ## the TypeScript SDK's lint (tsc --noEmit, eslint; skipped without Node >= 20)
+	@if ! { $(NODE_OK); }; then echo "lint-ts skipped: Node >= 20 and npm are needed for client-ts"; \
+	else echo "client-ts: npm ci && npm run lint" && cd client-ts && $(NPM_CI) && npm run --silent lint; fi
+
+lint: $(STAMP) ## ruff, mypy and cfn-lint, then lint-ts
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/cfn-lint template.yaml
+	@$(MAKE) --no-print-directory lint-ts
 
 check: lint test ## lint, types and tests
 
