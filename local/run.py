@@ -25,9 +25,12 @@ DEFAULT_PORT = 3001
 def _banner(server: LocalServer) -> str:
     settings = server.settings()
     lines = [
+        f"Web chat: {settings['page']}  (open it in a browser; pick a user and a device)",
+        "",
         f"Courier local stack on {settings['url']}  (moto at {settings['moto']})",
         "",
-        "Get a token, then connect:",
+        "Get a token, then connect (the page does this itself: a local-only convenience,",
+        "a real deployment issues tokens from the app's own auth):",
         f"  curl -s -X POST {settings['admin']}/tokens \\",
         """    -d '{"user": "alice", "device": "phone", "ttlSeconds": 3600}'""",
         f"  {settings['websocket']}",
