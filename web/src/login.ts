@@ -1,0 +1,59 @@
+// Signing in: a user id and a device id, and a token from the local admin API.
+//
+// LOCAL-ONLY CONVENIENCE. `make run`'s admin API answers `POST /admin/tokens` without
+// any authentication, so this page can mint a token for whoever it likes. A deployed
+// Courier's admin API is IAM-only (SigV4): a real app gets its token from its own
+// backend, after its own login, and never lets a browser call the admin API.
+
+import { USER_ID } from "./text.ts";
+
+export interface Identity {
+  user: string;
+  device: string;
+}
+
+const TOKEN_TTL_SECONDS = 12 * 3600;
+const LAST_IDENTITY = "courier-web:last-identity";
+
+/** A token for (user, device) from the local stack's admin API, on this page's origin. */
+export async function fetchToken(who: Identity): Promise<string> {
+  const reply = await fetch("/admin/tokens", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ user: who.user, device: who.device, ttlSeconds: TOKEN_TTL_SECONDS }),
+  });
+  const payload: unknown = await reply.json().catch(() => null);
+  const token = (payload as { token?: unknown } | null)?.token;
+  if (!reply.ok || typeof token !== "string") {
+    const message = (payload as { message?: unknown } | null)?.message;
+    throw new Error(`the admin API refused a token (HTTP ${reply.status}${typeof message === "string" ? `: ${message}` : ""})`);
+  }
+  return token;
+}
+
+/** Why an id is refused, or null when the server would take it. */
+export function idProblem(what: string, id: string): string | null {
+  if (id === "") return `Enter a ${what} id.`;
+  if (!USER_ID.test(id)) return `A ${what} id is 1–64 of A–Z a–z 0–9 _ . - (no spaces).`;
+  return null;
+}
+
+/** The identity used last in this browser, to fill the form. */
+export function lastIdentity(): Identity | null {
+  try {
+    const saved: unknown = JSON.parse(localStorage.getItem(LAST_IDENTITY) ?? "null");
+    const who = saved as Partial<Identity> | null;
+    if (typeof who?.user === "string" && typeof who.device === "string") return { user: who.user, device: who.device };
+  } catch {
+    // a damaged entry is the same as none
+  }
+  return null;
+}
+
+export function rememberIdentity(who: Identity): void {
+  try {
+    localStorage.setItem(LAST_IDENTITY, JSON.stringify(who));
+  } catch {
+    // storage may be off (private mode): the form simply starts empty next time
+  }
+}
