@@ -14,7 +14,7 @@ export PYTHONPATH := layers/courier:client:.
 FN ?= send
 EVENT ?= events/send-dm.json
 
-.PHONY: help venv test lint validate tools check invoke redrive build deploy run chat chaos bench clean
+.PHONY: help venv test test-web web lint validate tools check invoke redrive build deploy run chat chaos bench clean
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -28,8 +28,28 @@ $(STAMP): requirements-dev.txt layers/courier/requirements.txt
 
 venv: $(STAMP) ## create the virtualenv and install the pinned dependencies
 
-test: $(STAMP) ## run the test suite (unit tests against moto, in-process)
+test: $(STAMP) ## run the test suite (unit tests against moto, in-process), then test-web
 	$(PY) -m pytest
+	@$(MAKE) --no-print-directory test-web
+
+# ------------------------------------------------ the web chat page (web/, Node 20)
+CHROMIUM ?= /usr/bin/chromium
+WEB_DEPS := web/node_modules/.package-lock.json
+
+$(WEB_DEPS): web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	@touch $(WEB_DEPS)
+
+web: $(WEB_DEPS) ## rebuild the web chat page into web/dist/ (committed: make run needs no npm)
+	cd web && npm run build
+
+test-web: $(STAMP) ## the web page in headless Chromium against the local stack [CHROMIUM=path]
+	@if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
+		echo "test-web SKIPPED: Node.js (20 or later) and npm are not installed"; exit 0; fi; \
+	if [ ! -x "$(CHROMIUM)" ]; then \
+		echo "test-web SKIPPED: no Chromium at $(CHROMIUM) (Debian: apt-get install chromium)"; exit 0; fi; \
+	$(MAKE) --no-print-directory $(WEB_DEPS) && cd web && npm run --silent typecheck && \
+		npm run --silent check-dist && COURIER_PYTHON="$(abspath $(PY))" CHROMIUM="$(CHROMIUM)" npm test
 
 lint: $(STAMP) ## ruff, mypy and cfn-lint
 	$(VENV)/bin/ruff check .

@@ -22,6 +22,7 @@ export class ChatPage {
   private open: string | null = null;
   private drafts = new Set<string>(); // DMs opened here before their first message
   private presence = new Map<string, Presence>();
+  private askedOnce = new Set<string>();
   private typing = new Map<string, { user: string; until: number }>();
   private editing: { channel: string; seq: number } | null = null;
   private scheduled = false;
@@ -54,12 +55,16 @@ export class ChatPage {
         this.typing.delete(e.channel);
         this.render();
         if (e.channel === this.open) this.readIfVisible();
+        this.presenceOfNewPeer(e.channel);
       }),
       on("unread", (e) => {
         this.render();
         if (e.channel === this.open && e.unread > 0) this.readIfVisible();
       }),
-      on("sendack", () => this.render()),
+      on("sendack", (e) => {
+        this.render();
+        this.presenceOfNewPeer(e.channel);
+      }),
       on("recall", () => this.render()),
       on("edit", () => this.render()),
       on("mute", () => this.render()),
@@ -219,6 +224,14 @@ export class ChatPage {
     } catch {
       // presence is a nicety: the page works without it
     }
+  }
+
+  /** A DM whose peer the page has no presence for yet (a new conversation): ask once. */
+  private presenceOfNewPeer(channel: string): void {
+    const peer = dmPeer(channel, this.who.user);
+    if (peer === undefined || this.presence.has(peer) || this.askedOnce.has(peer)) return;
+    this.askedOnce.add(peer); // a user the server does not report yet is not asked again and again
+    void this.refreshPresence([peer]);
   }
 
   private showTyping(channel: string, user: string): void {

@@ -1,0 +1,120 @@
+// The web page in headless Chromium (Debian's, driven by playwright-core; no browser
+// download) against the real local stack: alice and bob chat, bob's badge clears when he
+// reads, and so does the badge on bob's second device.
+
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { chromium } from "playwright-core";
+import { startStack } from "./stack.mjs";
+
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const WAIT_MS = 30_000; // hang guards only: every wait below is for an event the test caused
+const DM = "dm:alice:bob";
+const LAPTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+const HOSTILE = "Hi bob! <b>not bold</b> <img src=x onerror=alert(1)>";
+
+const skip = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (Debian: apt-get install chromium)`;
+
+test("two users chat in the browser, and a read clears the badge on every device", { skip, timeout: 600_000 }, async () => {
+  const tmp = mkdtempSync(join(tmpdir(), "courier-web-test-"));
+  const stack = await startStack(tmp);
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    ],
+  });
+  const errors = [];
+  try {
+    const open = async (user, device, viewport) => {
+      const context = await browser.newContext({ viewport }); // a device: its own IndexedDB
+      const page = await context.newPage();
+      page.setDefaultTimeout(WAIT_MS);
+      page.on("pageerror", (error) => errors.push(`${user}/${device}: ${error.message}`));
+      await page.goto(`${stack.url}/`);
+      await page.fill("#login-user", user);
+      await page.fill("#login-device", device);
+      await page.click("#login-submit");
+      await page.waitForSelector("#me-status.online");
+      return page;
+    };
+    const alice = await open("alice", "laptop", LAPTOP);
+    const bob = await open("bob", "laptop", LAPTOP);
+    const bobPhone = await open("bob", "phone", PHONE);
+
+    // alice starts a DM with bob and sends a message that looks like markup.
+    await alice.fill("#new-dm-user", "bob");
+    await alice.click("#new-dm button[type=submit]");
+    await alice.fill("#draft", HOSTILE);
+    await alice.press("#draft", "Enter");
+    await alice.waitForSelector('#messages li.mine[data-seq="1"]'); // acknowledged: it has its seq
+
+    // Both of bob's devices show one unread.
+    for (const page of [bob, bobPhone]) await waitForBadge(page, "1");
+    await bobPhone.screenshot({ path: join(tmp, "bob-phone-unread.png") });
+
+    // bob opens it on his laptop: read on open clears the badge there and on his phone.
+    await bob.click(`#conversations li[data-channel="${DM}"] button`);
+    const shown = bob.locator('#messages li[data-seq="1"] .text');
+    assert.equal(await shown.textContent(), HOSTILE); // text, not markup
+    assert.equal(await bob.locator("#messages b, #messages img").count(), 0);
+    for (const page of [bob, bobPhone]) await waitForBadge(page, null);
+
+    // bob types (alice sees it), then replies; alice has the DM open, reads, bob sees "Seen".
+    await bob.locator("#draft").pressSequentially("Hey alice");
+    await alice.waitForFunction(() => document.getElementById("pane-status")?.textContent === "typing…");
+    await bob.press("#draft", "Enter");
+    await alice.waitForSelector('#messages li.theirs[data-seq="2"]');
+    await bob.waitForSelector('#messages li[data-seq="2"] .seen');
+    await waitForBadge(alice, null);
+
+    // alice edits her first message and recalls a third; bob sees both.
+    await alice.hover('#messages li[data-seq="1"]');
+    await alice.click('#messages li[data-seq="1"] .tool.edit');
+    await alice.fill("#draft", "Hi bob! Welcome to Courier 👋");
+    await alice.press("#draft", "Enter");
+    await bob.waitForFunction(
+      () => document.querySelector('#messages li[data-seq="1"] .text')?.textContent === "Hi bob! Welcome to Courier 👋",
+    );
+    await bob.waitForSelector('#messages li[data-seq="1"] .edited');
+    await alice.fill("#draft", "oops, wrong chat");
+    await alice.press("#draft", "Enter");
+    await alice.waitForSelector('#messages li.mine[data-seq="3"]');
+    await alice.hover('#messages li[data-seq="3"]');
+    await alice.click('#messages li[data-seq="3"] .tool.recall');
+    await bob.waitForSelector('#messages li.recalled[data-seq="3"]');
+    await alice.fill("#draft", "Are you coming to the demo at 3?");
+    await alice.press("#draft", "Enter");
+    await bob.waitForSelector('#messages li[data-seq="4"]');
+    await waitForBadge(bob, null);
+
+    await bobPhone.click(`#conversations li[data-channel="${DM}"] button`);
+    await bobPhone.waitForSelector('#messages li[data-seq="4"]');
+    for (const [name, page] of [["alice-laptop", alice], ["bob-laptop", bob], ["bob-phone", bobPhone]]) {
+      const path = join(tmp, `${name}.png`);
+      await page.screenshot({ path });
+      console.log(`screenshot: ${path}`);
+    }
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    await stack.stop();
+  }
+});
+
+/** Wait until bob's (or anyone's) DM row shows `count` unread, or no unread badge (null). */
+async function waitForBadge(page, count) {
+  await page.waitForFunction(
+    ([channel, wanted]) => {
+      const badge = document.querySelector(`#conversations li[data-channel="${channel}"] .badge.unread`);
+      const row = document.querySelector(`#conversations li[data-channel="${channel}"]`);
+      return row !== null && (badge?.textContent ?? null) === wanted;
+    },
+    [DM, count],
+  );
+}
