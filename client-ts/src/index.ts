@@ -1,0 +1,28 @@
+/** Courier's TypeScript client SDK. */
+
+export { CourierClient } from "./client.js";
+export { AuthError, NotConnectedError, RequestError } from "./errors.js";
+export { InvalidUserIdsError, tokenUser } from "./ids.js";
+export { IndexedDbStore, type IndexedDbStoreOptions } from "./indexeddb-store.js";
+export type { Revision } from "./revisions.js";
+export {
+  MemoryStore,
+  type ChannelRecord,
+  type MessageRecord,
+  type OutboxEntry,
+  type Store,
+  type StoreBatch,
+  type StoreSnapshot,
+} from "./store.js";
+export type {
+  Conversation,
+  CourierEvents,
+  CourierOptions,
+  Frame,
+  Message,
+  PendingMessage,
+  Presence,
+  SentMessage,
+  WebSocketConstructor,
+  WebSocketLike,
+} from "./types.js";

