@@ -2,20 +2,18 @@
 // Every change re-renders from the client's own state (unread, cursors, messages): the
 // page keeps no count of its own.
 
-import { CourierClient, IndexedDbStore } from "../../client-ts/src/index.ts";
+import { CourierClient, IndexedDbStore, type Presence, type SentMessage } from "../../client-ts/src/index.ts";
 import { byId } from "./dom.ts";
 import { fillAvatar } from "./avatar.ts";
 import { renderList, type ConversationRow } from "./list-view.ts";
 import { renderMessages, type MessageRow } from "./messages-view.ts";
-import type { Identity } from "./login.ts";
+import type { Identity, Token } from "./login.ts";
 import { bodyText, channelTitle, clock, dmChannel, dmPeer, lastSeen, mentioned, MAX_MENTIONS, USER_ID } from "./text.ts";
 
 const MAX_BODY_BYTES = 16_384;
 const TYPING_SHOWN_MS = 5_000; // a typing frame comes at most every 3 s while someone types
 const PRESENCE_BATCH = 100;
 
-type Presence = { online: boolean; lastSeen?: number };
-type Message = ReturnType<CourierClient["messages"]>[number];
 
 export class ChatPage {
   private readonly client: CourierClient;
@@ -25,6 +23,7 @@ export class ChatPage {
   private askedOnce = new Set<string>();
   private typing = new Map<string, { user: string; until: number }>();
   private editing: { channel: string; seq: number } | null = null;
+  private selected: number | null = null; // the own message whose tools show on a phone
   private scheduled = false;
   private stickToBottom = true;
   private toastTimer: number | undefined;
@@ -32,12 +31,14 @@ export class ChatPage {
 
   constructor(
     private readonly who: Identity,
-    token: string,
+    private readonly token: Token,
     private readonly signOut: (reason?: string) => void,
+    private readonly renew: () => void,
   ) {
     const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/`;
-    const store = new IndexedDbStore(`courier-web:${who.user}:${who.device}`);
-    this.client = new CourierClient({ url, token, store });
+    // One database per (user, device): two tabs as two devices of one user stay apart.
+    const store = new IndexedDbStore({ name: `courier-web:${who.user}:${who.device}` });
+    this.client = new CourierClient({ url, token: token.token, store });
   }
 
   async start(): Promise<void> {
@@ -48,7 +49,12 @@ export class ChatPage {
         this.render();
         void this.refreshPresence(this.dmPeers());
       }),
-      on("disconnected", () => this.render()),
+      on("disconnected", () => {
+        this.render();
+        // A browser cannot see why a handshake failed (auth_failed is Node-only), and the SDK
+        // keeps the token it was built with: past its expiry, start again with a new one.
+        if (Date.now() >= (this.token.expiresAt - 60) * 1000) this.renew();
+      }),
       on("auth_failed", () => this.signOut("The server refused this device's token. Sign in again.")),
       on("server_reset", () => this.render()),
       on("message", (e) => {
@@ -73,20 +79,22 @@ export class ChatPage {
       on("error", (e) => this.toast(`Server said ${e.code}${e.message ? `: ${e.message}` : ""}`)),
     );
     document.addEventListener("visibilitychange", this.onVisibility);
+    await this.client.load(); // what this device held last time shows before the connection
     this.render();
     await this.client.connect();
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     for (const off of this.unsubscribe.splice(0)) off();
     document.removeEventListener("visibilitychange", this.onVisibility);
-    this.client.close();
+    await this.client.close();
   }
 
   // ------------------------------------------------------------------ actions
   private openChannel(channel: string | null): void {
     this.open = channel;
     this.editing = null;
+    this.selected = null;
     this.stickToBottom = true;
     byId<HTMLTextAreaElement>("draft").value = "";
     this.render();
@@ -163,6 +171,7 @@ export class ChatPage {
 
   private beginEdit(seq: number, text: string): void {
     if (this.open === null) return;
+    this.selected = null;
     this.editing = { channel: this.open, seq };
     const draft = byId<HTMLTextAreaElement>("draft");
     draft.value = text;
@@ -173,6 +182,7 @@ export class ChatPage {
 
   private async recall(seq: number): Promise<void> {
     if (this.open === null) return;
+    this.selected = null;
     try {
       await this.client.recall(this.open, seq);
     } catch (error) {
@@ -292,9 +302,13 @@ export class ChatPage {
 
     const list = byId("messages");
     const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 48;
-    renderMessages(list, this.messageRows(channel), {
+    renderMessages(list, this.messageRows(channel), me, {
       edit: (seq, text) => this.beginEdit(seq, text),
       recall: (seq) => void this.recall(seq),
+      select: (seq) => {
+        this.selected = this.selected === seq ? null : seq;
+        this.render();
+      },
     });
     if (atBottom || this.stickToBottom) list.scrollTop = list.scrollHeight;
     this.stickToBottom = false;
@@ -306,7 +320,7 @@ export class ChatPage {
     const known = new Set(listed.map((c) => c.channel));
     const rows: (ConversationRow & { activity: number })[] = listed.map((c) => {
       const peer = dmPeer(c.channel, me);
-      const last = c.last as Message | undefined;
+      const last = c.last;
       return {
         channel: c.channel,
         title: channelTitle(c.channel, me),
@@ -315,10 +329,10 @@ export class ChatPage {
         mentions: this.client.mentions(c.channel),
         muted: this.client.muted(c.channel),
         preview: last === undefined ? (peer === undefined ? "No messages yet" : "") : this.preview(last),
-        time: last !== undefined && "sentAt" in last ? clock(last.sentAt) : "",
+        time: last !== undefined ? clock(last.sentAt) : "",
         online: peer === undefined ? undefined : this.presence.get(peer)?.online,
         active: c.channel === this.open,
-        activity: last !== undefined && "sentAt" in last ? last.sentAt : 0,
+        activity: last?.sentAt ?? 0,
       };
     });
     rows.sort((a, b) => b.activity - a.activity || (a.channel < b.channel ? -1 : 1));
@@ -334,12 +348,11 @@ export class ChatPage {
     return rows;
   }
 
-  private preview(message: Message): string {
-    if ("pending" in message && message.pending) return `You: ${bodyText(message.body)}`;
-    const stored = message as Extract<Message, { seq: number }>;
-    if (stored.recalled) return "Message recalled";
-    const text = bodyText(stored.body).replace(/\s+/g, " ");
-    return stored.from === this.who.user ? `You: ${text}` : text;
+  private preview(message: SentMessage): string {
+    if (message.recalled === true) return "Message recalled";
+    const text = bodyText(message.body).replace(/\s+/g, " ");
+    if (message.from === this.who.user) return `You: ${text}`;
+    return dmPeer(message.channel, this.who.user) === undefined ? `${message.from}: ${text}` : text;
   }
 
   private messageRows(channel: string): MessageRow[] {
@@ -350,22 +363,22 @@ export class ChatPage {
     let previousFrom = "";
     let seenSeq = 0;
     for (const message of this.client.messages(channel)) {
-      if ("pending" in message && message.pending) {
+      if (message.pending === true) {
         rows.push({
           key: `p:${message.clientMsgNo}`, from: me, mine: true, text: bodyText(message.body), time: "", day: "Today",
-          pending: true, recalled: false, edited: false, seen: false, showSender: false,
+          pending: true, recalled: false, edited: false, seen: false, showSender: false, selected: false,
         });
         previousFrom = me;
         continue;
       }
-      const m = message as Extract<Message, { seq: number }>;
+      const m: SentMessage = message;
       const mine = m.from === me;
       if (mine && m.seq <= peerRead) seenSeq = m.seq;
       rows.push({
         key: `s:${m.seq}`, seq: m.seq, from: m.from, mine, text: bodyText(m.body), time: clock(m.sentAt),
         day: new Date(m.sentAt).toLocaleDateString([], { weekday: "long", month: "short", day: "numeric" }),
-        pending: false, recalled: m.recalled === true, edited: m.editedAt !== undefined && m.editedAt !== null,
-        seen: false, showSender: group && !mine && m.from !== previousFrom,
+        pending: false, recalled: m.recalled === true, edited: m.editedAt !== undefined,
+        seen: false, showSender: group && !mine && m.from !== previousFrom, selected: m.seq === this.selected,
       });
       previousFrom = m.from;
     }

@@ -15,20 +15,25 @@ export interface Identity {
 const TOKEN_TTL_SECONDS = 12 * 3600;
 const LAST_IDENTITY = "courier-web:last-identity";
 
+export interface Token {
+  token: string;
+  expiresAt: number; // epoch seconds
+}
+
 /** A token for (user, device) from the local stack's admin API, on this page's origin. */
-export async function fetchToken(who: Identity): Promise<string> {
+export async function fetchToken(who: Identity): Promise<Token> {
   const reply = await fetch("/admin/tokens", {
     method: "POST",
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ user: who.user, device: who.device, ttlSeconds: TOKEN_TTL_SECONDS }),
   });
   const payload: unknown = await reply.json().catch(() => null);
-  const token = (payload as { token?: unknown } | null)?.token;
-  if (!reply.ok || typeof token !== "string") {
+  const { token, expiresAt } = (payload ?? {}) as { token?: unknown; expiresAt?: unknown };
+  if (!reply.ok || typeof token !== "string" || typeof expiresAt !== "number") {
     const message = (payload as { message?: unknown } | null)?.message;
     throw new Error(`the admin API refused a token (HTTP ${reply.status}${typeof message === "string" ? `: ${message}` : ""})`);
   }
-  return token;
+  return { token, expiresAt };
 }
 
 /** Why an id is refused, or null when the server would take it. */

@@ -7,7 +7,7 @@ import { fetchToken, idProblem, lastIdentity, rememberIdentity, type Identity } 
 let page: ChatPage | null = null;
 
 function showLogin(reason?: string): void {
-  page?.stop();
+  void page?.stop();
   page = null;
   byId("chat").hidden = true;
   byId("login").hidden = false;
@@ -31,13 +31,20 @@ async function signIn(who: Identity): Promise<void> {
     rememberIdentity(who);
     byId("login").hidden = true;
     byId("chat").hidden = false;
-    page = new ChatPage(who, token, showLogin);
+    page = new ChatPage(who, token, showLogin, () => void renew(who));
     await page.start();
   } catch (error) {
     showLogin(`Could not sign in: ${error instanceof Error ? error.message : String(error)}`);
   } finally {
     submit.disabled = false;
   }
+}
+
+/** The same (user, device) with a fresh token: the store, and so the chat, carries over. */
+async function renew(who: Identity): Promise<void> {
+  await page?.stop();
+  page = null;
+  await signIn(who);
 }
 
 function onSubmit(event: Event): void {

@@ -39,6 +39,22 @@ export function mentioned(text: string): string[] {
   return [...new Set(users.filter((u) => u !== ""))];
 }
 
+/** `text` cut into plain runs and @mentions (each mention with the user it names). */
+export function mentionRuns(text: string): { text: string; user?: string }[] {
+  const runs: { text: string; user?: string }[] = [];
+  let at = 0;
+  for (const match of text.matchAll(MENTION)) {
+    const user = (match[1] ?? "").replace(/\.+$/, "");
+    if (user === "") continue;
+    const start = match.index ?? 0;
+    if (start > at) runs.push({ text: text.slice(at, start) });
+    runs.push({ text: `@${user}`, user });
+    at = start + 1 + user.length;
+  }
+  if (at < text.length) runs.push({ text: text.slice(at) });
+  return runs;
+}
+
 /** A clock time for today's messages, the date too for older ones. */
 export function clock(ms: number, now: Date = new Date()): string {
   const when = new Date(ms);

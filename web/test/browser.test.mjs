@@ -13,6 +13,7 @@ import { startStack } from "./stack.mjs";
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const WAIT_MS = 30_000; // hang guards only: every wait below is for an event the test caused
 const DM = "dm:alice:bob";
+const TEAM = "g:team";
 const LAPTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 const HOSTILE = "Hi bob! <b>not bold</b> <img src=x onerror=alert(1)>";
@@ -22,6 +23,12 @@ const skip = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (Debian:
 test("two users chat in the browser, and a read clears the badge on every device", { skip, timeout: 600_000 }, async () => {
   const tmp = mkdtempSync(join(tmpdir(), "courier-web-test-"));
   const stack = await startStack(tmp);
+  // Groups are made by the admin API (no frame tells members): before anyone connects.
+  const made = await fetch(`${stack.url}/admin/groups/team`, {
+    method: "PUT",
+    body: JSON.stringify({ members: ["alice", "bob", "carol"] }),
+  });
+  assert.equal(made.status, 200, await made.text());
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [
@@ -37,6 +44,7 @@ test("two users chat in the browser, and a read clears the badge on every device
       page.setDefaultTimeout(WAIT_MS);
       page.on("pageerror", (error) => errors.push(`${user}/${device}: ${error.message}`));
       await page.goto(`${stack.url}/`);
+      if (user === "alice") await page.screenshot({ path: join(tmp, "sign-in.png") });
       await page.fill("#login-user", user);
       await page.fill("#login-device", device);
       await page.click("#login-submit");
@@ -76,10 +84,10 @@ test("two users chat in the browser, and a read clears the badge on every device
     // alice edits her first message and recalls a third; bob sees both.
     await alice.hover('#messages li[data-seq="1"]');
     await alice.click('#messages li[data-seq="1"] .tool.edit');
-    await alice.fill("#draft", "Hi bob! Welcome to Courier 👋");
+    await alice.fill("#draft", "Hi bob! welcome to Courier, café crème");
     await alice.press("#draft", "Enter");
     await bob.waitForFunction(
-      () => document.querySelector('#messages li[data-seq="1"] .text')?.textContent === "Hi bob! Welcome to Courier 👋",
+      () => document.querySelector('#messages li[data-seq="1"] .text')?.textContent === "Hi bob! welcome to Courier, café crème",
     );
     await bob.waitForSelector('#messages li[data-seq="1"] .edited');
     await alice.fill("#draft", "oops, wrong chat");
@@ -92,6 +100,30 @@ test("two users chat in the browser, and a read clears the badge on every device
     await alice.press("#draft", "Enter");
     await bob.waitForSelector('#messages li[data-seq="4"]');
     await waitForBadge(bob, null);
+
+    // In the group, bob mentions alice: her row shows the mention and the unread.
+    await bob.click(`#conversations li[data-channel="${TEAM}"] button`);
+    await bob.fill("#draft", "@alice can you review the deck before the demo?");
+    await bob.press("#draft", "Enter");
+    await waitForBadge(alice, "1", TEAM);
+    await alice.waitForSelector(`#conversations li[data-channel="${TEAM}"] .badge.mention`);
+    assert.equal(await alice.title(), "(1) Courier chat");
+    await alice.screenshot({ path: join(tmp, "alice-mentioned.png") });
+    console.log(`screenshot: ${join(tmp, "alice-mentioned.png")}`);
+
+    // alice opens it (read: both badges go), mutes it, and goes back to bob; the next group
+    // message counts in the group's row (grey) but not in her total.
+    await alice.click(`#conversations li[data-channel="${TEAM}"] button`);
+    await waitForBadge(alice, null, TEAM);
+    assert.equal(await alice.locator(`#conversations li[data-channel="${TEAM}"] .badge.mention`).count(), 0);
+    await alice.click("#mute");
+    await alice.waitForSelector(`#conversations li[data-channel="${TEAM}"] .muted-tag`);
+    await alice.click(`#conversations li[data-channel="${DM}"] button`);
+    await bob.fill("#draft", "Lunch at 12 after that?");
+    await bob.press("#draft", "Enter");
+    await waitForBadge(alice, "1", TEAM);
+    await alice.waitForSelector(`#conversations li[data-channel="${TEAM}"] .badge.unread.muted`);
+    assert.equal(await alice.title(), "Courier chat");
 
     await bobPhone.click(`#conversations li[data-channel="${DM}"] button`);
     await bobPhone.waitForSelector('#messages li[data-seq="4"]');
@@ -107,14 +139,14 @@ test("two users chat in the browser, and a read clears the badge on every device
   }
 });
 
-/** Wait until bob's (or anyone's) DM row shows `count` unread, or no unread badge (null). */
-async function waitForBadge(page, count) {
+/** Wait until the conversation's row shows `count` unread, or no unread badge (null). */
+async function waitForBadge(page, count, channel = DM) {
   await page.waitForFunction(
     ([channel, wanted]) => {
       const badge = document.querySelector(`#conversations li[data-channel="${channel}"] .badge.unread`);
       const row = document.querySelector(`#conversations li[data-channel="${channel}"]`);
       return row !== null && (badge?.textContent ?? null) === wanted;
     },
-    [DM, count],
+    [channel, count],
   );
 }
