@@ -74,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("botocore").setLevel(logging.WARNING)
+    logging.getLogger("pynamodb").setLevel(logging.WARNING)  # no settings notes before the banner
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     # EMF metric lines are for CloudWatch: here they go to a file (printed with --verbose).
     emf.divert(emf.log_file(echo=args.verbose))
