@@ -1681,7 +1681,7 @@ function conversation(row, open) {
 // web/src/messages-view.ts
 function withMentions(text, me) {
   const runs = mentionRuns(text).map(
-    (run) => run.user === void 0 ? run.text : el("span", { class: run.user === me ? "at me" : "at" }, run.text)
+    (run) => run.user === void 0 ? run.text : el("span", { class: run.user === me ? "at at-me" : "at" }, run.text)
   );
   return el("span", { class: "text" }, ...runs);
 }

@@ -22,7 +22,7 @@ export interface MessageRow {
 /** The text with its @mentions set apart (yours stronger): still text nodes only. */
 function withMentions(text: string, me: string): HTMLElement {
   const runs = mentionRuns(text).map((run) =>
-    run.user === undefined ? run.text : el("span", { class: run.user === me ? "at me" : "at" }, run.text),
+    run.user === undefined ? run.text : el("span", { class: run.user === me ? "at at-me" : "at" }, run.text),
   );
   return el("span", { class: "text" }, ...runs);
 }
