@@ -74,8 +74,17 @@ test("two users chat in the browser, and a read clears the badge on every device
     for (const page of [bob, bobPhone]) await waitForBadge(page, null);
 
     // bob types (alice sees it), then replies; alice has the DM open, reads, bob sees "Seen".
+    // "typing…" shows for 5 s: a MutationObserver, set before bob types, records it, so a
+    // slow poll on a busy machine cannot miss it.
+    await alice.evaluate(() => {
+      const status = document.getElementById("pane-status");
+      const watch = new MutationObserver(() => {
+        if (status.textContent === "typing…") window.typingShown = true;
+      });
+      watch.observe(status, { childList: true, characterData: true, subtree: true });
+    });
     await bob.locator("#draft").pressSequentially("Hey alice");
-    await alice.waitForFunction(() => document.getElementById("pane-status")?.textContent === "typing…");
+    await alice.waitForFunction(() => window.typingShown === true);
     await bob.press("#draft", "Enter");
     await alice.waitForSelector('#messages li.theirs[data-seq="2"]');
     await bob.waitForSelector('#messages li[data-seq="2"] .seen');
