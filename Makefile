@@ -14,7 +14,7 @@ export PYTHONPATH := layers/courier:client:.
 FN ?= send
 EVENT ?= events/send-dm.json
 
-.PHONY: help venv test test-web web lint validate tools check invoke redrive build deploy run chat chaos bench clean
+.PHONY: help venv test test-ts lint-ts test-web web lint validate tools check invoke redrive build deploy run chat chaos bench clean
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -28,26 +28,41 @@ $(STAMP): requirements-dev.txt layers/courier/requirements.txt
 
 venv: $(STAMP) ## create the virtualenv and install the pinned dependencies
 
-test: $(STAMP) ## run the test suite (unit tests against moto, in-process), then test-web
+test: $(STAMP) ## run the test suite (unit tests against moto, in-process), then test-ts and test-web
 	$(PY) -m pytest
+	@$(MAKE) --no-print-directory test-ts
 	@$(MAKE) --no-print-directory test-web
+
+# The TypeScript SDK (client-ts/) needs Node >= 20 and npm; without them its targets say so
+# and pass. Its integration tests start the local stack with this Python.
+NODE_OK := command -v node >/dev/null && command -v npm >/dev/null && \
+	node -e 'process.exit(parseInt(process.versions.node) < 20 ? 1 : 0)'
+NPM_CI := npm ci --no-audit --no-fund --loglevel=error
+
+test-ts: $(STAMP) ## the TypeScript SDK's tests (client-ts: npm ci, npm test; skipped without Node >= 20)
+	@if ! { $(NODE_OK); }; then echo "test-ts skipped: Node >= 20 and npm are needed for client-ts"; \
+	else echo "client-ts: npm ci && npm test" && cd client-ts && $(NPM_CI) && \
+		COURIER_PYTHON="$(abspath $(PY))" npm test --silent; fi
+
+lint-ts: ## the TypeScript SDK's lint (tsc --noEmit, eslint; skipped without Node >= 20)
+	@if ! { $(NODE_OK); }; then echo "lint-ts skipped: Node >= 20 and npm are needed for client-ts"; \
+	else cd client-ts && $(NPM_CI) && npm run --silent lint; fi
 
 # ------------------------------------------------ the web chat page (web/, Node 20)
 CHROMIUM ?= /usr/bin/chromium
 WEB_DEPS := web/node_modules/.package-lock.json
 
 $(WEB_DEPS): web/package-lock.json
-	cd web && npm ci --no-audit --no-fund
+	cd web && $(NPM_CI)
 	@touch $(WEB_DEPS)
 
 web: $(WEB_DEPS) ## rebuild the web chat page into web/dist/ (committed: make run needs no npm)
 	cd web && npm run build
 
 test-web: $(STAMP) ## the web page in headless Chromium against the local stack [CHROMIUM=path]
-	@if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
-		echo "test-web SKIPPED: Node.js (20 or later) and npm are not installed"; exit 0; fi; \
+	@if ! { $(NODE_OK); }; then echo "test-web skipped: Node >= 20 and npm are needed for web/"; exit 0; fi; \
 	if [ ! -x "$(CHROMIUM)" ]; then \
-		echo "test-web SKIPPED: no Chromium at $(CHROMIUM) (Debian: apt-get install chromium)"; exit 0; fi; \
+		echo "test-web skipped: no Chromium at $(CHROMIUM) (Debian: apt-get install chromium)"; exit 0; fi; \
 	$(MAKE) --no-print-directory $(WEB_DEPS) && cd web && npm run --silent typecheck && \
 		npm run --silent check-dist && COURIER_PYTHON="$(abspath $(PY))" CHROMIUM="$(CHROMIUM)" npm test
 
@@ -96,7 +111,7 @@ validate: $(STAMP) $(SAM_STAMP) $(CHECKOV_STAMP) ## sam validate --lint, sam bui
 	@python312=$$(tools/find-python312) || exit 1; $(PY) tools/smoke_build.py --python $$python312
 	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml
 
-run: $(STAMP) ## the local stack on 127.0.0.1:3001 (COURIER_PORT): WebSocket + admin API, moto, SQS pollers [VERBOSE=1: print metrics]
+run: $(STAMP) ## the local stack on 127.0.0.1:3001 (COURIER_PORT): the web chat page, WebSocket + admin API, moto, SQS pollers [VERBOSE=1: print metrics]
 	$(PY) -m local.run $(if $(VERBOSE),--verbose)
 
 chat: $(STAMP) ## terminal chat against the local stack: make chat USER=alice [URL=http://127.0.0.1:3001]

@@ -243,12 +243,17 @@ export class CourierClient {
         this.ready = undefined;
         return;
       }
-      if (this.closed) return;
+      if (this.isClosed()) return;
       if (outcome.opened) this.events.emit("disconnected", {});
       const delay = Math.min(this.options.backoffMaxMs, this.options.backoffBaseMs * 2 ** attempt);
       attempt += 1;
       await this.sleep(delay * (0.5 + Math.random() / 2));
     }
+  }
+
+  /** `closed` as it is now (close() may have run while awaiting). */
+  private isClosed(): boolean {
+    return this.closed;
   }
 
   private sleep(ms: number): Promise<void> {
@@ -681,11 +686,12 @@ export class CourierClient {
     const [read, last] = [int(conversation.readSeq), int(conversation.lastSeq)];
     const unread = this.state.unreadIn(channel, read, last);
     const mentions = this.state.mentionsIn(channel, this.user, read, last);
-    const serverMentions = typeof conversation.mentions === "number" ? conversation.mentions : mentions;
-    if (unread === conversation.unread && mentions === serverMentions) return;
+    const theirs = typeof conversation.mentions === "number" ? conversation.mentions : mentions;
+    if (unread === conversation.unread && mentions === theirs) return;
     let after = read;
     while (after < last) {
-      const page = await this.request({ action: "sync", channel, afterSeq: after, limit: PAGE_LIMIT });
+      const frame = { action: "sync", channel, afterSeq: after, limit: PAGE_LIMIT };
+      const page = await this.request(frame);
       const seqs = Array.isArray(page.messages)
         ? (page.messages as Frame[]).map((m) => int(m.seq))
         : [];
@@ -720,9 +726,7 @@ export class CourierClient {
       else request.resolve(frame);
       if (request.probe || frame.type === "error") return; // the caller's alone
     }
-    const handler = this.handlers[str(frame.type)];
-    if (frame.type === undefined) this.onGatewayError(frame);
-    else if (handler !== undefined) handler.call(this, frame);
+    this.apply(frame);
     const channels =
       frame.type === "conversations" && Array.isArray(frame.conversations)
         ? (frame.conversations as Frame[]).map((c) => str(c.channel))
@@ -733,20 +737,49 @@ export class CourierClient {
     void this.persist().catch(() => undefined);
   }
 
-  /** Frame type → what applies it (frames of other types change nothing). */
-  private readonly handlers: Record<string, (this: CourierClient, frame: Frame) => void> = {
-    message: this.onMessage,
-    messages: this.onMessages,
-    conversations: this.onConversations,
-    recall: this.onRecall,
-    edit: this.onEdit,
-    mute: this.onMute,
-    receipt: this.onReceipt,
-    typing: this.onTyping,
-    sendack: this.onSendack,
-    read: this.onRead,
-    error: this.onError,
-  };
+  /** Apply a frame by its type (frames of other types change nothing). */
+  private apply(frame: Frame): void {
+    switch (frame.type) {
+      case undefined:
+        this.onGatewayError(frame);
+        return;
+      case "message":
+        this.onMessage(frame);
+        return;
+      case "messages":
+        this.onMessages(frame);
+        return;
+      case "conversations":
+        for (const conversation of (frame.conversations as Frame[] | undefined) ?? []) {
+          this.onConversation(conversation);
+        }
+        return;
+      case "recall":
+        this.onRecall(frame);
+        return;
+      case "edit":
+        this.onEdit(frame);
+        return;
+      case "mute":
+        this.onMute(frame);
+        return;
+      case "receipt":
+        this.onReceipt(frame);
+        return;
+      case "typing":
+        this.onTyping(frame);
+        return;
+      case "sendack":
+        this.onSendack(frame);
+        return;
+      case "read":
+        this.onRead(frame);
+        return;
+      case "error":
+        this.onError(frame);
+        return;
+    }
+  }
 
   private onMessage(frame: Frame): void {
     const [channel, seq] = [str(frame.channel), int(frame.seq)];
@@ -771,12 +804,6 @@ export class CourierClient {
     this.state.readConfirmed(channel, int(frame.readSeq));
     for (const item of Array.isArray(frame.messages) ? (frame.messages as Frame[]) : []) {
       this.addAndTell(channel, item);
-    }
-  }
-
-  private onConversations(frame: Frame): void {
-    for (const conversation of (frame.conversations as Frame[] | undefined) ?? []) {
-      this.onConversation(conversation);
     }
   }
 
@@ -809,7 +836,8 @@ export class CourierClient {
   private onEdit(frame: Frame): void {
     const [channel, seq] = [str(frame.channel), int(frame.seq)];
     if (this.changedMessage(channel, seq, this.state.revise(channel, seq, frame))) {
-      const event: CourierEvents["edit"] = { channel, seq, body: frame.body, version: int(frame.version) };
+      const version = int(frame.version);
+      const event: CourierEvents["edit"] = { channel, seq, body: frame.body, version };
       if (typeof frame.messageId === "string") event.messageId = frame.messageId;
       if (typeof frame.editedAt === "number") event.editedAt = frame.editedAt;
       this.events.emit("edit", event);

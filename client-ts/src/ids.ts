@@ -52,19 +52,22 @@ export function tokenUser(token: string): string {
 
 /** The ids as given, if the server would take them: `least` to `most` user ids, each once. */
 export function checkedUserIds(users: readonly string[], most: number, least = 0): string[] {
-  if (!Array.isArray(users)) throw new InvalidUserIdsError("a list of user ids");
-  if (users.length < least || users.length > most) {
-    const span = least === 0 ? `at most ${most}` : `${least} to ${most}`;
-    throw new InvalidUserIdsError(`${span} user ids, not ${users.length}`);
-  }
-  for (const user of users) {
+  const given: unknown = users; // from JavaScript callers, anything
+  if (!Array.isArray(given)) throw new InvalidUserIdsError("a list of user ids");
+  const ids: string[] = [];
+  for (const user of given as unknown[]) {
     if (typeof user !== "string" || !USER_ID.test(user)) {
       throw new InvalidUserIdsError(`not a user id: ${JSON.stringify(user)}`);
     }
+    ids.push(user);
   }
-  const repeated = [...new Set(users.filter((u, i) => users.indexOf(u) !== i))].sort();
+  if (ids.length < least || ids.length > most) {
+    const span = least === 0 ? `at most ${most}` : `${least} to ${most}`;
+    throw new InvalidUserIdsError(`${span} user ids, not ${ids.length}`);
+  }
+  const repeated = [...new Set(ids.filter((u, i) => ids.indexOf(u) !== i))].sort();
   if (repeated.length > 0) {
     throw new InvalidUserIdsError(`named more than once: ${repeated.join(", ")}`);
   }
-  return [...users];
+  return ids;
 }

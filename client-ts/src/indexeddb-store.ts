@@ -44,7 +44,8 @@ export class IndexedDbStore implements Store {
 
   private open(): Promise<IDBDatabase> {
     this.db ??= new Promise<IDBDatabase>((resolve, reject) => {
-      const factory = this.options.indexedDB ?? globalThis.indexedDB;
+      const global = globalThis as { indexedDB?: IDBFactory };
+      const factory = this.options.indexedDB ?? global.indexedDB;
       if (factory === undefined) {
         reject(new Error("no IndexedDB here: use another Store"));
         return;

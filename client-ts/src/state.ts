@@ -39,6 +39,11 @@ function emptyChannel(channel: string): ChannelRecord {
   };
 }
 
+/** The entries of a seq-keyed record whose seq passes `test`. */
+function keep<T>(record: Record<string, T>, test: (seq: number) => boolean): Record<string, T> {
+  return Object.fromEntries(Object.entries(record).filter(([seq]) => test(Number(seq))));
+}
+
 const int = (value: unknown): number => (typeof value === "number" ? Math.trunc(value) : 0);
 
 export interface Witness {
@@ -155,7 +160,8 @@ export class State {
     this.changed(record);
     const early = this.peek(channel)?.early[seq];
     if (early !== undefined) {
-      delete this.channel(channel).early[seq];
+      const record = this.channel(channel);
+      record.early = keep(record.early, (at) => at !== seq);
       this.reviseWith(channel, seq, early);
     }
     this.settleAnchor(channel, seq, record.messageId);
@@ -240,9 +246,7 @@ export class State {
     if (seq <= this.expiredThrough(channel)) return;
     const record = this.channel(channel);
     record.expiredThrough = seq;
-    for (const anchored of Object.keys(record.anchors)) {
-      if (Number(anchored) <= seq) delete record.anchors[anchored];
-    }
+    record.anchors = keep(record.anchors, (at) => at > seq);
   }
 
   expiredThrough(channel: string): number {
@@ -403,10 +407,7 @@ export class State {
     const read = anchors?.[seq];
     if (anchors === undefined || read === undefined) return;
     const record = this.channel(channel);
-    for (const anchored of Object.keys(anchors)) {
-      const at = Number(anchored);
-      if (read !== messageId ? at >= seq : at <= seq) delete record.anchors[anchored];
-    }
+    record.anchors = keep(anchors, (at) => (read === messageId ? at > seq : at < seq));
     if (read === messageId && this.readSeq(channel) < seq) {
       this.setReadSeq(channel, seq);
       this.wantRead(channel, seq);

@@ -7,12 +7,13 @@ import { after, before, describe, test } from "node:test";
 import { indexedDB } from "fake-indexeddb";
 import { CourierClient, IndexedDbStore, type CourierEvents } from "../src/index.js";
 import { LocalStack, unavailable } from "./local-stack.js";
-import { newTap, pushed, tapped, until, type Tap } from "./tapped-socket.js";
+import { newTap, pushed, tapped, type Tap } from "./tapped-socket.js";
+import { until } from "./wait.js";
 
 const skip = unavailable();
 
 describe("against the local stack", { skip }, () => {
-  let stack: LocalStack;
+  let stack: LocalStack | undefined;
   const clients: CourierClient[] = [];
 
   before(async () => {
@@ -24,6 +25,11 @@ describe("against the local stack", { skip }, () => {
     await stack?.stop();
   });
 
+  function up(): LocalStack {
+    if (stack === undefined) throw new Error("the local stack did not start");
+    return stack;
+  }
+
   async function device(
     user: string,
     name: string,
@@ -31,8 +37,8 @@ describe("against the local stack", { skip }, () => {
     store?: IndexedDbStore,
   ): Promise<CourierClient> {
     const client = new CourierClient({
-      url: stack.url,
-      token: await stack.token(user, name),
+      url: up().url,
+      token: await up().token(user, name),
       WebSocket: tapped(tap),
       ...(store ? { store } : {}),
       resendTimeoutMs: 2_000,
@@ -92,6 +98,68 @@ describe("against the local stack", { skip }, () => {
       );
       assert.deepEqual(events.map((e) => e.message.seq).sort(), [1, 2]); // each shown once
     }
-    assert.equal((await stack.unread("ts.erin"))[dm], 0);
+    assert.equal((await up().unread("ts.erin"))[dm], 0);
+  });
+  test("an outbox survives a client restart and sends exactly once", async () => {
+    const dm = "dm:ts.hugo:ts.ines";
+    const ines = await device("ts.ines", "phone");
+    const inesShown = collect(ines, "message");
+    await ines.connect();
+    const store = () => new IndexedDbStore({ name: "courier:ts.hugo", indexedDB });
+
+    // hugo's sendack is lost: the message is on the server, and still in his outbox
+    const lossy = newTap();
+    lossy.dropIn = (frame) => frame.type === "sendack";
+    const firstStore = store();
+    const first = await device("ts.hugo", "phone", lossy, firstStore);
+    await first.connect();
+    const sentOnce = await first.send(dm, { text: "sent, sendack lost" });
+    await until(() => inesShown.length === 1, "ines getting the first message");
+    await first.close(); // the app is killed
+    await firstStore.close();
+
+    // offline, after a restart: the outbox is there, and grows
+    const secondStore = store();
+    const offline = await device("ts.hugo", "phone", newTap(), secondStore);
+    await offline.load();
+    assert.deepEqual(
+      offline.outbox().map((m) => m.clientMsgNo),
+      [sentOnce],
+    );
+    const queued = await offline.send(dm, { text: "written offline" });
+    await offline.close();
+    await secondStore.close();
+
+    // the next start sends both, with their clientMsgNos: the first answers duplicate
+    const tap = newTap();
+    const hugo = await device("ts.hugo", "phone", tap, store());
+    const sendacks = collect(hugo, "sendack");
+    await hugo.connect();
+    await until(() => hugo.outbox().length === 0, "the outbox emptied");
+    assert.deepEqual(
+      sendacks.map((e) => [e.clientMsgNo, e.seq, e.duplicate]).sort(),
+      [
+        [queued, 2, false],
+        [sentOnce, 1, true],
+      ].sort(),
+    );
+    await until(() => inesShown.length === 2, "ines getting the second message");
+    assert.deepEqual(
+      ines.messages(dm).map((m) => [m.seq, m.body]),
+      [
+        [1, { text: "sent, sendack lost" }],
+        [2, { text: "written offline" }],
+      ],
+    );
+    assert.deepEqual(
+      hugo.messages(dm).map((m) => [m.seq, m.clientMsgNo, m.pending]),
+      [
+        [1, sentOnce, undefined],
+        [2, queued, undefined],
+      ],
+    );
+    await ines.syncConversations();
+    assert.equal(ines.conversations().find((c) => c.channel === dm)?.lastSeq, 2);
+    assert.equal((await up().unread("ts.ines"))[dm], 2);
   });
 });

@@ -75,8 +75,8 @@ export class LocalStack {
           ready();
         }
       };
-      child.stdout?.on("data", watch);
-      child.stderr?.on("data", (chunk: Buffer) => output.push(chunk.toString()));
+      child.stdout.on("data", watch);
+      child.stderr.on("data", (chunk: Buffer) => output.push(chunk.toString()));
       child.once("exit", (code) => {
         clearTimeout(timer);
         fail(new Error(`local stack exited (${code}):\n${output.join("")}`));

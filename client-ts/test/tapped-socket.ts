@@ -39,7 +39,7 @@ export function tapped(tap: Tap): WebSocketConstructor {
       this.ws.onclose = (event) => this.onclose?.(event);
       this.ws.onerror = (event) => this.onerror?.(event);
       this.ws.onmessage = (event) => {
-        const data = typeof event.data === "string" ? event.data : String(event.data);
+        const data = event.data as string; // text frames only: Courier sends JSON
         const frame = JSON.parse(data) as Frame;
         tap.received.push(frame);
         if (!tap.dropIn?.(frame)) this.onmessage?.({ data });
@@ -66,13 +66,4 @@ export function tapped(tap: Tap): WebSocketConstructor {
 export function pushed(tap: Tap, channel: string, seq: number): number {
   return tap.received.filter((f) => f.type === "message" && f.channel === channel && f.seq === seq)
     .length;
-}
-
-/** Resolves once `check` holds, polling; fails after `timeoutMs` (a hang guard only). */
-export async function until(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }

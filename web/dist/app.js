@@ -90,21 +90,24 @@ function tokenUser(token) {
   return sub;
 }
 function checkedUserIds(users, most, least = 0) {
-  if (!Array.isArray(users)) throw new InvalidUserIdsError("a list of user ids");
-  if (users.length < least || users.length > most) {
-    const span = least === 0 ? `at most ${most}` : `${least} to ${most}`;
-    throw new InvalidUserIdsError(`${span} user ids, not ${users.length}`);
-  }
-  for (const user of users) {
+  const given = users;
+  if (!Array.isArray(given)) throw new InvalidUserIdsError("a list of user ids");
+  const ids = [];
+  for (const user of given) {
     if (typeof user !== "string" || !USER_ID.test(user)) {
       throw new InvalidUserIdsError(`not a user id: ${JSON.stringify(user)}`);
     }
+    ids.push(user);
   }
-  const repeated = [...new Set(users.filter((u, i) => users.indexOf(u) !== i))].sort();
+  if (ids.length < least || ids.length > most) {
+    const span = least === 0 ? `at most ${most}` : `${least} to ${most}`;
+    throw new InvalidUserIdsError(`${span} user ids, not ${ids.length}`);
+  }
+  const repeated = [...new Set(ids.filter((u, i) => ids.indexOf(u) !== i))].sort();
   if (repeated.length > 0) {
     throw new InvalidUserIdsError(`named more than once: ${repeated.join(", ")}`);
   }
-  return [...users];
+  return ids;
 }
 
 // client-ts/src/revisions.ts
@@ -174,6 +177,9 @@ function emptyChannel(channel) {
     early: {},
     anchors: {}
   };
+}
+function keep(record, test) {
+  return Object.fromEntries(Object.entries(record).filter(([seq]) => test(Number(seq))));
 }
 var int = (value) => typeof value === "number" ? Math.trunc(value) : 0;
 var State = class {
@@ -275,7 +281,8 @@ var State = class {
     this.changed(record);
     const early = this.peek(channel)?.early[seq];
     if (early !== void 0) {
-      delete this.channel(channel).early[seq];
+      const record2 = this.channel(channel);
+      record2.early = keep(record2.early, (at) => at !== seq);
       this.reviseWith(channel, seq, early);
     }
     this.settleAnchor(channel, seq, record.messageId);
@@ -351,9 +358,7 @@ var State = class {
     if (seq <= this.expiredThrough(channel)) return;
     const record = this.channel(channel);
     record.expiredThrough = seq;
-    for (const anchored of Object.keys(record.anchors)) {
-      if (Number(anchored) <= seq) delete record.anchors[anchored];
-    }
+    record.anchors = keep(record.anchors, (at) => at > seq);
   }
   expiredThrough(channel) {
     return this.peek(channel)?.expiredThrough ?? 0;
@@ -485,10 +490,7 @@ var State = class {
     const read = anchors?.[seq];
     if (anchors === void 0 || read === void 0) return;
     const record = this.channel(channel);
-    for (const anchored of Object.keys(anchors)) {
-      const at = Number(anchored);
-      if (read !== messageId ? at >= seq : at <= seq) delete record.anchors[anchored];
-    }
+    record.anchors = keep(anchors, (at) => read === messageId ? at > seq : at < seq);
     if (read === messageId && this.readSeq(channel) < seq) {
       this.setReadSeq(channel, seq);
       this.wantRead(channel, seq);
@@ -795,12 +797,16 @@ var CourierClient = class {
         this.ready = void 0;
         return;
       }
-      if (this.closed) return;
+      if (this.isClosed()) return;
       if (outcome.opened) this.events.emit("disconnected", {});
       const delay = Math.min(this.options.backoffMaxMs, this.options.backoffBaseMs * 2 ** attempt);
       attempt += 1;
       await this.sleep(delay * (0.5 + Math.random() / 2));
     }
+  }
+  /** `closed` as it is now (close() may have run while awaiting). */
+  isClosed() {
+    return this.closed;
   }
   sleep(ms) {
     return new Promise((resolve) => {
@@ -1193,11 +1199,12 @@ var CourierClient = class {
     const [read, last] = [int2(conversation2.readSeq), int2(conversation2.lastSeq)];
     const unread = this.state.unreadIn(channel, read, last);
     const mentions = this.state.mentionsIn(channel, this.user, read, last);
-    const serverMentions = typeof conversation2.mentions === "number" ? conversation2.mentions : mentions;
-    if (unread === conversation2.unread && mentions === serverMentions) return;
+    const theirs = typeof conversation2.mentions === "number" ? conversation2.mentions : mentions;
+    if (unread === conversation2.unread && mentions === theirs) return;
     let after = read;
     while (after < last) {
-      const page2 = await this.request({ action: "sync", channel, afterSeq: after, limit: PAGE_LIMIT });
+      const frame = { action: "sync", channel, afterSeq: after, limit: PAGE_LIMIT };
+      const page2 = await this.request(frame);
       const seqs = Array.isArray(page2.messages) ? page2.messages.map((m) => int2(m.seq)) : [];
       if (seqs.length === 0 || page2.more !== true) return;
       after = Math.max(...seqs);
@@ -1226,27 +1233,54 @@ var CourierClient = class {
       else request.resolve(frame);
       if (request.probe || frame.type === "error") return;
     }
-    const handler = this.handlers[str(frame.type)];
-    if (frame.type === void 0) this.onGatewayError(frame);
-    else if (handler !== void 0) handler.call(this, frame);
+    this.apply(frame);
     const channels = frame.type === "conversations" && Array.isArray(frame.conversations) ? frame.conversations.map((c) => str(c.channel)) : typeof frame.channel === "string" ? [frame.channel] : [];
     this.reportUnread(channels);
     void this.persist().catch(() => void 0);
   }
-  /** Frame type → what applies it (frames of other types change nothing). */
-  handlers = {
-    message: this.onMessage,
-    messages: this.onMessages,
-    conversations: this.onConversations,
-    recall: this.onRecall,
-    edit: this.onEdit,
-    mute: this.onMute,
-    receipt: this.onReceipt,
-    typing: this.onTyping,
-    sendack: this.onSendack,
-    read: this.onRead,
-    error: this.onError
-  };
+  /** Apply a frame by its type (frames of other types change nothing). */
+  apply(frame) {
+    switch (frame.type) {
+      case void 0:
+        this.onGatewayError(frame);
+        return;
+      case "message":
+        this.onMessage(frame);
+        return;
+      case "messages":
+        this.onMessages(frame);
+        return;
+      case "conversations":
+        for (const conversation2 of frame.conversations ?? []) {
+          this.onConversation(conversation2);
+        }
+        return;
+      case "recall":
+        this.onRecall(frame);
+        return;
+      case "edit":
+        this.onEdit(frame);
+        return;
+      case "mute":
+        this.onMute(frame);
+        return;
+      case "receipt":
+        this.onReceipt(frame);
+        return;
+      case "typing":
+        this.onTyping(frame);
+        return;
+      case "sendack":
+        this.onSendack(frame);
+        return;
+      case "read":
+        this.onRead(frame);
+        return;
+      case "error":
+        this.onError(frame);
+        return;
+    }
+  }
   onMessage(frame) {
     const [channel, seq] = [str(frame.channel), int2(frame.seq)];
     this.state.setLastSeq(channel, seq);
@@ -1268,11 +1302,6 @@ var CourierClient = class {
     this.state.readConfirmed(channel, int2(frame.readSeq));
     for (const item of Array.isArray(frame.messages) ? frame.messages : []) {
       this.addAndTell(channel, item);
-    }
-  }
-  onConversations(frame) {
-    for (const conversation2 of frame.conversations ?? []) {
-      this.onConversation(conversation2);
     }
   }
   /** A conversation entry: its cursors, its mute, its DM peer's read, and the recall or edit
@@ -1302,7 +1331,8 @@ var CourierClient = class {
   onEdit(frame) {
     const [channel, seq] = [str(frame.channel), int2(frame.seq)];
     if (this.changedMessage(channel, seq, this.state.revise(channel, seq, frame))) {
-      const event = { channel, seq, body: frame.body, version: int2(frame.version) };
+      const version = int2(frame.version);
+      const event = { channel, seq, body: frame.body, version };
       if (typeof frame.messageId === "string") event.messageId = frame.messageId;
       if (typeof frame.editedAt === "number") event.editedAt = frame.editedAt;
       this.events.emit("edit", event);
@@ -1470,7 +1500,8 @@ var IndexedDbStore = class {
   db;
   open() {
     this.db ??= new Promise((resolve, reject) => {
-      const factory = this.options.indexedDB ?? globalThis.indexedDB;
+      const global = globalThis;
+      const factory = this.options.indexedDB ?? global.indexedDB;
       if (factory === void 0) {
         reject(new Error("no IndexedDB here: use another Store"));
         return;
