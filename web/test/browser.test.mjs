@@ -117,6 +117,7 @@ test("two users chat in the browser, and a read clears the badge on every device
     await waitForBadge(alice, "1", TEAM);
     await alice.waitForSelector(`#conversations li[data-channel="${TEAM}"] .badge.mention`);
     assert.equal(await alice.title(), "(1) Courier chat");
+    await alice.mouse.move(600, 300); // off the messages: no hover tools in the picture
     await alice.screenshot({ path: join(tmp, "alice-mentioned.png") });
     console.log(`screenshot: ${join(tmp, "alice-mentioned.png")}`);
 
