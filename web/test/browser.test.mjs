@@ -118,7 +118,7 @@ test("two users chat in the browser, and a read clears the badge on every device
     await alice.waitForSelector(`#conversations li[data-channel="${TEAM}"] .badge.mention`);
     assert.equal(await alice.title(), "(1) Courier chat");
     await alice.mouse.move(600, 300); // off the messages: no hover tools in the picture
-    await alice.screenshot({ path: join(tmp, "alice-mentioned.png") });
+    await alice.screenshot({ path: join(tmp, "alice-mentioned.png"), animations: "disabled" });
     console.log(`screenshot: ${join(tmp, "alice-mentioned.png")}`);
 
     // alice opens it (read: both badges go), mutes it, and goes back to bob; the next group
@@ -139,7 +139,7 @@ test("two users chat in the browser, and a read clears the badge on every device
     await bobPhone.waitForSelector('#messages li[data-seq="4"]');
     for (const [name, page] of [["alice-laptop", alice], ["bob-laptop", bob], ["bob-phone", bobPhone]]) {
       const path = join(tmp, `${name}.png`);
-      await page.screenshot({ path });
+      await page.screenshot({ path, animations: "disabled" });
       console.log(`screenshot: ${path}`);
     }
     assert.deepEqual(errors, []);
