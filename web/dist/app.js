@@ -1718,11 +1718,11 @@ function withMentions(text, me) {
 }
 function renderMessages(list, rows, me, actions) {
   const items = [];
-  let day = "";
+  let day2 = "";
   for (const row of rows) {
-    if (row.day !== day) {
-      day = row.day;
-      items.push(el("li", { class: "day" }, el("span", {}, day)));
+    if (row.day !== day2) {
+      day2 = row.day;
+      items.push(el("li", { class: "day" }, el("span", {}, day2)));
     }
     items.push(message(row, me, actions));
   }
@@ -1762,10 +1762,149 @@ function message(row, me, actions) {
   );
 }
 
-// web/src/chat.ts
-var MAX_BODY_BYTES2 = 16384;
+// web/src/rows.ts
+function conversationRows(client, view, drafts) {
+  const listed = client.conversations();
+  const known = new Set(listed.map((c) => c.channel));
+  const fresh = [...drafts].filter((channel) => !known.has(channel));
+  const row = (channel, last) => {
+    const peer = dmPeer(channel, view.me);
+    return {
+      channel,
+      title: channelTitle(channel, view.me),
+      peer,
+      unread: client.unread(channel),
+      mentions: client.mentions(channel),
+      muted: client.muted(channel),
+      preview: last !== void 0 ? preview(last, view.me) : known.has(channel) ? peer === void 0 ? "No messages yet" : "" : "New conversation",
+      time: last !== void 0 ? clock(last.sentAt) : "",
+      online: peer === void 0 ? void 0 : view.presence.get(peer)?.online,
+      active: channel === view.open
+    };
+  };
+  return [...fresh.map((channel) => row(channel)), ...listed.map((c) => row(c.channel, c.last))];
+}
+function preview(message2, me) {
+  if (message2.recalled === true) return "Message recalled";
+  const text = bodyText(message2.body).replace(/\s+/g, " ");
+  if (message2.from === me) return `You: ${text}`;
+  return dmPeer(message2.channel, me) === void 0 ? `${message2.from}: ${text}` : text;
+}
+function messageRows(client, channel, view) {
+  const { me } = view;
+  const group = dmPeer(channel, me) === void 0;
+  const peerRead = group ? 0 : client.peerReadSeq(channel);
+  const rows = [];
+  let previousFrom = "";
+  let seenSeq = 0;
+  for (const message2 of client.messages(channel)) {
+    const base = { seen: false, selected: false, recalled: false, edited: false };
+    if (message2.pending === true) {
+      rows.push({
+        ...base,
+        key: `p:${message2.clientMsgNo}`,
+        from: me,
+        mine: true,
+        text: bodyText(message2.body),
+        time: "",
+        day: day(message2.createdAt),
+        pending: true,
+        showSender: false
+      });
+      previousFrom = me;
+      continue;
+    }
+    const mine = message2.from === me;
+    if (mine && message2.seq <= peerRead) seenSeq = message2.seq;
+    rows.push({
+      ...base,
+      key: `s:${message2.seq}`,
+      seq: message2.seq,
+      from: message2.from,
+      mine,
+      text: bodyText(message2.body),
+      time: clock(message2.sentAt),
+      day: day(message2.sentAt),
+      pending: false,
+      recalled: message2.recalled === true,
+      edited: message2.editedAt !== void 0,
+      showSender: group && !mine && message2.from !== previousFrom,
+      selected: message2.seq === view.selected
+    });
+    previousFrom = message2.from;
+  }
+  const seen = rows.find((row) => row.seq === seenSeq && seenSeq > 0);
+  if (seen !== void 0) seen.seen = true;
+  return rows;
+}
+function day(ms) {
+  return new Date(ms).toLocaleDateString([], { weekday: "long", month: "short", day: "numeric" });
+}
+
+// web/src/peers.ts
 var TYPING_SHOWN_MS = 5e3;
 var PRESENCE_BATCH = 100;
+var Peers = class {
+  constructor(client, me, changed) {
+    this.client = client;
+    this.me = me;
+    this.changed = changed;
+  }
+  client;
+  me;
+  changed;
+  presence = /* @__PURE__ */ new Map();
+  askedOnce = /* @__PURE__ */ new Set();
+  typing = /* @__PURE__ */ new Map();
+  /** Ask the server (on connecting, on opening a DM). Presence is never pushed, and this
+   * page never polls it in a loop. */
+  async ask(users) {
+    if (users.length === 0 || !this.client.connected) return;
+    try {
+      const found = await this.client.presence(users.slice(0, PRESENCE_BATCH));
+      for (const [user, state] of Object.entries(found)) this.presence.set(user, state);
+      this.changed();
+    } catch {
+    }
+  }
+  /** Every DM peer in the list, in one request. */
+  askAll() {
+    const peers = this.client.conversations().map((c) => dmPeer(c.channel, this.me));
+    return this.ask(peers.filter((peer) => peer !== void 0));
+  }
+  /** A DM whose peer has no presence yet (a new conversation): ask once, not at every message
+   * (the server reports a peer only once the DM has a message). */
+  askOnce(channel) {
+    const peer = dmPeer(channel, this.me);
+    if (peer === void 0 || this.presence.has(peer) || this.askedOnce.has(peer)) return;
+    this.askedOnce.add(peer);
+    void this.ask([peer]);
+  }
+  typed(channel, user) {
+    this.typing.set(channel, { user, until: Date.now() + TYPING_SHOWN_MS });
+    this.changed();
+    window.setTimeout(this.changed, TYPING_SHOWN_MS + 50);
+  }
+  /** Their message came: they are no longer typing it. */
+  sent(channel) {
+    this.typing.delete(channel);
+  }
+  /** The open conversation's header line: typing, else online or last seen, else nothing known. */
+  status(channel) {
+    const peer = dmPeer(channel, this.me);
+    const typing = this.typing.get(channel);
+    if (typing !== void 0 && typing.until > Date.now()) {
+      return { text: peer === void 0 ? `${typing.user} is typing…` : "typing…", className: "status typing-now" };
+    }
+    const seen = peer === void 0 ? void 0 : this.presence.get(peer);
+    if (seen === void 0) return { text: peer === void 0 ? "group" : "", className: "status" };
+    if (seen.online) return { text: "online", className: "status online" };
+    return { text: seen.lastSeen !== void 0 ? lastSeen(seen.lastSeen) : "offline", className: "status" };
+  }
+};
+
+// web/src/chat.ts
+var MAX_BODY_BYTES2 = 16384;
 var ChatPage = class {
   constructor(who, token, signOut, renew2) {
     this.who = who;
@@ -1775,6 +1914,7 @@ var ChatPage = class {
     const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/`;
     const store = new IndexedDbStore({ name: `courier-web:${who.user}:${who.device}` });
     this.client = new CourierClient({ url, token: token.token, store });
+    this.peers = new Peers(this.client, who.user, () => this.render());
   }
   who;
   token;
@@ -1784,9 +1924,7 @@ var ChatPage = class {
   open = null;
   drafts = /* @__PURE__ */ new Set();
   // DMs opened here before their first message
-  presence = /* @__PURE__ */ new Map();
-  askedOnce = /* @__PURE__ */ new Set();
-  typing = /* @__PURE__ */ new Map();
+  peers;
   editing = null;
   selected = null;
   // the own message whose tools show on a phone
@@ -1800,7 +1938,7 @@ var ChatPage = class {
     this.unsubscribe.push(
       on("connected", () => {
         this.render();
-        void this.refreshPresence(this.dmPeers());
+        void this.peers.askAll();
       }),
       on("disconnected", () => {
         this.render();
@@ -1809,10 +1947,10 @@ var ChatPage = class {
       on("auth_failed", () => this.signOut("The server refused this device's token. Sign in again.")),
       on("server_reset", () => this.render()),
       on("message", (e) => {
-        this.typing.delete(e.channel);
+        this.peers.sent(e.channel);
         this.render();
         if (e.channel === this.open) this.readIfVisible();
-        this.presenceOfNewPeer(e.channel);
+        this.peers.askOnce(e.channel);
       }),
       on("unread", (e) => {
         this.render();
@@ -1820,13 +1958,13 @@ var ChatPage = class {
       }),
       on("sendack", (e) => {
         this.render();
-        this.presenceOfNewPeer(e.channel);
+        this.peers.askOnce(e.channel);
       }),
       on("recall", () => this.render()),
       on("edit", () => this.render()),
       on("mute", () => this.render()),
       on("peer_read", () => this.render()),
-      on("typing", (e) => this.showTyping(e.channel, e.user)),
+      on("typing", (e) => this.peers.typed(e.channel, e.user)),
       on("error", (e) => this.toast(`Server said ${e.code}${e.message ? `: ${e.message}` : ""}`))
     );
     document.addEventListener("visibilitychange", this.onVisibility);
@@ -1850,14 +1988,16 @@ var ChatPage = class {
     if (channel === null) return;
     this.readIfVisible();
     const peer = dmPeer(channel, this.who.user);
-    if (peer !== void 0) void this.refreshPresence([peer]);
+    if (peer !== void 0) void this.peers.ask([peer]);
     if (matchMedia("(min-width: 721px)").matches) byId("draft").focus();
   }
   /** Mark the open conversation read, when a person can see it. */
   readIfVisible() {
     const channel = this.open;
     if (channel === null || document.visibilityState !== "visible") return;
-    if (this.client.unread(channel) > 0 || this.client.mentions(channel) > 0) this.client.read(channel);
+    if (this.client.unread(channel) > 0 || this.client.mentions(channel) > 0) {
+      this.client.read(channel).catch((error) => this.toast(`Not marked read: ${String(error)}`));
+    }
   }
   onVisibility = () => this.readIfVisible();
   startDm(event) {
@@ -1951,36 +2091,6 @@ var ChatPage = class {
       }
     }
   }
-  // --------------------------------------------------------- presence, typing
-  dmPeers() {
-    const peers = this.client.conversations().map((c) => dmPeer(c.channel, this.who.user)).filter((peer) => peer !== void 0);
-    return peers.slice(0, PRESENCE_BATCH);
-  }
-  /** Ask once (on connecting, on opening a DM): presence is never pushed, and never polled here. */
-  async refreshPresence(users) {
-    if (users.length === 0 || !this.client.connected) return;
-    try {
-      const found = await this.client.presence(users);
-      for (const user of users) {
-        const state = found[user];
-        if (state !== void 0) this.presence.set(user, state);
-      }
-      this.render();
-    } catch {
-    }
-  }
-  /** A DM whose peer the page has no presence for yet (a new conversation): ask once. */
-  presenceOfNewPeer(channel) {
-    const peer = dmPeer(channel, this.who.user);
-    if (peer === void 0 || this.presence.has(peer) || this.askedOnce.has(peer)) return;
-    this.askedOnce.add(peer);
-    void this.refreshPresence([peer]);
-  }
-  showTyping(channel, user) {
-    this.typing.set(channel, { user, until: Date.now() + TYPING_SHOWN_MS });
-    this.render();
-    window.setTimeout(() => this.render(), TYPING_SHOWN_MS + 50);
-  }
   // ---------------------------------------------------------------- rendering
   /** Re-render once, after the events of this turn. */
   render() {
@@ -1998,30 +2108,22 @@ var ChatPage = class {
     const status = byId("me-status");
     status.textContent = this.client.connected ? "online" : "connecting…";
     status.className = this.client.connected ? "status online" : "status away";
-    renderList(byId("conversations"), this.rows(), (channel2) => this.openChannel(channel2));
+    const view = { me, open: this.open, presence: this.peers.presence, selected: this.selected };
+    const rows = conversationRows(this.client, view, this.drafts);
+    renderList(byId("conversations"), rows, (channel2) => this.openChannel(channel2));
     byId("chat").classList.toggle("pane-open", this.open !== null);
     const channel = this.open;
     for (const id of ["pane-head", "messages", "composer"]) byId(id).hidden = channel === null;
     byId("pane-empty").hidden = channel !== null;
-    byId("typing").textContent = "";
     if (channel === null) return;
     const peer = dmPeer(channel, me);
-    const seen = peer === void 0 ? void 0 : this.presence.get(peer);
-    fillAvatar(byId("peer-avatar"), peer ?? channel.slice(2), peer === void 0, seen?.online);
+    const online = peer === void 0 ? void 0 : this.peers.presence.get(peer)?.online;
+    fillAvatar(byId("peer-avatar"), peer ?? channel.slice(2), peer === void 0, online);
     byId("pane-name").textContent = channelTitle(channel, me);
+    const line = this.peers.status(channel);
     const paneStatus = byId("pane-status");
-    const typing = this.typing.get(channel);
-    if (typing !== void 0 && typing.until > Date.now()) {
-      paneStatus.textContent = peer === void 0 ? `${typing.user} is typing…` : "typing…";
-      paneStatus.className = "status typing-now";
-      byId("typing").textContent = `${typing.user} is typing…`;
-    } else if (seen !== void 0) {
-      paneStatus.textContent = seen.online ? "online" : seen.lastSeen !== void 0 ? lastSeen(seen.lastSeen) : "offline";
-      paneStatus.className = seen.online ? "status online" : "status";
-    } else {
-      paneStatus.textContent = peer === void 0 ? "group" : "";
-      paneStatus.className = "status";
-    }
+    paneStatus.textContent = line.text;
+    paneStatus.className = line.className;
     const muted = this.client.muted(channel);
     const mute = byId("mute");
     mute.textContent = muted ? "Unmute" : "Mute";
@@ -2030,7 +2132,7 @@ var ChatPage = class {
     byId("send").textContent = this.editing?.channel === channel ? "Save" : "Send";
     const list = byId("messages");
     const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 48;
-    renderMessages(list, this.messageRows(channel), me, {
+    renderMessages(list, messageRows(this.client, channel, view), me, {
       edit: (seq, text) => this.beginEdit(seq, text),
       recall: (seq) => void this.recall(seq),
       select: (seq) => {
@@ -2040,103 +2142,6 @@ var ChatPage = class {
     });
     if (atBottom || this.stickToBottom) list.scrollTop = list.scrollHeight;
     this.stickToBottom = false;
-  }
-  rows() {
-    const me = this.who.user;
-    const listed = this.client.conversations();
-    const known = new Set(listed.map((c) => c.channel));
-    const rows = listed.map((c) => {
-      const peer = dmPeer(c.channel, me);
-      const last = c.last;
-      return {
-        channel: c.channel,
-        title: channelTitle(c.channel, me),
-        peer,
-        unread: this.client.unread(c.channel),
-        mentions: this.client.mentions(c.channel),
-        muted: this.client.muted(c.channel),
-        preview: last === void 0 ? peer === void 0 ? "No messages yet" : "" : this.preview(last),
-        time: last !== void 0 ? clock(last.sentAt) : "",
-        online: peer === void 0 ? void 0 : this.presence.get(peer)?.online,
-        active: c.channel === this.open,
-        activity: last?.sentAt ?? 0
-      };
-    });
-    rows.sort((a, b) => b.activity - a.activity || (a.channel < b.channel ? -1 : 1));
-    for (const channel of this.drafts) {
-      if (known.has(channel)) continue;
-      const peer = dmPeer(channel, me);
-      rows.unshift({
-        channel,
-        title: channelTitle(channel, me),
-        peer,
-        unread: 0,
-        mentions: 0,
-        muted: false,
-        preview: "New conversation",
-        time: "",
-        online: peer === void 0 ? void 0 : this.presence.get(peer)?.online,
-        active: channel === this.open,
-        activity: Number.MAX_SAFE_INTEGER
-      });
-    }
-    return rows;
-  }
-  preview(message2) {
-    if (message2.recalled === true) return "Message recalled";
-    const text = bodyText(message2.body).replace(/\s+/g, " ");
-    if (message2.from === this.who.user) return `You: ${text}`;
-    return dmPeer(message2.channel, this.who.user) === void 0 ? `${message2.from}: ${text}` : text;
-  }
-  messageRows(channel) {
-    const me = this.who.user;
-    const group = dmPeer(channel, me) === void 0;
-    const peerRead = group ? 0 : this.client.peerReadSeq(channel);
-    const rows = [];
-    let previousFrom = "";
-    let seenSeq = 0;
-    for (const message2 of this.client.messages(channel)) {
-      if (message2.pending === true) {
-        rows.push({
-          key: `p:${message2.clientMsgNo}`,
-          from: me,
-          mine: true,
-          text: bodyText(message2.body),
-          time: "",
-          day: "Today",
-          pending: true,
-          recalled: false,
-          edited: false,
-          seen: false,
-          showSender: false,
-          selected: false
-        });
-        previousFrom = me;
-        continue;
-      }
-      const m = message2;
-      const mine = m.from === me;
-      if (mine && m.seq <= peerRead) seenSeq = m.seq;
-      rows.push({
-        key: `s:${m.seq}`,
-        seq: m.seq,
-        from: m.from,
-        mine,
-        text: bodyText(m.body),
-        time: clock(m.sentAt),
-        day: new Date(m.sentAt).toLocaleDateString([], { weekday: "long", month: "short", day: "numeric" }),
-        pending: false,
-        recalled: m.recalled === true,
-        edited: m.editedAt !== void 0,
-        seen: false,
-        showSender: group && !mine && m.from !== previousFrom,
-        selected: m.seq === this.selected
-      });
-      previousFrom = m.from;
-    }
-    const lastSeen2 = rows.find((row) => row.seq === seenSeq && seenSeq > 0);
-    if (lastSeen2 !== void 0) lastSeen2.seen = true;
-    return rows;
   }
   // --------------------------------------------------------------- DOM wiring
   bindDom() {

@@ -2,26 +2,23 @@
 // Every change re-renders from the client's own state (unread, cursors, messages): the
 // page keeps no count of its own.
 
-import { CourierClient, IndexedDbStore, type Presence, type SentMessage } from "../../client-ts/src/index.ts";
+import { CourierClient, IndexedDbStore } from "../../client-ts/src/index.ts";
 import { byId } from "./dom.ts";
 import { fillAvatar } from "./avatar.ts";
-import { renderList, type ConversationRow } from "./list-view.ts";
-import { renderMessages, type MessageRow } from "./messages-view.ts";
+import { renderList } from "./list-view.ts";
+import { renderMessages } from "./messages-view.ts";
+import { conversationRows, messageRows, type RowContext } from "./rows.ts";
 import type { Identity, Token } from "./login.ts";
-import { bodyText, channelTitle, clock, dmChannel, dmPeer, lastSeen, mentioned, MAX_MENTIONS, USER_ID } from "./text.ts";
+import { Peers } from "./peers.ts";
+import { channelTitle, dmChannel, dmPeer, mentioned, MAX_MENTIONS, USER_ID } from "./text.ts";
 
 const MAX_BODY_BYTES = 16_384;
-const TYPING_SHOWN_MS = 5_000; // a typing frame comes at most every 3 s while someone types
-const PRESENCE_BATCH = 100;
-
 
 export class ChatPage {
   private readonly client: CourierClient;
   private open: string | null = null;
   private drafts = new Set<string>(); // DMs opened here before their first message
-  private presence = new Map<string, Presence>();
-  private askedOnce = new Set<string>();
-  private typing = new Map<string, { user: string; until: number }>();
+  private readonly peers: Peers;
   private editing: { channel: string; seq: number } | null = null;
   private selected: number | null = null; // the own message whose tools show on a phone
   private scheduled = false;
@@ -39,6 +36,7 @@ export class ChatPage {
     // One database per (user, device): two tabs as two devices of one user stay apart.
     const store = new IndexedDbStore({ name: `courier-web:${who.user}:${who.device}` });
     this.client = new CourierClient({ url, token: token.token, store });
+    this.peers = new Peers(this.client, who.user, () => this.render());
   }
 
   async start(): Promise<void> {
@@ -47,7 +45,7 @@ export class ChatPage {
     this.unsubscribe.push(
       on("connected", () => {
         this.render();
-        void this.refreshPresence(this.dmPeers());
+        void this.peers.askAll();
       }),
       on("disconnected", () => {
         this.render();
@@ -58,10 +56,10 @@ export class ChatPage {
       on("auth_failed", () => this.signOut("The server refused this device's token. Sign in again.")),
       on("server_reset", () => this.render()),
       on("message", (e) => {
-        this.typing.delete(e.channel);
+        this.peers.sent(e.channel);
         this.render();
         if (e.channel === this.open) this.readIfVisible();
-        this.presenceOfNewPeer(e.channel);
+        this.peers.askOnce(e.channel);
       }),
       on("unread", (e) => {
         this.render();
@@ -69,13 +67,13 @@ export class ChatPage {
       }),
       on("sendack", (e) => {
         this.render();
-        this.presenceOfNewPeer(e.channel);
+        this.peers.askOnce(e.channel);
       }),
       on("recall", () => this.render()),
       on("edit", () => this.render()),
       on("mute", () => this.render()),
       on("peer_read", () => this.render()),
-      on("typing", (e) => this.showTyping(e.channel, e.user)),
+      on("typing", (e) => this.peers.typed(e.channel, e.user)),
       on("error", (e) => this.toast(`Server said ${e.code}${e.message ? `: ${e.message}` : ""}`)),
     );
     document.addEventListener("visibilitychange", this.onVisibility);
@@ -101,7 +99,7 @@ export class ChatPage {
     if (channel === null) return;
     this.readIfVisible();
     const peer = dmPeer(channel, this.who.user);
-    if (peer !== undefined) void this.refreshPresence([peer]);
+    if (peer !== undefined) void this.peers.ask([peer]);
     if (matchMedia("(min-width: 721px)").matches) byId("draft").focus();
   }
 
@@ -109,7 +107,9 @@ export class ChatPage {
   private readIfVisible(): void {
     const channel = this.open;
     if (channel === null || document.visibilityState !== "visible") return;
-    if (this.client.unread(channel) > 0 || this.client.mentions(channel) > 0) this.client.read(channel);
+    if (this.client.unread(channel) > 0 || this.client.mentions(channel) > 0) {
+      this.client.read(channel).catch((error: unknown) => this.toast(`Not marked read: ${String(error)}`));
+    }
   }
 
   private readonly onVisibility = (): void => this.readIfVisible();
@@ -212,44 +212,6 @@ export class ChatPage {
     }
   }
 
-  // --------------------------------------------------------- presence, typing
-  private dmPeers(): string[] {
-    const peers = this.client
-      .conversations()
-      .map((c) => dmPeer(c.channel, this.who.user))
-      .filter((peer): peer is string => peer !== undefined);
-    return peers.slice(0, PRESENCE_BATCH);
-  }
-
-  /** Ask once (on connecting, on opening a DM): presence is never pushed, and never polled here. */
-  private async refreshPresence(users: string[]): Promise<void> {
-    if (users.length === 0 || !this.client.connected) return;
-    try {
-      const found = await this.client.presence(users);
-      for (const user of users) {
-        const state = found[user];
-        if (state !== undefined) this.presence.set(user, state);
-      }
-      this.render();
-    } catch {
-      // presence is a nicety: the page works without it
-    }
-  }
-
-  /** A DM whose peer the page has no presence for yet (a new conversation): ask once. */
-  private presenceOfNewPeer(channel: string): void {
-    const peer = dmPeer(channel, this.who.user);
-    if (peer === undefined || this.presence.has(peer) || this.askedOnce.has(peer)) return;
-    this.askedOnce.add(peer); // a user the server does not report yet is not asked again and again
-    void this.refreshPresence([peer]);
-  }
-
-  private showTyping(channel: string, user: string): void {
-    this.typing.set(channel, { user, until: Date.now() + TYPING_SHOWN_MS });
-    this.render();
-    window.setTimeout(() => this.render(), TYPING_SHOWN_MS + 50);
-  }
-
   // ---------------------------------------------------------------- rendering
   /** Re-render once, after the events of this turn. */
   private render(): void {
@@ -268,31 +230,23 @@ export class ChatPage {
     const status = byId("me-status");
     status.textContent = this.client.connected ? "online" : "connecting…";
     status.className = this.client.connected ? "status online" : "status away";
-    renderList(byId("conversations"), this.rows(), (channel) => this.openChannel(channel));
+    const view: RowContext = { me, open: this.open, presence: this.peers.presence, selected: this.selected };
+    const rows = conversationRows(this.client, view, this.drafts);
+    renderList(byId("conversations"), rows, (channel) => this.openChannel(channel));
     byId("chat").classList.toggle("pane-open", this.open !== null);
     const channel = this.open;
     for (const id of ["pane-head", "messages", "composer"]) byId(id).hidden = channel === null;
     byId("pane-empty").hidden = channel !== null;
-    byId("typing").textContent = "";
     if (channel === null) return;
 
     const peer = dmPeer(channel, me);
-    const seen = peer === undefined ? undefined : this.presence.get(peer);
-    fillAvatar(byId("peer-avatar"), peer ?? channel.slice(2), peer === undefined, seen?.online);
+    const online = peer === undefined ? undefined : this.peers.presence.get(peer)?.online;
+    fillAvatar(byId("peer-avatar"), peer ?? channel.slice(2), peer === undefined, online);
     byId("pane-name").textContent = channelTitle(channel, me);
+    const line = this.peers.status(channel);
     const paneStatus = byId("pane-status");
-    const typing = this.typing.get(channel);
-    if (typing !== undefined && typing.until > Date.now()) {
-      paneStatus.textContent = peer === undefined ? `${typing.user} is typing…` : "typing…";
-      paneStatus.className = "status typing-now";
-      byId("typing").textContent = `${typing.user} is typing…`;
-    } else if (seen !== undefined) {
-      paneStatus.textContent = seen.online ? "online" : seen.lastSeen !== undefined ? lastSeen(seen.lastSeen) : "offline";
-      paneStatus.className = seen.online ? "status online" : "status";
-    } else {
-      paneStatus.textContent = peer === undefined ? "group" : "";
-      paneStatus.className = "status";
-    }
+    paneStatus.textContent = line.text;
+    paneStatus.className = line.className;
     const muted = this.client.muted(channel);
     const mute = byId("mute");
     mute.textContent = muted ? "Unmute" : "Mute";
@@ -302,7 +256,7 @@ export class ChatPage {
 
     const list = byId("messages");
     const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 48;
-    renderMessages(list, this.messageRows(channel), me, {
+    renderMessages(list, messageRows(this.client, channel, view), me, {
       edit: (seq, text) => this.beginEdit(seq, text),
       recall: (seq) => void this.recall(seq),
       select: (seq) => {
@@ -312,79 +266,6 @@ export class ChatPage {
     });
     if (atBottom || this.stickToBottom) list.scrollTop = list.scrollHeight;
     this.stickToBottom = false;
-  }
-
-  private rows(): ConversationRow[] {
-    const me = this.who.user;
-    const listed = this.client.conversations();
-    const known = new Set(listed.map((c) => c.channel));
-    const rows: (ConversationRow & { activity: number })[] = listed.map((c) => {
-      const peer = dmPeer(c.channel, me);
-      const last = c.last;
-      return {
-        channel: c.channel,
-        title: channelTitle(c.channel, me),
-        peer,
-        unread: this.client.unread(c.channel),
-        mentions: this.client.mentions(c.channel),
-        muted: this.client.muted(c.channel),
-        preview: last === undefined ? (peer === undefined ? "No messages yet" : "") : this.preview(last),
-        time: last !== undefined ? clock(last.sentAt) : "",
-        online: peer === undefined ? undefined : this.presence.get(peer)?.online,
-        active: c.channel === this.open,
-        activity: last?.sentAt ?? 0,
-      };
-    });
-    rows.sort((a, b) => b.activity - a.activity || (a.channel < b.channel ? -1 : 1));
-    for (const channel of this.drafts) {
-      if (known.has(channel)) continue;
-      const peer = dmPeer(channel, me);
-      rows.unshift({
-        channel, title: channelTitle(channel, me), peer, unread: 0, mentions: 0, muted: false,
-        preview: "New conversation", time: "", online: peer === undefined ? undefined : this.presence.get(peer)?.online,
-        active: channel === this.open, activity: Number.MAX_SAFE_INTEGER,
-      });
-    }
-    return rows;
-  }
-
-  private preview(message: SentMessage): string {
-    if (message.recalled === true) return "Message recalled";
-    const text = bodyText(message.body).replace(/\s+/g, " ");
-    if (message.from === this.who.user) return `You: ${text}`;
-    return dmPeer(message.channel, this.who.user) === undefined ? `${message.from}: ${text}` : text;
-  }
-
-  private messageRows(channel: string): MessageRow[] {
-    const me = this.who.user;
-    const group = dmPeer(channel, me) === undefined;
-    const peerRead = group ? 0 : this.client.peerReadSeq(channel);
-    const rows: MessageRow[] = [];
-    let previousFrom = "";
-    let seenSeq = 0;
-    for (const message of this.client.messages(channel)) {
-      if (message.pending === true) {
-        rows.push({
-          key: `p:${message.clientMsgNo}`, from: me, mine: true, text: bodyText(message.body), time: "", day: "Today",
-          pending: true, recalled: false, edited: false, seen: false, showSender: false, selected: false,
-        });
-        previousFrom = me;
-        continue;
-      }
-      const m: SentMessage = message;
-      const mine = m.from === me;
-      if (mine && m.seq <= peerRead) seenSeq = m.seq;
-      rows.push({
-        key: `s:${m.seq}`, seq: m.seq, from: m.from, mine, text: bodyText(m.body), time: clock(m.sentAt),
-        day: new Date(m.sentAt).toLocaleDateString([], { weekday: "long", month: "short", day: "numeric" }),
-        pending: false, recalled: m.recalled === true, edited: m.editedAt !== undefined,
-        seen: false, showSender: group && !mine && m.from !== previousFrom, selected: m.seq === this.selected,
-      });
-      previousFrom = m.from;
-    }
-    const lastSeen = rows.find((row) => row.seq === seenSeq && seenSeq > 0);
-    if (lastSeen !== undefined) lastSeen.seen = true;
-    return rows;
   }
 
   // --------------------------------------------------------------- DOM wiring
