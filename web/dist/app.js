@@ -1999,7 +1999,14 @@ var ChatPage = class {
       this.client.read(channel).catch((error) => this.toast(`Not marked read: ${String(error)}`));
     }
   }
-  onVisibility = () => this.readIfVisible();
+  /** Back to the page: read what came meanwhile, and fetch the conversation list again (a
+   * group the admin API added this user to is announced by no frame). */
+  onVisibility = () => {
+    this.readIfVisible();
+    if (document.visibilityState === "visible" && this.client.connected) {
+      this.client.syncConversations().then(() => this.render(), () => void 0);
+    }
+  };
   startDm(event) {
     event.preventDefault();
     const input = byId("new-dm-user");

@@ -112,7 +112,14 @@ export class ChatPage {
     }
   }
 
-  private readonly onVisibility = (): void => this.readIfVisible();
+  /** Back to the page: read what came meanwhile, and fetch the conversation list again (a
+   * group the admin API added this user to is announced by no frame). */
+  private readonly onVisibility = (): void => {
+    this.readIfVisible();
+    if (document.visibilityState === "visible" && this.client.connected) {
+      this.client.syncConversations().then(() => this.render(), () => undefined); // else the next connect does
+    }
+  };
 
   private startDm(event: Event): void {
     event.preventDefault();

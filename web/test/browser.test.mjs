@@ -24,11 +24,7 @@ test("two users chat in the browser, and a read clears the badge on every device
   const tmp = mkdtempSync(join(tmpdir(), "courier-web-test-"));
   const stack = await startStack(tmp);
   // Groups are made by the admin API (no frame tells members): before anyone connects.
-  const made = await fetch(`${stack.url}/admin/groups/team`, {
-    method: "PUT",
-    body: JSON.stringify({ members: ["alice", "bob", "carol"] }),
-  });
-  assert.equal(made.status, 200, await made.text());
+  await putGroup(stack.url, "team", ["alice", "bob", "carol"]);
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [
@@ -142,12 +138,42 @@ test("two users chat in the browser, and a read clears the badge on every device
       await page.screenshot({ path, animations: "disabled" });
       console.log(`screenshot: ${path}`);
     }
+
+    // A page nobody sees does not read: bob's laptop (the DM open) is hidden, his phone back
+    // on its list; alice writes; both show it unread until the laptop is seen again. Coming
+    // back also fetches the list again, where a group made meanwhile shows up.
+    await bob.click(`#conversations li[data-channel="${DM}"] button`);
+    await bobPhone.click("#back");
+    await setVisible(bob, false);
+    await alice.fill("#draft", "Are you still there?");
+    await alice.press("#draft", "Enter");
+    await bob.waitForSelector('#messages li[data-seq="5"]');
+    await waitForBadge(bob, "1"); // had the hidden page read it, the badge would never show
+    await waitForBadge(bobPhone, "1");
+    await putGroup(stack.url, "launch", ["alice", "bob"]);
+    await setVisible(bob, true);
+    await waitForBadge(bob, null);
+    await waitForBadge(bobPhone, null);
+    await bob.waitForSelector('#conversations li[data-channel="g:launch"]');
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();
     await stack.stop();
   }
 });
+
+async function putGroup(url, group, members) {
+  const reply = await fetch(`${url}/admin/groups/${group}`, { method: "PUT", body: JSON.stringify({ members }) });
+  assert.equal(reply.status, 200, await reply.text());
+}
+
+/** Show or hide the page as a browser does when its tab is switched away. */
+async function setVisible(page, visible) {
+  await page.evaluate((state) => {
+    Object.defineProperty(document, "visibilityState", { configurable: true, get: () => state });
+    document.dispatchEvent(new Event("visibilitychange"));
+  }, visible ? "visible" : "hidden");
+}
 
 /** Wait until the conversation's row shows `count` unread, or no unread badge (null). */
 async function waitForBadge(page, count, channel = DM) {
