@@ -1,8 +1,9 @@
 /** `CourierClient`: one device's connection, with reconnect, outbox and read resend, sync and
  * acks, and protocol v1.1's recall, edit, mentions, mute, receipts, typing and presence. */
 
+import { Connection, type Link, type Session } from "./connection.js";
 import { Emitter } from "./emitter.js";
-import { AuthError, NotConnectedError, RequestError } from "./errors.js";
+import { AuthError, NotConnectedError } from "./errors.js";
 import {
   checkedUserIds,
   MAX_MENTIONS,
@@ -10,7 +11,9 @@ import {
   newId,
   tokenUser,
 } from "./ids.js";
-import { State, type Witness } from "./state.js";
+import { State } from "./state.js";
+import { fetchConversations, fill, holds, recount, type Request } from "./sync.js";
+import { OutboxSender, ReadSender } from "./resend.js";
 import { MemoryStore, type OutboxEntry, type Store } from "./store.js";
 import { TypingThrottle } from "./typing-throttle.js";
 import type {
@@ -21,19 +24,12 @@ import type {
   Message,
   Presence,
   WebSocketConstructor,
-  WebSocketLike,
 } from "./types.js";
 import { conversations, pendingMessage, sentMessage } from "./views.js";
 
-const PAGE_LIMIT = 100;
 const MAX_TICK_MS = 1000;
 const MAX_BODY_BYTES = 16384;
-const OPEN = 1;
-const AUTH_FAILURES = new Set([401, 403]);
-/** Resending cannot succeed. */
-const PERMANENT_ERRORS = new Set(["invalid", "forbidden", "too_large"]);
-/** Nothing was done: send the same frame again. */
-const RETRYABLE_ERRORS = new Set(["throttled", "internal"]);
+const AUTH_FAILURES: ReadonlySet<number> = new Set([401, 403]);
 
 const DEFAULTS = {
   pingIntervalMs: 300_000, // API Gateway drops a connection after 10 minutes without a message
@@ -47,32 +43,13 @@ interface Deferred {
   promise: Promise<void>;
   resolve(): void;
   reject(error: Error): void;
-  settled: boolean;
-}
-
-interface PendingRequest {
-  resolve(frame: Frame): void;
-  reject(error: Error): void;
-  timer: ReturnType<typeof setTimeout>;
-  probe: boolean;
-}
-
-interface Outcome {
-  opened: boolean;
-  status?: number;
 }
 
 function deferred(): Deferred {
-  const result = { settled: false } as Deferred;
+  const result = {} as Deferred;
   result.promise = new Promise<void>((resolve, reject) => {
-    result.resolve = () => {
-      result.settled = true;
-      resolve();
-    };
-    result.reject = (error) => {
-      result.settled = true;
-      reject(error);
-    };
+    result.resolve = resolve;
+    result.reject = reject;
   });
   result.promise.catch(() => undefined); // rejected for whoever awaits it; not unhandled
   return result;
@@ -81,32 +58,6 @@ function deferred(): Deferred {
 const int = (value: unknown): number => (typeof value === "number" ? Math.trunc(value) : 0);
 const str = (value: unknown): string => (typeof value === "string" ? value : String(value));
 
-function parse(data: unknown): Frame | undefined {
-  if (typeof data !== "string") return undefined;
-  try {
-    const frame: unknown = JSON.parse(data);
-    return typeof frame === "object" && frame !== null && !Array.isArray(frame)
-      ? (frame as Frame)
-      : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The HTTP status of a refused handshake, where the implementation tells it (`ws` does, in
- * the error's message; browsers never do). */
-function handshakeStatus(event: unknown): number | undefined {
-  const candidates = [
-    (event as { message?: unknown } | null)?.message,
-    (event as { error?: { message?: unknown } } | null)?.error?.message,
-  ];
-  for (const text of candidates) {
-    const match = typeof text === "string" ? /server response: (\d{3})/.exec(text) : null;
-    if (match?.[1] !== undefined) return Number(match[1]);
-  }
-  return undefined;
-}
-
 function utf8Length(text: string): number {
   let bytes = 0;
   for (const char of text) {
@@ -114,6 +65,14 @@ function utf8Length(text: string): number {
     bytes += code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
   }
   return bytes;
+}
+
+function wsUrl(url: string, token: string): string {
+  const base = url
+    .replace(/^https:\/\//, "wss://")
+    .replace(/^http:\/\//, "ws://")
+    .replace(/\/+$/, "");
+  return `${base}/?token=${encodeURIComponent(token)}`;
 }
 
 /**
@@ -129,42 +88,27 @@ function utf8Length(text: string): number {
  */
 export class CourierClient {
   readonly user: string;
-  private readonly wsUrl: string;
   private readonly store: Store;
-  private readonly WebSocketImpl: WebSocketConstructor;
+  private readonly connection: Connection;
+  private readonly request: Request;
   private readonly options: typeof DEFAULTS & { checkServer: boolean };
   private readonly now: () => number;
   private readonly state = new State();
   private readonly events = new Emitter<CourierEvents>();
   private readonly typingThrottle: TypingThrottle;
-  private socket: WebSocketLike | undefined; // opening or open
-  private ws: WebSocketLike | undefined; // open
   private checked = false; // this connection's server holds the store's state
   private held: Frame[] = []; // frames that came in before that was known
-  private readonly pending = new Map<string, PendingRequest>();
   private readonly acked = new Map<string, number>(); // channel → highest seq acked
-  private readonly due = new Map<string, number>(); // clientMsgNo → when to send it (again)
-  private readonly readDue = new Map<string, [number, number]>(); // channel → (seq, when)
-  private readonly readAsks = new Map<string, [string, number]>(); // requestId → (channel, seq)
-  private readonly failures = new Map<string, number>(); // clientMsgNo → retryable errors
+  private readonly outboxSender: OutboxSender;
+  private readonly reads: ReadSender;
   private readonly filling = new Set<string>();
   private readonly reported = new Map<string, [number, number]>(); // unread, mentions told
-  private lastTraffic = 0;
-  private ticker: ReturnType<typeof setInterval> | undefined;
-  private pinging = false;
   private loading: Promise<void> | undefined;
   private ready: Deferred | undefined;
   private running: Promise<void> | undefined;
-  private closed = false;
-  private wake: (() => void) | undefined;
   private saving: Promise<void> = Promise.resolve();
 
   constructor(options: CourierOptions) {
-    const base = options.url
-      .replace(/^https:\/\//, "wss://")
-      .replace(/^http:\/\//, "ws://")
-      .replace(/\/+$/, "");
-    this.wsUrl = `${base}/?token=${encodeURIComponent(options.token)}`;
     this.user = tokenUser(options.token);
     this.store = options.store ?? new MemoryStore();
     const global = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
@@ -172,7 +116,6 @@ export class CourierClient {
     if (impl === undefined) {
       throw new Error("no global WebSocket: pass options.WebSocket (in Node 20, the ws package)");
     }
-    this.WebSocketImpl = impl;
     this.options = {
       pingIntervalMs: options.pingIntervalMs ?? DEFAULTS.pingIntervalMs,
       resendTimeoutMs: options.resendTimeoutMs ?? DEFAULTS.resendTimeoutMs,
@@ -183,6 +126,37 @@ export class CourierClient {
     };
     this.now = options.now ?? Date.now;
     this.typingThrottle = new TypingThrottle(this.now);
+    const tickMs = Math.min(
+      MAX_TICK_MS,
+      this.options.pingIntervalMs / 2,
+      this.options.resendTimeoutMs / 2,
+    );
+    const session: Session = {
+      opened: (link) => void this.catchUp(link),
+      frame: (frame, reply) => {
+        this.receive(frame, reply);
+      },
+      tick: () => {
+        this.maintain();
+      },
+      closed: () => {
+        this.disconnected();
+      },
+    };
+    const resend = {
+      ...this.options,
+      now: this.now,
+      send: (frame: Frame) => this.connection.send(frame),
+    };
+    this.outboxSender = new OutboxSender(this.state, resend);
+    this.reads = new ReadSender(this.state, resend);
+    this.connection = new Connection(
+      wsUrl(options.url, options.token),
+      impl,
+      { ...this.options, tickMs, now: this.now },
+      session,
+    );
+    this.request = (frame, probe) => this.connection.request(frame, probe);
   }
 
   // lifecycle
@@ -190,7 +164,9 @@ export class CourierClient {
   /** Load the store (once) without connecting: the outbox, messages and unread of the last
    * run are then readable offline. `connect` and `send` call it. */
   load(): Promise<void> {
-    this.loading ??= this.store.load().then((snapshot) => this.state.load(snapshot));
+    this.loading ??= this.store.load().then((snapshot) => {
+      this.state.load(snapshot);
+    });
     return this.loading;
   }
 
@@ -198,7 +174,6 @@ export class CourierClient {
    * with `AuthError` if the token is refused, `NotConnectedError` if closed first. */
   connect(): Promise<void> {
     if (this.ready !== undefined) return this.ready.promise;
-    this.closed = false;
     const ready = deferred();
     this.ready = ready;
     this.running = this.run(ready);
@@ -208,9 +183,7 @@ export class CourierClient {
   /** Stop: close the connection, stop reconnecting, and finish the store's writes. The store
    * stays open (it is the app's). */
   async close(): Promise<void> {
-    this.closed = true;
-    this.wake?.();
-    this.socket?.close();
+    this.connection.stop();
     this.ready?.reject(new NotConnectedError("closed"));
     await this.running;
     this.ready = undefined;
@@ -219,7 +192,7 @@ export class CourierClient {
   }
 
   get connected(): boolean {
-    return this.ws !== undefined && this.ws.readyState === OPEN;
+    return this.connection.open;
   }
 
   on<K extends keyof CourierEvents>(type: K, fn: (event: CourierEvents[K]) => void): () => void {
@@ -233,135 +206,51 @@ export class CourierClient {
       ready.reject(error instanceof Error ? error : new Error(String(error)));
       return;
     }
-    let attempt = 0;
-    while (!this.closed) {
-      const outcome = await this.session();
-      if (outcome.opened) attempt = 0;
-      if (outcome.status !== undefined && AUTH_FAILURES.has(outcome.status)) {
-        this.events.emit("auth_failed", { status: outcome.status });
-        ready.reject(new AuthError(outcome.status));
-        this.ready = undefined;
-        return;
-      }
-      if (this.isClosed()) return;
-      if (outcome.opened) this.events.emit("disconnected", {});
-      const delay = Math.min(this.options.backoffMaxMs, this.options.backoffBaseMs * 2 ** attempt);
-      attempt += 1;
-      await this.sleep(delay * (0.5 + Math.random() / 2));
+    const refused = await this.connection.run(AUTH_FAILURES);
+    if (refused !== undefined) {
+      this.events.emit("auth_failed", { status: refused });
+      ready.reject(new AuthError(refused));
+      this.ready = undefined;
     }
   }
 
-  /** `closed` as it is now (close() may have run while awaiting). */
-  private isClosed(): boolean {
-    return this.closed;
+  private disconnected(): void {
+    this.checked = false;
+    this.filling.clear();
+    this.events.emit("disconnected", {});
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
+  private receive(frame: Frame, reply: boolean): void {
+    if (this.checked || reply) this.handleFrame(frame);
+    else this.held.push(frame); // until the server is known to be ours
   }
 
-  /** One connection, from opening to closed. */
-  private session(): Promise<Outcome> {
-    return new Promise((resolve) => {
-      let ws: WebSocketLike;
-      try {
-        ws = new this.WebSocketImpl(this.wsUrl);
-      } catch {
-        resolve({ opened: false });
-        return;
-      }
-      this.socket = ws;
-      let opened = false;
-      let status: number | undefined;
-      ws.onopen = () => {
-        opened = true;
-        if (this.closed) ws.close();
-        else this.serve(ws);
-      };
-      ws.onmessage = (event: { data?: unknown }) => {
-        if (this.ws === ws) this.receive(event.data);
-      };
-      ws.onerror = (event: unknown) => {
-        status ??= handshakeStatus(event);
-      };
-      ws.onclose = () => {
-        if (this.ws === ws) this.served();
-        if (this.socket === ws) this.socket = undefined;
-        resolve(status === undefined ? { opened } : { opened, status });
-      };
-    });
-  }
-
-  private serve(ws: WebSocketLike): void {
-    this.ws = ws;
-    this.due.clear(); // everything in the outbox goes out again on this connection
-    this.readDue.clear(); // and every wanted read
-    this.readAsks.clear();
+  /** On each new socket: check the server, then resend the outbox, catch every conversation
+   * up (messages missed, acks), and send every read the server does not hold yet. */
+  private async catchUp(link: Link): Promise<void> {
+    this.outboxSender.resetDue(); // everything in the outbox goes out again on this connection
+    this.reads.resetDue(); // and every wanted read
     this.checked = false;
     this.held = [];
-    this.lastTraffic = this.now();
-    const tick = Math.min(
-      MAX_TICK_MS,
-      this.options.pingIntervalMs / 2,
-      this.options.resendTimeoutMs / 2,
-    );
-    this.ticker = setInterval(() => void this.maintain(ws), tick);
-    void this.catchUp(ws);
-  }
-
-  private served(): void {
-    this.ws = undefined;
-    this.checked = false;
-    clearInterval(this.ticker);
-    this.ticker = undefined;
-    for (const request of this.pending.values()) {
-      clearTimeout(request.timer);
-      request.reject(new NotConnectedError("disconnected"));
-    }
-    this.pending.clear();
-    this.filling.clear();
-  }
-
-  private receive(data: unknown): void {
-    this.lastTraffic = this.now();
-    const frame = parse(data);
-    if (frame === undefined) return;
-    const requestId = frame.requestId;
-    if (this.checked || (typeof requestId === "string" && this.pending.has(requestId))) {
-      this.handleFrame(frame);
-    } else {
-      this.held.push(frame); // until the server is known to be ours
-    }
-  }
-
-  /** Check the server, then resend the outbox, catch every conversation up (messages missed,
-   * acks), and send every read the server does not hold yet. */
-  private async catchUp(ws: WebSocketLike): Promise<void> {
     try {
       if (this.options.checkServer) await this.checkServer();
       while (this.held.length > 0) this.handleFrame(this.held.shift() as Frame);
       this.checked = true;
-      this.resendDue();
-      for (const conversation of await this.fetchConversations()) {
+      this.outboxSender.resendDue();
+      for (const conversation of await fetchConversations(this.request)) {
         const channel = str(conversation.channel);
         if (this.state.contiguousPrefix(channel) < this.state.lastSeq(channel)) {
-          await this.fill(channel);
+          await fill(this.request, this.state, channel);
         }
-        await this.recount(conversation);
+        await recount(this.request, this.state, this.user, conversation);
         this.ack(channel);
       }
-      this.resendReads();
+      this.reads.resendDue();
       await this.persist();
       this.events.emit("connected", { totalUnread: this.state.totalUnread() });
       this.ready?.resolve();
     } catch {
-      if (this.ws === ws) ws.close(); // reconnect and try again
+      link.close(); // reconnect and try again
     }
   }
 
@@ -369,88 +258,32 @@ export class CourierClient {
    * (the local stack restarted empty): forget what came from it, keep the outbox and reads. */
   private async checkServer(): Promise<void> {
     const witness = this.state.witness();
-    if (witness === undefined || (await this.holds(witness))) return;
+    if (witness === undefined || (await holds(this.request, witness))) return;
     this.state.forgetServer();
     this.acked.clear();
-    this.failures.clear();
+    this.outboxSender.forgetFailures();
     this.reported.clear();
     await this.persist();
     this.events.emit("server_reset", { outbox: this.state.outbox().length });
   }
 
-  /** Whether the server has the witness at its seq. A seq at or below its lastSeq without a
-   * message has expired there: still the same server. `forbidden`: the channel is unknown. */
-  private async holds(witness: Witness): Promise<boolean> {
-    const frame = { action: "sync", channel: witness.channel, afterSeq: witness.seq - 1, limit: 1 };
-    let page: Frame;
-    try {
-      page = await this.request(frame, false);
-    } catch (error) {
-      if (error instanceof RequestError && error.code === "forbidden") return false;
-      throw error;
-    }
-    const items = Array.isArray(page.messages) ? (page.messages as Frame[]) : [];
-    for (const item of items) {
-      if (int(item.seq) === witness.seq) return item.messageId === witness.messageId;
-    }
-    return int(page.lastSeq) >= witness.seq;
-  }
-
-  /** While connected: resend unanswered sends and reads, ping when the connection is quiet. */
-  private async maintain(ws: WebSocketLike): Promise<void> {
+  /** While connected: resend unanswered sends and reads. */
+  private maintain(): void {
     if (this.checked) {
-      this.resendDue();
-      this.resendReads();
-    }
-    if (this.pinging || this.now() - this.lastTraffic < this.options.pingIntervalMs) return;
-    this.pinging = true;
-    try {
-      await this.request({ action: "ping" });
-    } catch {
-      if (this.ws === ws) ws.close(); // no pong: the connection is dead; reconnect
-    } finally {
-      this.pinging = false;
+      this.outboxSender.resendDue();
+      this.reads.resendDue();
     }
   }
 
   // frames out
 
-  private trySend(frame: Frame): boolean {
-    const ws = this.ws;
-    if (ws === undefined || ws.readyState !== OPEN) return false;
-    try {
-      ws.send(JSON.stringify(frame));
-    } catch {
-      return false;
-    }
-    this.lastTraffic = this.now();
-    return true;
-  }
-
-  /** Send a frame and resolve with its reply (`RequestError` for an `error` one). The reply is
-   * also applied to the state, unless `apply` is false (a probe of the server). */
-  private request(frame: Frame, apply = true): Promise<Frame> {
-    const requestId = newId();
-    return new Promise<Frame>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(requestId);
-        reject(new NotConnectedError(`no reply in ${this.options.requestTimeoutMs} ms`));
-      }, this.options.requestTimeoutMs);
-      this.pending.set(requestId, { resolve, reject, timer, probe: !apply });
-      if (!this.trySend({ ...frame, requestId })) {
-        clearTimeout(timer);
-        this.pending.delete(requestId);
-        reject(new NotConnectedError("not connected"));
-      }
-    });
-  }
-
-  /** A request of the user's, only to a server the store is known to be from. */
-  private act(frame: Frame, apply = true): Promise<Frame> {
+  /** A request of the user's, only to a server the store is known to be from. `probe`: the
+   * reply is the caller's alone (nothing to store). */
+  private act(frame: Frame, probe = false): Promise<Frame> {
     if (!(this.connected && this.checked)) {
       return Promise.reject(new NotConnectedError("not connected"));
     }
-    return this.request(frame, apply);
+    return this.connection.request(frame, probe);
   }
 
   /** Write what changed to the store, after every earlier write. Rejects if this write failed
@@ -485,46 +318,15 @@ export class CourierClient {
     };
     this.state.outboxAdd(entry);
     await this.persist();
-    if (this.connected && this.checked) this.transmit(entry);
+    if (this.connected && this.checked) this.outboxSender.transmit(entry);
     return entry.clientMsgNo;
-  }
-
-  private transmit(entry: OutboxEntry): void {
-    this.due.set(entry.clientMsgNo, this.now() + this.options.resendTimeoutMs);
-    const frame: Frame = {
-      action: "send",
-      channel: entry.channel,
-      clientMsgNo: entry.clientMsgNo,
-      body: entry.body,
-    };
-    if (entry.mentions.length > 0) frame.mentions = entry.mentions;
-    this.trySend(frame);
-  }
-
-  /** Send every outbox entry not sent on this connection, or overdue. */
-  private resendDue(): void {
-    const now = this.now();
-    for (const entry of this.state.outbox()) {
-      if ((this.due.get(entry.clientMsgNo) ?? now) <= now) this.transmit(entry);
-    }
   }
 
   /** Fetch every conversation, page by page (also applied to the state), and tell the UI
    * what changed. */
   async syncConversations(): Promise<void> {
     if (!(this.connected && this.checked)) throw new NotConnectedError("not connected");
-    await this.fetchConversations();
-  }
-
-  private async fetchConversations(): Promise<Frame[]> {
-    let cursor: unknown = null;
-    const list: Frame[] = [];
-    for (;;) {
-      const page = await this.request({ action: "sync", limit: PAGE_LIMIT, cursor });
-      if (Array.isArray(page.conversations)) list.push(...(page.conversations as Frame[]));
-      cursor = page.next ?? null;
-      if (cursor === null) return list;
-    }
+    await fetchConversations(this.request);
   }
 
   /** Mark the channel read up to the newest seq known. The read is kept in the store until
@@ -537,30 +339,7 @@ export class CourierClient {
     this.state.wantRead(channel, seq);
     this.reportUnread([channel]);
     await this.persist();
-    if (this.connected && this.checked) this.sendRead(channel);
-  }
-
-  /** Send the channel's wanted read with a requestId: the reply tells this read's outcome
-   * apart from other devices' reads. */
-  private sendRead(channel: string): void {
-    const seq = this.state.wantedRead(channel);
-    if (seq <= 0) return;
-    for (const [requestId, [asked]] of this.readAsks) {
-      if (asked === channel) this.readAsks.delete(requestId); // a late reply still confirms
-    }
-    const requestId = newId();
-    this.readAsks.set(requestId, [channel, seq]);
-    this.readDue.set(channel, [seq, this.now() + this.options.resendTimeoutMs]);
-    this.trySend({ action: "read", channel, seq, requestId });
-  }
-
-  /** Send every wanted read not sent on this connection, grown since, or overdue. */
-  private resendReads(): void {
-    const now = this.now();
-    for (const [channel, seq] of this.state.wantedReads()) {
-      const sent = this.readDue.get(channel);
-      if (sent === undefined || sent[0] !== seq || sent[1] <= now) this.sendRead(channel);
-    }
+    if (this.connected && this.checked) this.reads.send(channel);
   }
 
   conversations(): Conversation[] {
@@ -622,14 +401,14 @@ export class CourierClient {
   /** Who of the channel's members (the sender aside) has read up to `seq`: the server's
    * `receipts` frame (`count`, `members`, `readBy`). */
   receipts(channel: string, seq: number): Promise<Frame> {
-    return this.act({ action: "receipts", channel, seq }, false);
+    return this.act({ action: "receipts", channel, seq }, true);
   }
 
   /** user → presence for those of `users` (1 to 100 ids, each once) the server reports:
    * only those who share a conversation with this user. */
   async presence(users: string[]): Promise<Record<string, Presence>> {
     const ids = checkedUserIds(users, MAX_PRESENCE_USERS, 1);
-    const reply = await this.act({ action: "presence", users: ids }, false);
+    const reply = await this.act({ action: "presence", users: ids }, true);
     const found = reply.users;
     return typeof found === "object" && found !== null ? (found as Record<string, Presence>) : {};
   }
@@ -638,7 +417,7 @@ export class CourierClient {
    * one per channel per 3 s does (the server would drop the others), and none offline. */
   typing(channel: string): boolean {
     if (!(this.connected && this.checked) || !this.typingThrottle.take(channel)) return false;
-    return this.trySend({ action: "typing", channel });
+    return this.connection.send({ action: "typing", channel });
   }
 
   /** Ack the contiguous prefix once the store holds it, if it grew; `again` when the server
@@ -649,7 +428,7 @@ export class CourierClient {
         const prefix = this.state.contiguousPrefix(channel);
         const acked = this.acked.get(channel) ?? 0;
         if (!(prefix > acked || (again && prefix > 0))) return;
-        if (this.trySend({ action: "ack", channel, seq: prefix })) {
+        if (this.connection.send({ action: "ack", channel, seq: prefix })) {
           this.acked.set(channel, Math.max(prefix, acked));
         }
       },
@@ -657,54 +436,11 @@ export class CourierClient {
     );
   }
 
-  /** Fetch what is missing after the contiguous prefix, page by page. Seqs a page skips have
-   * expired (retention): they count as held, so the prefix moves on. */
-  private async fill(channel: string): Promise<void> {
-    for (;;) {
-      const after = this.state.contiguousPrefix(channel);
-      if (after >= this.state.lastSeq(channel)) return;
-      const page = await this.request({
-        action: "sync",
-        channel,
-        afterSeq: after,
-        limit: PAGE_LIMIT,
-      });
-      const seqs = Array.isArray(page.messages)
-        ? (page.messages as Frame[]).map((m) => int(m.seq))
-        : [];
-      if (seqs.length > 0) this.state.markExpiredThrough(channel, Math.min(...seqs) - 1);
-      else if (page.more !== true) this.state.markExpiredThrough(channel, int(page.lastSeq));
-      if (this.state.contiguousPrefix(channel) <= after) return; // nothing more to get now
-    }
-  }
-
-  /** Count the entry's unread and mentions here, over its cursors; if the server's differ, a
-   * message held was recalled while this device was away (no frame told it): fetch the
-   * entry's unread messages again, as they are now. */
-  private async recount(conversation: Frame): Promise<void> {
-    const channel = str(conversation.channel);
-    const [read, last] = [int(conversation.readSeq), int(conversation.lastSeq)];
-    const unread = this.state.unreadIn(channel, read, last);
-    const mentions = this.state.mentionsIn(channel, this.user, read, last);
-    const theirs = typeof conversation.mentions === "number" ? conversation.mentions : mentions;
-    if (unread === conversation.unread && mentions === theirs) return;
-    let after = read;
-    while (after < last) {
-      const frame = { action: "sync", channel, afterSeq: after, limit: PAGE_LIMIT };
-      const page = await this.request(frame);
-      const seqs = Array.isArray(page.messages)
-        ? (page.messages as Frame[]).map((m) => int(m.seq))
-        : [];
-      if (seqs.length === 0 || page.more !== true) return;
-      after = Math.max(...seqs);
-    }
-  }
-
   private async fillAndAck(channel: string): Promise<void> {
     if (this.filling.has(channel)) return;
     this.filling.add(channel);
     try {
-      await this.fill(channel);
+      await fill(this.request, this.state, channel);
       this.ack(channel);
     } catch {
       // caught up again on the next connect
@@ -717,15 +453,6 @@ export class CourierClient {
 
   /** Apply one server frame to the state, emit UI events, and write what changed. */
   private handleFrame(frame: Frame): void {
-    const requestId = frame.requestId;
-    const request = typeof requestId === "string" ? this.pending.get(requestId) : undefined;
-    if (request !== undefined) {
-      this.pending.delete(requestId as string);
-      clearTimeout(request.timer);
-      if (frame.type === "error") request.reject(new RequestError(frame));
-      else request.resolve(frame);
-      if (request.probe || frame.type === "error") return; // the caller's alone
-    }
     this.apply(frame);
     const channels =
       frame.type === "conversations" && Array.isArray(frame.conversations)
@@ -885,9 +612,7 @@ export class CourierClient {
 
   private onSendack(frame: Frame): void {
     const clientMsgNo = str(frame.clientMsgNo);
-    const entry = this.state.outboxRemove(clientMsgNo);
-    this.due.delete(clientMsgNo);
-    this.failures.delete(clientMsgNo);
+    const entry = this.outboxSender.acknowledged(clientMsgNo);
     const [channel, seq] = [str(frame.channel), int(frame.seq)];
     if (entry !== undefined) {
       this.state.addMessage(channel, {
@@ -913,66 +638,34 @@ export class CourierClient {
   }
 
   /** The user's read cursor as the server holds it: the reply to a read of this device, or
-   * another device's read. It confirms every wanted read it covers. A reply to a read of n
-   * showing a cursor below n means the server clamped it to its lastSeq: the wanted read
-   * (if not higher now) is given up rather than sent forever. */
+   * another device's read (`ReadSender.confirmed`). */
   private onRead(frame: Frame): void {
     const [channel, readSeq] = [str(frame.channel), int(frame.readSeq)];
-    const requestId = frame.requestId;
-    const asked = typeof requestId === "string" ? this.readAsks.get(requestId) : undefined;
-    if (asked !== undefined) this.readAsks.delete(requestId as string);
-    this.state.readConfirmed(channel, readSeq);
+    this.reads.confirmed(frame.requestId, channel, readSeq);
     // v1.1 leaves recalled messages out of `unread`: this is a lower bound of lastSeq
     this.state.setLastSeq(channel, readSeq + int(frame.unread));
-    if (asked !== undefined && asked[0] === channel && readSeq < asked[1]) {
-      this.state.dropWantedRead(channel, asked[1]);
-    }
     this.events.emit("read", { channel, readSeq, unread: this.state.unread(channel) });
   }
 
   private onError(frame: Frame): void {
     const code = str(frame.code);
     const clientMsgNo = typeof frame.clientMsgNo === "string" ? frame.clientMsgNo : undefined;
-    const requestId = frame.requestId;
-    const asked = typeof requestId === "string" ? this.readAsks.get(requestId) : undefined;
-    if (asked !== undefined) {
-      this.readAsks.delete(requestId as string);
-      if (PERMANENT_ERRORS.has(code)) {
-        this.state.dropWantedRead(...asked); // e.g. no longer a member: cannot be held
-      } else {
-        const soon = Math.min(this.options.resendTimeoutMs, this.options.backoffBaseMs);
-        this.readDue.set(asked[0], [asked[1], this.now() + soon]);
-      }
-    }
-    let channel: string | undefined;
-    if (clientMsgNo !== undefined && PERMANENT_ERRORS.has(code)) {
-      channel = this.state.outboxRemove(clientMsgNo)?.channel;
-      this.due.delete(clientMsgNo);
-    } else if (clientMsgNo !== undefined && RETRYABLE_ERRORS.has(code)) {
-      const failures = (this.failures.get(clientMsgNo) ?? 0) + 1;
-      this.failures.set(clientMsgNo, failures);
-      const delay = Math.min(
-        this.options.resendTimeoutMs,
-        this.options.backoffBaseMs * 2 ** (failures - 1),
-      );
-      this.due.set(clientMsgNo, this.now() + delay);
-    }
+    this.reads.refused(frame.requestId, code);
+    const dropped =
+      clientMsgNo === undefined ? undefined : this.outboxSender.refused(clientMsgNo, code);
     const event: CourierEvents["error"] = { code };
     if (typeof frame.message === "string") event.message = frame.message;
     if (clientMsgNo !== undefined) event.clientMsgNo = clientMsgNo;
-    if (channel !== undefined) event.channel = channel;
+    if (dropped !== undefined) event.channel = dropped.channel;
     this.events.emit("error", event);
   }
 
   /** A frame of API Gateway's own (a function failed or timed out): the outcome of whatever
    * caused it is unknown, so everything unanswered goes out again. */
   private onGatewayError(frame: Frame): void {
-    this.due.clear();
-    this.readDue.clear();
-    if (this.checked) {
-      this.resendDue();
-      this.resendReads();
-    }
+    this.outboxSender.resetDue();
+    this.reads.unknownOutcome();
+    this.maintain();
     const message = typeof frame.message === "string" ? frame.message : JSON.stringify(frame);
     this.events.emit("error", { code: "gateway", message });
   }

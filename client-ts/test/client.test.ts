@@ -152,7 +152,7 @@ describe("the outbox", () => {
     );
   });
 
-  test("an outbox entry survives a dropped connection and a restart, sent until acked", async () => {
+  test("an outbox entry survives a lost connection and a restart, sent until acked", async () => {
     const server = new FakeServer("alice");
     server.fault("send", DROP);
     const store = new MemoryStore();
@@ -204,7 +204,11 @@ describe("reads", () => {
     await offline.read(DM);
     assert.equal(offline.unread(DM), 0);
     assert.equal(server.reads.get(DM) ?? 0, 0);
-    await offline.connect();
+    await offline.connect(); // resolves once the reads are out
+    assert.deepEqual(
+      server.sent("read").map((f) => [f.channel, f.seq]),
+      [[DM, 2]],
+    );
     await until(() => server.reads.get(DM) === 2, "the read held by the server");
   });
 
@@ -234,7 +238,7 @@ describe("reads", () => {
 });
 
 describe("unread derived from cursors", () => {
-  test("a recall lowers unread once; a conversation's mute leaves it out of the total", async () => {
+  test("a recall lowers unread once; a muted conversation is left out of the total", async () => {
     const server = new FakeServer("alice");
     server.add(DM, "bob", "hi", ["alice"]);
     server.add(DM, "bob", "there");
