@@ -1,31 +1,3 @@
-// client-ts/src/emitter.ts
-var Emitter = class {
-  listeners = /* @__PURE__ */ new Map();
-  on(type, listener) {
-    let set = this.listeners.get(type);
-    if (set === void 0) {
-      set = /* @__PURE__ */ new Set();
-      this.listeners.set(type, set);
-    }
-    const stored = listener;
-    set.add(stored);
-    return () => {
-      set.delete(stored);
-    };
-  }
-  emit(type, event) {
-    for (const listener of [...this.listeners.get(type) ?? []]) {
-      try {
-        listener(event);
-      } catch (error) {
-        queueMicrotask(() => {
-          throw error;
-        });
-      }
-    }
-  }
-};
-
 // client-ts/src/errors.ts
 var AuthError = class extends Error {
   constructor(status) {
@@ -109,6 +81,230 @@ function checkedUserIds(users, most, least = 0) {
   }
   return ids;
 }
+
+// client-ts/src/connection.ts
+var OPEN = 1;
+function parse(data) {
+  if (typeof data !== "string") return void 0;
+  try {
+    const frame = JSON.parse(data);
+    return typeof frame === "object" && frame !== null && !Array.isArray(frame) ? frame : void 0;
+  } catch {
+    return void 0;
+  }
+}
+function handshakeStatus(event) {
+  const candidates = [
+    event?.message,
+    event?.error?.message
+  ];
+  for (const text of candidates) {
+    const match = typeof text === "string" ? /server response: (\d{3})/.exec(text) : null;
+    if (match?.[1] !== void 0) return Number(match[1]);
+  }
+  return void 0;
+}
+var Connection = class {
+  constructor(url, WebSocketImpl, options, session) {
+    this.url = url;
+    this.WebSocketImpl = WebSocketImpl;
+    this.options = options;
+    this.session = session;
+  }
+  url;
+  WebSocketImpl;
+  options;
+  session;
+  socket;
+  // opening or open
+  ws;
+  // open
+  pending = /* @__PURE__ */ new Map();
+  lastTraffic = 0;
+  ticker;
+  pinging = false;
+  stopped = false;
+  wake;
+  get open() {
+    return this.ws !== void 0 && this.ws.readyState === OPEN;
+  }
+  /** Open sockets one after another until `stop`; resolves then, or with the HTTP status of
+   * a refused handshake (401/403: the token is bad, trying again is pointless). */
+  async run(refusals) {
+    this.stopped = false;
+    let attempt = 0;
+    while (!this.isStopped()) {
+      const outcome = await this.connectOnce();
+      if (outcome.opened) attempt = 0;
+      if (outcome.status !== void 0 && refusals.has(outcome.status)) return outcome.status;
+      if (this.isStopped()) break;
+      const delay = Math.min(this.options.backoffMaxMs, this.options.backoffBaseMs * 2 ** attempt);
+      attempt += 1;
+      await this.sleep(delay * (0.5 + Math.random() / 2));
+    }
+    return void 0;
+  }
+  /** Stop reconnecting and close the socket; `run` resolves once it has closed. */
+  stop() {
+    this.stopped = true;
+    this.wake?.();
+    this.socket?.close();
+  }
+  /** `stopped` as it is now (stop() may have run while awaiting). */
+  isStopped() {
+    return this.stopped;
+  }
+  sleep(ms) {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+  /** One socket, from opening to closed. */
+  connectOnce() {
+    return new Promise((resolve) => {
+      let ws;
+      try {
+        ws = new this.WebSocketImpl(this.url);
+      } catch {
+        resolve({ opened: false });
+        return;
+      }
+      this.socket = ws;
+      let opened = false;
+      let status;
+      ws.onopen = () => {
+        opened = true;
+        if (this.stopped) ws.close();
+        else this.serve(ws);
+      };
+      ws.onmessage = (event) => {
+        if (this.ws === ws) this.receive(event.data);
+      };
+      ws.onerror = (event) => {
+        status ??= handshakeStatus(event);
+      };
+      ws.onclose = () => {
+        if (this.ws === ws) this.served();
+        if (this.socket === ws) this.socket = void 0;
+        resolve(status === void 0 ? { opened } : { opened, status });
+      };
+    });
+  }
+  serve(ws) {
+    this.ws = ws;
+    this.lastTraffic = this.options.now();
+    this.ticker = setInterval(() => void this.tick(ws), this.options.tickMs);
+    this.session.opened({
+      close: () => {
+        if (this.ws === ws) ws.close();
+      }
+    });
+  }
+  served() {
+    this.ws = void 0;
+    clearInterval(this.ticker);
+    this.ticker = void 0;
+    for (const request of this.pending.values()) {
+      clearTimeout(request.timer);
+      request.reject(new NotConnectedError("disconnected"));
+    }
+    this.pending.clear();
+    this.session.closed();
+  }
+  receive(data) {
+    this.lastTraffic = this.options.now();
+    const frame = parse(data);
+    if (frame === void 0) return;
+    const requestId = frame.requestId;
+    const request = typeof requestId === "string" ? this.pending.get(requestId) : void 0;
+    if (request === void 0) {
+      this.session.frame(frame, false);
+      return;
+    }
+    this.pending.delete(requestId);
+    clearTimeout(request.timer);
+    if (frame.type === "error") request.reject(new RequestError(frame));
+    else request.resolve(frame);
+    if (!request.probe && frame.type !== "error") this.session.frame(frame, true);
+  }
+  /** The session's upkeep, then a ping if the socket has been quiet for `pingIntervalMs`:
+   * no pong in time means the socket is dead, so it is closed (and another opened). */
+  async tick(ws) {
+    this.session.tick();
+    const quiet = this.options.now() - this.lastTraffic >= this.options.pingIntervalMs;
+    if (this.pinging || !quiet) return;
+    this.pinging = true;
+    try {
+      await this.request({ action: "ping" });
+    } catch {
+      if (this.ws === ws) ws.close();
+    } finally {
+      this.pinging = false;
+    }
+  }
+  /** Send a frame if a socket is open; false if it could not go out. */
+  send(frame) {
+    const ws = this.ws;
+    if (ws === void 0 || ws.readyState !== OPEN) return false;
+    try {
+      ws.send(JSON.stringify(frame));
+    } catch {
+      return false;
+    }
+    this.lastTraffic = this.options.now();
+    return true;
+  }
+  /** Send a frame with a fresh requestId and resolve with its reply (`RequestError` for an
+   * `error` one, `NotConnectedError` without a socket, or without a reply in time). The
+   * reply also goes to the session unless `probe` (it is the caller's alone). */
+  request(frame, probe = false) {
+    const requestId = newId();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(requestId);
+        reject(new NotConnectedError(`no reply in ${this.options.requestTimeoutMs} ms`));
+      }, this.options.requestTimeoutMs);
+      this.pending.set(requestId, { resolve, reject, timer, probe });
+      if (!this.send({ ...frame, requestId })) {
+        clearTimeout(timer);
+        this.pending.delete(requestId);
+        reject(new NotConnectedError("not connected"));
+      }
+    });
+  }
+};
+
+// client-ts/src/emitter.ts
+var Emitter = class {
+  listeners = /* @__PURE__ */ new Map();
+  on(type, listener) {
+    let set = this.listeners.get(type);
+    if (set === void 0) {
+      set = /* @__PURE__ */ new Set();
+      this.listeners.set(type, set);
+    }
+    const stored = listener;
+    set.add(stored);
+    return () => {
+      set.delete(stored);
+    };
+  }
+  emit(type, event) {
+    for (const listener of [...this.listeners.get(type) ?? []]) {
+      try {
+        listener(event);
+      } catch (error) {
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
+    }
+  }
+};
 
 // client-ts/src/revisions.ts
 var RECALLED = { recalled: true, version: 0, body: void 0 };
@@ -545,6 +741,198 @@ var State = class {
   }
 };
 
+// client-ts/src/sync.ts
+var PAGE_LIMIT = 100;
+var int2 = (value) => typeof value === "number" ? Math.trunc(value) : 0;
+function seqsOf(page2) {
+  return Array.isArray(page2.messages) ? page2.messages.map((m) => int2(m.seq)) : [];
+}
+async function fetchConversations(request) {
+  let cursor = null;
+  const list = [];
+  for (; ; ) {
+    const page2 = await request({ action: "sync", limit: PAGE_LIMIT, cursor });
+    if (Array.isArray(page2.conversations)) list.push(...page2.conversations);
+    cursor = page2.next ?? null;
+    if (cursor === null) return list;
+  }
+}
+async function fill(request, state, channel) {
+  for (; ; ) {
+    const after = state.contiguousPrefix(channel);
+    if (after >= state.lastSeq(channel)) return;
+    const page2 = await request({ action: "sync", channel, afterSeq: after, limit: PAGE_LIMIT });
+    const seqs = seqsOf(page2);
+    if (seqs.length > 0) state.markExpiredThrough(channel, Math.min(...seqs) - 1);
+    else if (page2.more !== true) state.markExpiredThrough(channel, int2(page2.lastSeq));
+    if (state.contiguousPrefix(channel) <= after) return;
+  }
+}
+async function recount(request, state, user, conversation2) {
+  const channel = String(conversation2.channel);
+  const [read, last] = [int2(conversation2.readSeq), int2(conversation2.lastSeq)];
+  const unread = state.unreadIn(channel, read, last);
+  const mentions = state.mentionsIn(channel, user, read, last);
+  const theirs = typeof conversation2.mentions === "number" ? conversation2.mentions : mentions;
+  if (unread === conversation2.unread && mentions === theirs) return;
+  let after = read;
+  while (after < last) {
+    const page2 = await request({ action: "sync", channel, afterSeq: after, limit: PAGE_LIMIT });
+    const seqs = seqsOf(page2);
+    if (seqs.length === 0 || page2.more !== true) return;
+    after = Math.max(...seqs);
+  }
+}
+async function holds(request, witness) {
+  const frame = { action: "sync", channel: witness.channel, afterSeq: witness.seq - 1, limit: 1 };
+  let page2;
+  try {
+    page2 = await request(frame, true);
+  } catch (error) {
+    if (error instanceof RequestError && error.code === "forbidden") return false;
+    throw error;
+  }
+  const items = Array.isArray(page2.messages) ? page2.messages : [];
+  for (const item of items) {
+    if (int2(item.seq) === witness.seq) return item.messageId === witness.messageId;
+  }
+  return int2(page2.lastSeq) >= witness.seq;
+}
+
+// client-ts/src/resend.ts
+var PERMANENT_ERRORS = /* @__PURE__ */ new Set(["invalid", "forbidden", "too_large"]);
+var RETRYABLE_ERRORS = /* @__PURE__ */ new Set(["throttled", "internal"]);
+var OutboxSender = class {
+  // clientMsgNo → retryable errors
+  constructor(state, options) {
+    this.state = state;
+    this.options = options;
+  }
+  state;
+  options;
+  due = /* @__PURE__ */ new Map();
+  // clientMsgNo → when to send it (again)
+  failures = /* @__PURE__ */ new Map();
+  /** A new connection, or an unknown outcome: every entry goes out again. */
+  resetDue() {
+    this.due.clear();
+  }
+  /** The server lost its state: earlier failures tell nothing of the new one. */
+  forgetFailures() {
+    this.failures.clear();
+  }
+  transmit(entry) {
+    this.due.set(entry.clientMsgNo, this.options.now() + this.options.resendTimeoutMs);
+    const frame = {
+      action: "send",
+      channel: entry.channel,
+      clientMsgNo: entry.clientMsgNo,
+      body: entry.body
+    };
+    if (entry.mentions.length > 0) frame.mentions = entry.mentions;
+    this.options.send(frame);
+  }
+  /** Send every entry not sent on this connection, or overdue. */
+  resendDue() {
+    const now = this.options.now();
+    for (const entry of this.state.outbox()) {
+      if ((this.due.get(entry.clientMsgNo) ?? now) <= now) this.transmit(entry);
+    }
+  }
+  /** Its sendack came: the entry leaves the outbox; returns it (undefined if it had). */
+  acknowledged(clientMsgNo) {
+    this.due.delete(clientMsgNo);
+    this.failures.delete(clientMsgNo);
+    return this.state.outboxRemove(clientMsgNo);
+  }
+  /** An `error` for a send: a permanent one drops the entry (returned, for the UI), a
+   * retryable one sends it again soon, backing off as the same entry keeps failing. */
+  refused(clientMsgNo, code) {
+    if (PERMANENT_ERRORS.has(code)) {
+      this.due.delete(clientMsgNo);
+      return this.state.outboxRemove(clientMsgNo);
+    }
+    if (RETRYABLE_ERRORS.has(code)) {
+      const failures = (this.failures.get(clientMsgNo) ?? 0) + 1;
+      this.failures.set(clientMsgNo, failures);
+      const { resendTimeoutMs, backoffBaseMs } = this.options;
+      const delay = Math.min(resendTimeoutMs, backoffBaseMs * 2 ** (failures - 1));
+      this.due.set(clientMsgNo, this.options.now() + delay);
+    }
+    return void 0;
+  }
+};
+var ReadSender = class {
+  // requestId → (channel, seq)
+  constructor(state, options) {
+    this.state = state;
+    this.options = options;
+  }
+  state;
+  options;
+  due = /* @__PURE__ */ new Map();
+  // channel → (seq sent, when again)
+  asks = /* @__PURE__ */ new Map();
+  /** A new connection: every wanted read goes out again, and earlier asks get no reply. */
+  resetDue() {
+    this.due.clear();
+    this.asks.clear();
+  }
+  /** An unknown outcome: every wanted read goes out again. */
+  unknownOutcome() {
+    this.due.clear();
+  }
+  /** Send the channel's wanted read with a requestId: the reply tells this read's outcome
+   * apart from other devices' reads. */
+  send(channel) {
+    const seq = this.state.wantedRead(channel);
+    if (seq <= 0) return;
+    for (const [requestId2, [asked]] of this.asks) {
+      if (asked === channel) this.asks.delete(requestId2);
+    }
+    const requestId = newId();
+    this.asks.set(requestId, [channel, seq]);
+    this.due.set(channel, [seq, this.options.now() + this.options.resendTimeoutMs]);
+    this.options.send({ action: "read", channel, seq, requestId });
+  }
+  /** Send every wanted read not sent on this connection, grown since, or overdue. */
+  resendDue() {
+    const now = this.options.now();
+    for (const [channel, seq] of this.state.wantedReads()) {
+      const sent = this.due.get(channel);
+      if (sent === void 0 || sent[0] !== seq || sent[1] <= now) this.send(channel);
+    }
+  }
+  ask(requestId) {
+    if (typeof requestId !== "string") return void 0;
+    const asked = this.asks.get(requestId);
+    this.asks.delete(requestId);
+    return asked;
+  }
+  /** A `read` frame: the user's cursor as the server holds it confirms every wanted read it
+   * covers. The reply to a read of n showing a cursor below n means the server clamped it to
+   * its lastSeq: the wanted read (if not higher now) is given up rather than sent forever. */
+  confirmed(requestId, channel, readSeq) {
+    const asked = this.ask(requestId);
+    this.state.readConfirmed(channel, readSeq);
+    if (asked !== void 0 && asked[0] === channel && readSeq < asked[1]) {
+      this.state.dropWantedRead(channel, asked[1]);
+    }
+  }
+  /** An `error` for a read: a permanent one gives the read up (e.g. no longer a member), any
+   * other sends it again soon. */
+  refused(requestId, code) {
+    const asked = this.ask(requestId);
+    if (asked === void 0) return;
+    if (PERMANENT_ERRORS.has(code)) {
+      this.state.dropWantedRead(...asked);
+      return;
+    }
+    const soon = Math.min(this.options.resendTimeoutMs, this.options.backoffBaseMs);
+    this.due.set(asked[0], [asked[1], this.options.now() + soon]);
+  }
+};
+
 // client-ts/src/typing-throttle.ts
 var TYPING_INTERVAL_MS = 3e3;
 var TypingThrottle = class {
@@ -622,13 +1010,9 @@ function conversations(state, user) {
 }
 
 // client-ts/src/client.ts
-var PAGE_LIMIT = 100;
 var MAX_TICK_MS = 1e3;
 var MAX_BODY_BYTES = 16384;
-var OPEN = 1;
 var AUTH_FAILURES = /* @__PURE__ */ new Set([401, 403]);
-var PERMANENT_ERRORS = /* @__PURE__ */ new Set(["invalid", "forbidden", "too_large"]);
-var RETRYABLE_ERRORS = /* @__PURE__ */ new Set(["throttled", "internal"]);
 var DEFAULTS = {
   pingIntervalMs: 3e5,
   // API Gateway drops a connection after 10 minutes without a message
@@ -638,42 +1022,16 @@ var DEFAULTS = {
   backoffMaxMs: 3e4
 };
 function deferred() {
-  const result = { settled: false };
+  const result = {};
   result.promise = new Promise((resolve, reject) => {
-    result.resolve = () => {
-      result.settled = true;
-      resolve();
-    };
-    result.reject = (error) => {
-      result.settled = true;
-      reject(error);
-    };
+    result.resolve = resolve;
+    result.reject = reject;
   });
   result.promise.catch(() => void 0);
   return result;
 }
-var int2 = (value) => typeof value === "number" ? Math.trunc(value) : 0;
+var int3 = (value) => typeof value === "number" ? Math.trunc(value) : 0;
 var str = (value) => typeof value === "string" ? value : String(value);
-function parse(data) {
-  if (typeof data !== "string") return void 0;
-  try {
-    const frame = JSON.parse(data);
-    return typeof frame === "object" && frame !== null && !Array.isArray(frame) ? frame : void 0;
-  } catch {
-    return void 0;
-  }
-}
-function handshakeStatus(event) {
-  const candidates = [
-    event?.message,
-    event?.error?.message
-  ];
-  for (const text of candidates) {
-    const match = typeof text === "string" ? /server response: (\d{3})/.exec(text) : null;
-    if (match?.[1] !== void 0) return Number(match[1]);
-  }
-  return void 0;
-}
 function utf8Length(text) {
   let bytes = 0;
   for (const char of text) {
@@ -682,50 +1040,36 @@ function utf8Length(text) {
   }
   return bytes;
 }
+function wsUrl(url, token) {
+  const base = url.replace(/^https:\/\//, "wss://").replace(/^http:\/\//, "ws://").replace(/\/+$/, "");
+  return `${base}/?token=${encodeURIComponent(token)}`;
+}
 var CourierClient = class {
   user;
-  wsUrl;
   store;
-  WebSocketImpl;
+  connection;
+  request;
   options;
   now;
   state = new State();
   events = new Emitter();
   typingThrottle;
-  socket;
-  // opening or open
-  ws;
-  // open
   checked = false;
   // this connection's server holds the store's state
   held = [];
   // frames that came in before that was known
-  pending = /* @__PURE__ */ new Map();
   acked = /* @__PURE__ */ new Map();
   // channel → highest seq acked
-  due = /* @__PURE__ */ new Map();
-  // clientMsgNo → when to send it (again)
-  readDue = /* @__PURE__ */ new Map();
-  // channel → (seq, when)
-  readAsks = /* @__PURE__ */ new Map();
-  // requestId → (channel, seq)
-  failures = /* @__PURE__ */ new Map();
-  // clientMsgNo → retryable errors
+  outboxSender;
+  reads;
   filling = /* @__PURE__ */ new Set();
   reported = /* @__PURE__ */ new Map();
   // unread, mentions told
-  lastTraffic = 0;
-  ticker;
-  pinging = false;
   loading;
   ready;
   running;
-  closed = false;
-  wake;
   saving = Promise.resolve();
   constructor(options) {
-    const base = options.url.replace(/^https:\/\//, "wss://").replace(/^http:\/\//, "ws://").replace(/\/+$/, "");
-    this.wsUrl = `${base}/?token=${encodeURIComponent(options.token)}`;
     this.user = tokenUser(options.token);
     this.store = options.store ?? new MemoryStore();
     const global = globalThis.WebSocket;
@@ -733,7 +1077,6 @@ var CourierClient = class {
     if (impl === void 0) {
       throw new Error("no global WebSocket: pass options.WebSocket (in Node 20, the ws package)");
     }
-    this.WebSocketImpl = impl;
     this.options = {
       pingIntervalMs: options.pingIntervalMs ?? DEFAULTS.pingIntervalMs,
       resendTimeoutMs: options.resendTimeoutMs ?? DEFAULTS.resendTimeoutMs,
@@ -744,19 +1087,51 @@ var CourierClient = class {
     };
     this.now = options.now ?? Date.now;
     this.typingThrottle = new TypingThrottle(this.now);
+    const tickMs = Math.min(
+      MAX_TICK_MS,
+      this.options.pingIntervalMs / 2,
+      this.options.resendTimeoutMs / 2
+    );
+    const session = {
+      opened: (link) => void this.catchUp(link),
+      frame: (frame, reply) => {
+        this.receive(frame, reply);
+      },
+      tick: () => {
+        this.maintain();
+      },
+      closed: () => {
+        this.disconnected();
+      }
+    };
+    const resend = {
+      ...this.options,
+      now: this.now,
+      send: (frame) => this.connection.send(frame)
+    };
+    this.outboxSender = new OutboxSender(this.state, resend);
+    this.reads = new ReadSender(this.state, resend);
+    this.connection = new Connection(
+      wsUrl(options.url, options.token),
+      impl,
+      { ...this.options, tickMs, now: this.now },
+      session
+    );
+    this.request = (frame, probe) => this.connection.request(frame, probe);
   }
   // lifecycle
   /** Load the store (once) without connecting: the outbox, messages and unread of the last
    * run are then readable offline. `connect` and `send` call it. */
   load() {
-    this.loading ??= this.store.load().then((snapshot) => this.state.load(snapshot));
+    this.loading ??= this.store.load().then((snapshot) => {
+      this.state.load(snapshot);
+    });
     return this.loading;
   }
   /** Start the connection loop; resolves once connected and caught up the first time. Rejects
    * with `AuthError` if the token is refused, `NotConnectedError` if closed first. */
   connect() {
     if (this.ready !== void 0) return this.ready.promise;
-    this.closed = false;
     const ready = deferred();
     this.ready = ready;
     this.running = this.run(ready);
@@ -765,9 +1140,7 @@ var CourierClient = class {
   /** Stop: close the connection, stop reconnecting, and finish the store's writes. The store
    * stays open (it is the app's). */
   async close() {
-    this.closed = true;
-    this.wake?.();
-    this.socket?.close();
+    this.connection.stop();
     this.ready?.reject(new NotConnectedError("closed"));
     await this.running;
     this.ready = void 0;
@@ -775,7 +1148,7 @@ var CourierClient = class {
     await this.persist().catch(() => void 0);
   }
   get connected() {
-    return this.ws !== void 0 && this.ws.readyState === OPEN;
+    return this.connection.open;
   }
   on(type, fn) {
     return this.events.on(type, fn);
@@ -787,210 +1160,77 @@ var CourierClient = class {
       ready.reject(error instanceof Error ? error : new Error(String(error)));
       return;
     }
-    let attempt = 0;
-    while (!this.closed) {
-      const outcome = await this.session();
-      if (outcome.opened) attempt = 0;
-      if (outcome.status !== void 0 && AUTH_FAILURES.has(outcome.status)) {
-        this.events.emit("auth_failed", { status: outcome.status });
-        ready.reject(new AuthError(outcome.status));
-        this.ready = void 0;
-        return;
-      }
-      if (this.isClosed()) return;
-      if (outcome.opened) this.events.emit("disconnected", {});
-      const delay = Math.min(this.options.backoffMaxMs, this.options.backoffBaseMs * 2 ** attempt);
-      attempt += 1;
-      await this.sleep(delay * (0.5 + Math.random() / 2));
+    const refused = await this.connection.run(AUTH_FAILURES);
+    if (refused !== void 0) {
+      this.events.emit("auth_failed", { status: refused });
+      ready.reject(new AuthError(refused));
+      this.ready = void 0;
     }
   }
-  /** `closed` as it is now (close() may have run while awaiting). */
-  isClosed() {
-    return this.closed;
+  disconnected() {
+    this.checked = false;
+    this.filling.clear();
+    this.events.emit("disconnected", {});
   }
-  sleep(ms) {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
+  receive(frame, reply) {
+    if (this.checked || reply) this.handleFrame(frame);
+    else this.held.push(frame);
   }
-  /** One connection, from opening to closed. */
-  session() {
-    return new Promise((resolve) => {
-      let ws;
-      try {
-        ws = new this.WebSocketImpl(this.wsUrl);
-      } catch {
-        resolve({ opened: false });
-        return;
-      }
-      this.socket = ws;
-      let opened = false;
-      let status;
-      ws.onopen = () => {
-        opened = true;
-        if (this.closed) ws.close();
-        else this.serve(ws);
-      };
-      ws.onmessage = (event) => {
-        if (this.ws === ws) this.receive(event.data);
-      };
-      ws.onerror = (event) => {
-        status ??= handshakeStatus(event);
-      };
-      ws.onclose = () => {
-        if (this.ws === ws) this.served();
-        if (this.socket === ws) this.socket = void 0;
-        resolve(status === void 0 ? { opened } : { opened, status });
-      };
-    });
-  }
-  serve(ws) {
-    this.ws = ws;
-    this.due.clear();
-    this.readDue.clear();
-    this.readAsks.clear();
+  /** On each new socket: check the server, then resend the outbox, catch every conversation
+   * up (messages missed, acks), and send every read the server does not hold yet. */
+  async catchUp(link) {
+    this.outboxSender.resetDue();
+    this.reads.resetDue();
     this.checked = false;
     this.held = [];
-    this.lastTraffic = this.now();
-    const tick = Math.min(
-      MAX_TICK_MS,
-      this.options.pingIntervalMs / 2,
-      this.options.resendTimeoutMs / 2
-    );
-    this.ticker = setInterval(() => void this.maintain(ws), tick);
-    void this.catchUp(ws);
-  }
-  served() {
-    this.ws = void 0;
-    this.checked = false;
-    clearInterval(this.ticker);
-    this.ticker = void 0;
-    for (const request of this.pending.values()) {
-      clearTimeout(request.timer);
-      request.reject(new NotConnectedError("disconnected"));
-    }
-    this.pending.clear();
-    this.filling.clear();
-  }
-  receive(data) {
-    this.lastTraffic = this.now();
-    const frame = parse(data);
-    if (frame === void 0) return;
-    const requestId = frame.requestId;
-    if (this.checked || typeof requestId === "string" && this.pending.has(requestId)) {
-      this.handleFrame(frame);
-    } else {
-      this.held.push(frame);
-    }
-  }
-  /** Check the server, then resend the outbox, catch every conversation up (messages missed,
-   * acks), and send every read the server does not hold yet. */
-  async catchUp(ws) {
     try {
       if (this.options.checkServer) await this.checkServer();
       while (this.held.length > 0) this.handleFrame(this.held.shift());
       this.checked = true;
-      this.resendDue();
-      for (const conversation2 of await this.fetchConversations()) {
+      this.outboxSender.resendDue();
+      for (const conversation2 of await fetchConversations(this.request)) {
         const channel = str(conversation2.channel);
         if (this.state.contiguousPrefix(channel) < this.state.lastSeq(channel)) {
-          await this.fill(channel);
+          await fill(this.request, this.state, channel);
         }
-        await this.recount(conversation2);
+        await recount(this.request, this.state, this.user, conversation2);
         this.ack(channel);
       }
-      this.resendReads();
+      this.reads.resendDue();
       await this.persist();
       this.events.emit("connected", { totalUnread: this.state.totalUnread() });
       this.ready?.resolve();
     } catch {
-      if (this.ws === ws) ws.close();
+      link.close();
     }
   }
   /** If the server does not hold the store's witness message, the store is another server's
    * (the local stack restarted empty): forget what came from it, keep the outbox and reads. */
   async checkServer() {
     const witness = this.state.witness();
-    if (witness === void 0 || await this.holds(witness)) return;
+    if (witness === void 0 || await holds(this.request, witness)) return;
     this.state.forgetServer();
     this.acked.clear();
-    this.failures.clear();
+    this.outboxSender.forgetFailures();
     this.reported.clear();
     await this.persist();
     this.events.emit("server_reset", { outbox: this.state.outbox().length });
   }
-  /** Whether the server has the witness at its seq. A seq at or below its lastSeq without a
-   * message has expired there: still the same server. `forbidden`: the channel is unknown. */
-  async holds(witness) {
-    const frame = { action: "sync", channel: witness.channel, afterSeq: witness.seq - 1, limit: 1 };
-    let page2;
-    try {
-      page2 = await this.request(frame, false);
-    } catch (error) {
-      if (error instanceof RequestError && error.code === "forbidden") return false;
-      throw error;
-    }
-    const items = Array.isArray(page2.messages) ? page2.messages : [];
-    for (const item of items) {
-      if (int2(item.seq) === witness.seq) return item.messageId === witness.messageId;
-    }
-    return int2(page2.lastSeq) >= witness.seq;
-  }
-  /** While connected: resend unanswered sends and reads, ping when the connection is quiet. */
-  async maintain(ws) {
+  /** While connected: resend unanswered sends and reads. */
+  maintain() {
     if (this.checked) {
-      this.resendDue();
-      this.resendReads();
-    }
-    if (this.pinging || this.now() - this.lastTraffic < this.options.pingIntervalMs) return;
-    this.pinging = true;
-    try {
-      await this.request({ action: "ping" });
-    } catch {
-      if (this.ws === ws) ws.close();
-    } finally {
-      this.pinging = false;
+      this.outboxSender.resendDue();
+      this.reads.resendDue();
     }
   }
   // frames out
-  trySend(frame) {
-    const ws = this.ws;
-    if (ws === void 0 || ws.readyState !== OPEN) return false;
-    try {
-      ws.send(JSON.stringify(frame));
-    } catch {
-      return false;
-    }
-    this.lastTraffic = this.now();
-    return true;
-  }
-  /** Send a frame and resolve with its reply (`RequestError` for an `error` one). The reply is
-   * also applied to the state, unless `apply` is false (a probe of the server). */
-  request(frame, apply = true) {
-    const requestId = newId();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(requestId);
-        reject(new NotConnectedError(`no reply in ${this.options.requestTimeoutMs} ms`));
-      }, this.options.requestTimeoutMs);
-      this.pending.set(requestId, { resolve, reject, timer, probe: !apply });
-      if (!this.trySend({ ...frame, requestId })) {
-        clearTimeout(timer);
-        this.pending.delete(requestId);
-        reject(new NotConnectedError("not connected"));
-      }
-    });
-  }
-  /** A request of the user's, only to a server the store is known to be from. */
-  act(frame, apply = true) {
+  /** A request of the user's, only to a server the store is known to be from. `probe`: the
+   * reply is the caller's alone (nothing to store). */
+  act(frame, probe = false) {
     if (!(this.connected && this.checked)) {
       return Promise.reject(new NotConnectedError("not connected"));
     }
-    return this.request(frame, apply);
+    return this.connection.request(frame, probe);
   }
   /** Write what changed to the store, after every earlier write. Rejects if this write failed
    * (an `error` event with code `store` tells the UI). */
@@ -1023,42 +1263,14 @@ var CourierClient = class {
     };
     this.state.outboxAdd(entry);
     await this.persist();
-    if (this.connected && this.checked) this.transmit(entry);
+    if (this.connected && this.checked) this.outboxSender.transmit(entry);
     return entry.clientMsgNo;
-  }
-  transmit(entry) {
-    this.due.set(entry.clientMsgNo, this.now() + this.options.resendTimeoutMs);
-    const frame = {
-      action: "send",
-      channel: entry.channel,
-      clientMsgNo: entry.clientMsgNo,
-      body: entry.body
-    };
-    if (entry.mentions.length > 0) frame.mentions = entry.mentions;
-    this.trySend(frame);
-  }
-  /** Send every outbox entry not sent on this connection, or overdue. */
-  resendDue() {
-    const now = this.now();
-    for (const entry of this.state.outbox()) {
-      if ((this.due.get(entry.clientMsgNo) ?? now) <= now) this.transmit(entry);
-    }
   }
   /** Fetch every conversation, page by page (also applied to the state), and tell the UI
    * what changed. */
   async syncConversations() {
     if (!(this.connected && this.checked)) throw new NotConnectedError("not connected");
-    await this.fetchConversations();
-  }
-  async fetchConversations() {
-    let cursor = null;
-    const list = [];
-    for (; ; ) {
-      const page2 = await this.request({ action: "sync", limit: PAGE_LIMIT, cursor });
-      if (Array.isArray(page2.conversations)) list.push(...page2.conversations);
-      cursor = page2.next ?? null;
-      if (cursor === null) return list;
-    }
+    await fetchConversations(this.request);
   }
   /** Mark the channel read up to the newest seq known. The read is kept in the store until
    * the server reports a read cursor that covers it: sent now if connected, again every
@@ -1070,28 +1282,7 @@ var CourierClient = class {
     this.state.wantRead(channel, seq);
     this.reportUnread([channel]);
     await this.persist();
-    if (this.connected && this.checked) this.sendRead(channel);
-  }
-  /** Send the channel's wanted read with a requestId: the reply tells this read's outcome
-   * apart from other devices' reads. */
-  sendRead(channel) {
-    const seq = this.state.wantedRead(channel);
-    if (seq <= 0) return;
-    for (const [requestId2, [asked]] of this.readAsks) {
-      if (asked === channel) this.readAsks.delete(requestId2);
-    }
-    const requestId = newId();
-    this.readAsks.set(requestId, [channel, seq]);
-    this.readDue.set(channel, [seq, this.now() + this.options.resendTimeoutMs]);
-    this.trySend({ action: "read", channel, seq, requestId });
-  }
-  /** Send every wanted read not sent on this connection, grown since, or overdue. */
-  resendReads() {
-    const now = this.now();
-    for (const [channel, seq] of this.state.wantedReads()) {
-      const sent = this.readDue.get(channel);
-      if (sent === void 0 || sent[0] !== seq || sent[1] <= now) this.sendRead(channel);
-    }
+    if (this.connected && this.checked) this.reads.send(channel);
   }
   conversations() {
     return conversations(this.state, this.user);
@@ -1141,13 +1332,13 @@ var CourierClient = class {
   /** Who of the channel's members (the sender aside) has read up to `seq`: the server's
    * `receipts` frame (`count`, `members`, `readBy`). */
   receipts(channel, seq) {
-    return this.act({ action: "receipts", channel, seq }, false);
+    return this.act({ action: "receipts", channel, seq }, true);
   }
   /** user → presence for those of `users` (1 to 100 ids, each once) the server reports:
    * only those who share a conversation with this user. */
   async presence(users) {
     const ids = checkedUserIds(users, MAX_PRESENCE_USERS, 1);
-    const reply = await this.act({ action: "presence", users: ids }, false);
+    const reply = await this.act({ action: "presence", users: ids }, true);
     const found = reply.users;
     return typeof found === "object" && found !== null ? found : {};
   }
@@ -1155,7 +1346,7 @@ var CourierClient = class {
    * one per channel per 3 s does (the server would drop the others), and none offline. */
   typing(channel) {
     if (!(this.connected && this.checked) || !this.typingThrottle.take(channel)) return false;
-    return this.trySend({ action: "typing", channel });
+    return this.connection.send({ action: "typing", channel });
   }
   /** Ack the contiguous prefix once the store holds it, if it grew; `again` when the server
    * shows (by sending a message again) that it has not got the last ack. */
@@ -1165,7 +1356,7 @@ var CourierClient = class {
         const prefix = this.state.contiguousPrefix(channel);
         const acked = this.acked.get(channel) ?? 0;
         if (!(prefix > acked || again && prefix > 0)) return;
-        if (this.trySend({ action: "ack", channel, seq: prefix })) {
+        if (this.connection.send({ action: "ack", channel, seq: prefix })) {
           this.acked.set(channel, Math.max(prefix, acked));
         }
       },
@@ -1173,48 +1364,11 @@ var CourierClient = class {
       // not written: not acked; the server sends it again
     );
   }
-  /** Fetch what is missing after the contiguous prefix, page by page. Seqs a page skips have
-   * expired (retention): they count as held, so the prefix moves on. */
-  async fill(channel) {
-    for (; ; ) {
-      const after = this.state.contiguousPrefix(channel);
-      if (after >= this.state.lastSeq(channel)) return;
-      const page2 = await this.request({
-        action: "sync",
-        channel,
-        afterSeq: after,
-        limit: PAGE_LIMIT
-      });
-      const seqs = Array.isArray(page2.messages) ? page2.messages.map((m) => int2(m.seq)) : [];
-      if (seqs.length > 0) this.state.markExpiredThrough(channel, Math.min(...seqs) - 1);
-      else if (page2.more !== true) this.state.markExpiredThrough(channel, int2(page2.lastSeq));
-      if (this.state.contiguousPrefix(channel) <= after) return;
-    }
-  }
-  /** Count the entry's unread and mentions here, over its cursors; if the server's differ, a
-   * message held was recalled while this device was away (no frame told it): fetch the
-   * entry's unread messages again, as they are now. */
-  async recount(conversation2) {
-    const channel = str(conversation2.channel);
-    const [read, last] = [int2(conversation2.readSeq), int2(conversation2.lastSeq)];
-    const unread = this.state.unreadIn(channel, read, last);
-    const mentions = this.state.mentionsIn(channel, this.user, read, last);
-    const theirs = typeof conversation2.mentions === "number" ? conversation2.mentions : mentions;
-    if (unread === conversation2.unread && mentions === theirs) return;
-    let after = read;
-    while (after < last) {
-      const frame = { action: "sync", channel, afterSeq: after, limit: PAGE_LIMIT };
-      const page2 = await this.request(frame);
-      const seqs = Array.isArray(page2.messages) ? page2.messages.map((m) => int2(m.seq)) : [];
-      if (seqs.length === 0 || page2.more !== true) return;
-      after = Math.max(...seqs);
-    }
-  }
   async fillAndAck(channel) {
     if (this.filling.has(channel)) return;
     this.filling.add(channel);
     try {
-      await this.fill(channel);
+      await fill(this.request, this.state, channel);
       this.ack(channel);
     } catch {
     } finally {
@@ -1224,15 +1378,6 @@ var CourierClient = class {
   // frames in
   /** Apply one server frame to the state, emit UI events, and write what changed. */
   handleFrame(frame) {
-    const requestId = frame.requestId;
-    const request = typeof requestId === "string" ? this.pending.get(requestId) : void 0;
-    if (request !== void 0) {
-      this.pending.delete(requestId);
-      clearTimeout(request.timer);
-      if (frame.type === "error") request.reject(new RequestError(frame));
-      else request.resolve(frame);
-      if (request.probe || frame.type === "error") return;
-    }
     this.apply(frame);
     const channels = frame.type === "conversations" && Array.isArray(frame.conversations) ? frame.conversations.map((c) => str(c.channel)) : typeof frame.channel === "string" ? [frame.channel] : [];
     this.reportUnread(channels);
@@ -1282,7 +1427,7 @@ var CourierClient = class {
     }
   }
   onMessage(frame) {
-    const [channel, seq] = [str(frame.channel), int2(frame.seq)];
+    const [channel, seq] = [str(frame.channel), int3(frame.seq)];
     this.state.setLastSeq(channel, seq);
     if (frame.from === this.user) this.state.readConfirmed(channel, seq);
     this.addAndTell(channel, frame);
@@ -1291,15 +1436,15 @@ var CourierClient = class {
   }
   addAndTell(channel, item) {
     if (!this.state.addMessage(channel, item)) return;
-    const record = this.state.message(channel, int2(item.seq));
+    const record = this.state.message(channel, int3(item.seq));
     if (record !== void 0) {
       this.events.emit("message", { channel, message: sentMessage(record) });
     }
   }
   onMessages(frame) {
     const channel = str(frame.channel);
-    this.state.setLastSeq(channel, int2(frame.lastSeq));
-    this.state.readConfirmed(channel, int2(frame.readSeq));
+    this.state.setLastSeq(channel, int3(frame.lastSeq));
+    this.state.readConfirmed(channel, int3(frame.readSeq));
     for (const item of Array.isArray(frame.messages) ? frame.messages : []) {
       this.addAndTell(channel, item);
     }
@@ -1309,19 +1454,19 @@ var CourierClient = class {
    * clientMsgNo): one not held yet comes whole from `sync`. */
   onConversation(conversation2) {
     const channel = str(conversation2.channel);
-    this.state.setLastSeq(channel, int2(conversation2.lastSeq));
-    this.state.readConfirmed(channel, int2(conversation2.readSeq));
+    this.state.setLastSeq(channel, int3(conversation2.lastSeq));
+    this.state.readConfirmed(channel, int3(conversation2.readSeq));
     if (typeof conversation2.muted === "boolean") this.state.setMuted(channel, conversation2.muted);
     if (typeof conversation2.peerReadSeq === "number") {
       this.peerRead(channel, conversation2.peerReadSeq);
     }
     const last = conversation2.lastMessage;
     if (typeof last === "object" && last !== null) {
-      this.state.revise(channel, int2(last.seq), last);
+      this.state.revise(channel, int3(last.seq), last);
     }
   }
   onRecall(frame) {
-    const [channel, seq] = [str(frame.channel), int2(frame.seq)];
+    const [channel, seq] = [str(frame.channel), int3(frame.seq)];
     if (this.changedMessage(channel, seq, this.state.recall(channel, seq))) {
       const event = { channel, seq };
       if (typeof frame.messageId === "string") event.messageId = frame.messageId;
@@ -1329,9 +1474,9 @@ var CourierClient = class {
     }
   }
   onEdit(frame) {
-    const [channel, seq] = [str(frame.channel), int2(frame.seq)];
+    const [channel, seq] = [str(frame.channel), int3(frame.seq)];
     if (this.changedMessage(channel, seq, this.state.revise(channel, seq, frame))) {
-      const version = int2(frame.version);
+      const version = int3(frame.version);
       const event = { channel, seq, body: frame.body, version };
       if (typeof frame.messageId === "string") event.messageId = frame.messageId;
       if (typeof frame.editedAt === "number") event.editedAt = frame.editedAt;
@@ -1354,7 +1499,7 @@ var CourierClient = class {
   /** The DM peer's read cursor moved. It is at most the DM's lastSeq: one above the messages
    * held (its message frame was lost) has the missing ones fetched. */
   onReceipt(frame) {
-    const [channel, readSeq] = [str(frame.channel), int2(frame.readSeq)];
+    const [channel, readSeq] = [str(frame.channel), int3(frame.readSeq)];
     if (frame.user === this.user || !channel.startsWith("dm:")) return;
     this.state.setLastSeq(channel, readSeq);
     if (readSeq > this.state.contiguousPrefix(channel)) void this.fillAndAck(channel);
@@ -1374,10 +1519,8 @@ var CourierClient = class {
   }
   onSendack(frame) {
     const clientMsgNo = str(frame.clientMsgNo);
-    const entry = this.state.outboxRemove(clientMsgNo);
-    this.due.delete(clientMsgNo);
-    this.failures.delete(clientMsgNo);
-    const [channel, seq] = [str(frame.channel), int2(frame.seq)];
+    const entry = this.outboxSender.acknowledged(clientMsgNo);
+    const [channel, seq] = [str(frame.channel), int3(frame.seq)];
     if (entry !== void 0) {
       this.state.addMessage(channel, {
         seq,
@@ -1396,68 +1539,35 @@ var CourierClient = class {
       clientMsgNo,
       seq,
       messageId: str(frame.messageId),
-      ts: int2(frame.ts),
+      ts: int3(frame.ts),
       duplicate: frame.duplicate === true
     });
   }
   /** The user's read cursor as the server holds it: the reply to a read of this device, or
-   * another device's read. It confirms every wanted read it covers. A reply to a read of n
-   * showing a cursor below n means the server clamped it to its lastSeq: the wanted read
-   * (if not higher now) is given up rather than sent forever. */
+   * another device's read (`ReadSender.confirmed`). */
   onRead(frame) {
-    const [channel, readSeq] = [str(frame.channel), int2(frame.readSeq)];
-    const requestId = frame.requestId;
-    const asked = typeof requestId === "string" ? this.readAsks.get(requestId) : void 0;
-    if (asked !== void 0) this.readAsks.delete(requestId);
-    this.state.readConfirmed(channel, readSeq);
-    this.state.setLastSeq(channel, readSeq + int2(frame.unread));
-    if (asked !== void 0 && asked[0] === channel && readSeq < asked[1]) {
-      this.state.dropWantedRead(channel, asked[1]);
-    }
+    const [channel, readSeq] = [str(frame.channel), int3(frame.readSeq)];
+    this.reads.confirmed(frame.requestId, channel, readSeq);
+    this.state.setLastSeq(channel, readSeq + int3(frame.unread));
     this.events.emit("read", { channel, readSeq, unread: this.state.unread(channel) });
   }
   onError(frame) {
     const code = str(frame.code);
     const clientMsgNo = typeof frame.clientMsgNo === "string" ? frame.clientMsgNo : void 0;
-    const requestId = frame.requestId;
-    const asked = typeof requestId === "string" ? this.readAsks.get(requestId) : void 0;
-    if (asked !== void 0) {
-      this.readAsks.delete(requestId);
-      if (PERMANENT_ERRORS.has(code)) {
-        this.state.dropWantedRead(...asked);
-      } else {
-        const soon = Math.min(this.options.resendTimeoutMs, this.options.backoffBaseMs);
-        this.readDue.set(asked[0], [asked[1], this.now() + soon]);
-      }
-    }
-    let channel;
-    if (clientMsgNo !== void 0 && PERMANENT_ERRORS.has(code)) {
-      channel = this.state.outboxRemove(clientMsgNo)?.channel;
-      this.due.delete(clientMsgNo);
-    } else if (clientMsgNo !== void 0 && RETRYABLE_ERRORS.has(code)) {
-      const failures = (this.failures.get(clientMsgNo) ?? 0) + 1;
-      this.failures.set(clientMsgNo, failures);
-      const delay = Math.min(
-        this.options.resendTimeoutMs,
-        this.options.backoffBaseMs * 2 ** (failures - 1)
-      );
-      this.due.set(clientMsgNo, this.now() + delay);
-    }
+    this.reads.refused(frame.requestId, code);
+    const dropped = clientMsgNo === void 0 ? void 0 : this.outboxSender.refused(clientMsgNo, code);
     const event = { code };
     if (typeof frame.message === "string") event.message = frame.message;
     if (clientMsgNo !== void 0) event.clientMsgNo = clientMsgNo;
-    if (channel !== void 0) event.channel = channel;
+    if (dropped !== void 0) event.channel = dropped.channel;
     this.events.emit("error", event);
   }
   /** A frame of API Gateway's own (a function failed or timed out): the outcome of whatever
    * caused it is unknown, so everything unanswered goes out again. */
   onGatewayError(frame) {
-    this.due.clear();
-    this.readDue.clear();
-    if (this.checked) {
-      this.resendDue();
-      this.resendReads();
-    }
+    this.outboxSender.resetDue();
+    this.reads.unknownOutcome();
+    this.maintain();
     const message2 = typeof frame.message === "string" ? frame.message : JSON.stringify(frame);
     this.events.emit("error", { code: "gateway", message: message2 });
   }
