@@ -22,7 +22,7 @@ from local.server import LocalServer
 DEFAULT_PORT = 3001
 
 
-def _banner(server: LocalServer) -> str:
+def banner(server: LocalServer) -> str:
     settings = server.settings()
     lines = [
         f"Web chat: {settings['page']}  (open it in a browser; pick a user and a device)",
@@ -59,7 +59,7 @@ async def serve(port: int, moto_port: int) -> None:
         loop.add_signal_handler(sig, stopping.set)
     try:
         await server.start()
-        print(_banner(server), flush=True)
+        print(banner(server), flush=True)
         await stopping.wait()
         print("stopping...", flush=True)
     finally:

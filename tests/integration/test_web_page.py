@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 import aiohttp
 import pytest
 
+from local.run import banner
+from local.server import ServerThread
 from local.static import WEB_ROOT
 from tests.integration.wire import frame, run, token, ws_url
 
@@ -30,6 +32,14 @@ def _assets() -> list[str]:
     """The files index.html loads (its src and href attributes)."""
     html = (WEB_ROOT / "index.html").read_text()
     return sorted(set(re.findall(r'(?:src|href)="([^"#:]+)"', html)))
+
+
+def test_make_run_names_the_page_first_and_says_its_tokens_are_local_only(
+    stack: ServerThread,
+) -> None:
+    printed = banner(stack.server)
+    assert printed.splitlines()[0].startswith(f"Web chat: {stack.server.url}/ ")
+    assert "local-only convenience" in printed
 
 
 def test_the_page_is_served_at_the_root_with_safe_headers(stack_url: str) -> None:

@@ -35,7 +35,9 @@ test("two users chat in the browser, and a read clears the badge on every device
   const errors = [];
   try {
     const open = async (user, device, viewport) => {
-      const context = await browser.newContext({ viewport }); // a device: its own IndexedDB
+      // A context per device: its own IndexedDB. Playwright launches Chromium with a fresh
+      // temporary user-data-dir of its own (no profile of this machine is read).
+      const context = await browser.newContext({ viewport });
       const page = await context.newPage();
       page.setDefaultTimeout(WAIT_MS);
       page.on("pageerror", (error) => errors.push(`${user}/${device}: ${error.message}`));
