@@ -2363,8 +2363,11 @@ async function signIn(who) {
     rememberIdentity(who);
     byId("login").hidden = true;
     byId("chat").hidden = false;
-    page = new ChatPage(who, token, showLogin, () => void renew(who));
-    await page.start();
+    const current = new ChatPage(who, token, showLogin, () => void renew(who));
+    page = current;
+    await current.start().catch((error) => {
+      if (page === current) throw error;
+    });
   } catch (error) {
     showLogin(`Could not sign in: ${error instanceof Error ? error.message : String(error)}`);
   } finally {

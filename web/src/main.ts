@@ -31,8 +31,11 @@ async function signIn(who: Identity): Promise<void> {
     rememberIdentity(who);
     byId("login").hidden = true;
     byId("chat").hidden = false;
-    page = new ChatPage(who, token, showLogin, () => void renew(who));
-    await page.start();
+    const current = new ChatPage(who, token, showLogin, () => void renew(who));
+    page = current;
+    await current.start().catch((error: unknown) => {
+      if (page === current) throw error; // else signed out (or renewed) while connecting: not a failure
+    });
   } catch (error) {
     showLogin(`Could not sign in: ${error instanceof Error ? error.message : String(error)}`);
   } finally {
