@@ -2302,6 +2302,7 @@ var ChatPage = class {
 // web/src/login.ts
 var TOKEN_TTL_SECONDS = 12 * 3600;
 var LAST_IDENTITY = "courier-web:last-identity";
+var TAB_IDENTITY = "courier-web:tab-identity";
 async function fetchToken(who) {
   const reply = await fetch("/admin/tokens", {
     method: "POST",
@@ -2322,17 +2323,30 @@ function idProblem(what, id) {
   return null;
 }
 function lastIdentity() {
+  return saved(() => localStorage, LAST_IDENTITY);
+}
+function tabIdentity() {
+  return saved(() => sessionStorage, TAB_IDENTITY);
+}
+function rememberIdentity(who) {
+  save(() => localStorage, LAST_IDENTITY, who);
+  save(() => sessionStorage, TAB_IDENTITY, who);
+}
+function forgetTabIdentity() {
+  save(() => sessionStorage, TAB_IDENTITY, null);
+}
+function saved(storage, key) {
   try {
-    const saved = JSON.parse(localStorage.getItem(LAST_IDENTITY) ?? "null");
-    const who = saved;
+    const who = JSON.parse(storage().getItem(key) ?? "null");
     if (typeof who?.user === "string" && typeof who.device === "string") return { user: who.user, device: who.device };
   } catch {
   }
   return null;
 }
-function rememberIdentity(who) {
+function save(storage, key, who) {
   try {
-    localStorage.setItem(LAST_IDENTITY, JSON.stringify(who));
+    if (who === null) storage().removeItem(key);
+    else storage().setItem(key, JSON.stringify(who));
   } catch {
   }
 }
@@ -2342,6 +2356,7 @@ var page = null;
 function showLogin(reason) {
   void page?.stop();
   page = null;
+  forgetTabIdentity();
   byId("chat").hidden = true;
   byId("login").hidden = false;
   document.title = "Courier chat";
@@ -2394,4 +2409,6 @@ for (const chip of document.querySelectorAll(".chip[data-user]")) {
     byId("login-device").focus();
   });
 }
-showLogin();
+var signedIn = tabIdentity();
+if (signedIn === null) showLogin();
+else void signIn(signedIn);

@@ -14,6 +14,7 @@ export interface Identity {
 
 const TOKEN_TTL_SECONDS = 12 * 3600;
 const LAST_IDENTITY = "courier-web:last-identity";
+const TAB_IDENTITY = "courier-web:tab-identity";
 
 export interface Token {
   token: string;
@@ -45,20 +46,39 @@ export function idProblem(what: string, id: string): string | null {
 
 /** The identity used last in this browser, to fill the form. */
 export function lastIdentity(): Identity | null {
+  return saved(() => localStorage, LAST_IDENTITY);
+}
+
+/** The identity this tab is signed in as, so that a reload stays signed in (per tab: two
+ * tabs can be two users, or two devices of one). */
+export function tabIdentity(): Identity | null {
+  return saved(() => sessionStorage, TAB_IDENTITY);
+}
+
+export function rememberIdentity(who: Identity): void {
+  save(() => localStorage, LAST_IDENTITY, who);
+  save(() => sessionStorage, TAB_IDENTITY, who);
+}
+
+export function forgetTabIdentity(): void {
+  save(() => sessionStorage, TAB_IDENTITY, null);
+}
+
+function saved(storage: () => Storage, key: string): Identity | null {
   try {
-    const saved: unknown = JSON.parse(localStorage.getItem(LAST_IDENTITY) ?? "null");
-    const who = saved as Partial<Identity> | null;
+    const who = JSON.parse(storage().getItem(key) ?? "null") as Partial<Identity> | null;
     if (typeof who?.user === "string" && typeof who.device === "string") return { user: who.user, device: who.device };
   } catch {
-    // a damaged entry is the same as none
+    // storage off (private mode) or a damaged entry: the same as none
   }
   return null;
 }
 
-export function rememberIdentity(who: Identity): void {
+function save(storage: () => Storage, key: string, who: Identity | null): void {
   try {
-    localStorage.setItem(LAST_IDENTITY, JSON.stringify(who));
+    if (who === null) storage().removeItem(key);
+    else storage().setItem(key, JSON.stringify(who));
   } catch {
-    // storage may be off (private mode): the form simply starts empty next time
+    // storage may be off: the form simply starts empty next time
   }
 }

@@ -2,13 +2,22 @@
 
 import { ChatPage } from "./chat.ts";
 import { byId } from "./dom.ts";
-import { fetchToken, idProblem, lastIdentity, rememberIdentity, type Identity } from "./login.ts";
+import {
+  fetchToken,
+  forgetTabIdentity,
+  idProblem,
+  lastIdentity,
+  rememberIdentity,
+  tabIdentity,
+  type Identity,
+} from "./login.ts";
 
 let page: ChatPage | null = null;
 
 function showLogin(reason?: string): void {
   void page?.stop();
   page = null;
+  forgetTabIdentity();
   byId("chat").hidden = true;
   byId("login").hidden = false;
   document.title = "Courier chat";
@@ -66,4 +75,7 @@ for (const chip of document.querySelectorAll<HTMLButtonElement>(".chip[data-user
     byId<HTMLInputElement>("login-device").focus();
   });
 }
-showLogin();
+// A reload keeps this tab signed in as it was; a new tab starts at the form.
+const signedIn = tabIdentity();
+if (signedIn === null) showLogin();
+else void signIn(signedIn);

@@ -157,6 +157,14 @@ test("two users chat in the browser, and a read clears the badge on every device
     await waitForBadge(bob, null);
     await waitForBadge(bobPhone, null);
     await bob.waitForSelector('#conversations li[data-channel="g:launch"]');
+
+    // A reload keeps the tab signed in as the same device, its store (IndexedDB) intact.
+    await bobPhone.reload();
+    await bobPhone.waitForSelector("#me-status.online");
+    assert.equal(await bobPhone.textContent("#me-name"), "bob · phone");
+    await bobPhone.click(`#conversations li[data-channel="${DM}"] button`);
+    await bobPhone.waitForSelector('#messages li[data-seq="5"]');
+    await waitForBadge(bobPhone, null);
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();
