@@ -1707,6 +1707,18 @@ function dmPeer(channel, me) {
   if (parts[0] !== "dm" || parts.length !== 3) return void 0;
   return parts[1] === me ? parts[2] : parts[1];
 }
+function parseNewChat(input, me) {
+  const text = input.trim();
+  if (!text.startsWith("#")) {
+    if (!USER_ID2.test(text)) return { problem: "Type a user id (A–Z a–z 0–9 _ . -), or #group user, user" };
+    return text === me ? { problem: "That is you: pick someone else." } : { dm: text };
+  }
+  const [name = "", ...rest] = text.slice(1).split(/[\s,]+/).filter((part) => part !== "");
+  if (!USER_ID2.test(name)) return { problem: "A group name is 1–64 of A–Z a–z 0–9 _ . -" };
+  const bad = rest.find((user) => !USER_ID2.test(user));
+  if (bad !== void 0) return { problem: `Not a user id: ${bad}` };
+  return { group: name, members: rest.length === 0 ? [] : [.../* @__PURE__ */ new Set([me, ...rest])].sort() };
+}
 function channelTitle(channel, me) {
   const peer = dmPeer(channel, me);
   if (peer !== void 0) return peer;
@@ -1951,6 +1963,31 @@ function day(ms) {
   return new Date(ms).toLocaleDateString([], { weekday: "long", month: "short", day: "numeric" });
 }
 
+// web/src/admin.ts
+var TOKEN_TTL_SECONDS = 12 * 3600;
+async function call(method, path, body) {
+  const reply = await fetch(path, {
+    method,
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body)
+  });
+  const payload = await reply.json().catch(() => null);
+  if (!reply.ok || payload === null || typeof payload !== "object") {
+    const message2 = payload?.message;
+    throw new Error(`the admin API said HTTP ${reply.status}${typeof message2 === "string" ? `: ${message2}` : ""}`);
+  }
+  return payload;
+}
+async function fetchToken(who) {
+  const reply = await call("POST", "/admin/tokens", { user: who.user, device: who.device, ttlSeconds: TOKEN_TTL_SECONDS });
+  const { token, expiresAt } = reply;
+  if (typeof token !== "string" || typeof expiresAt !== "number") throw new Error("the admin API sent no token");
+  return { token, expiresAt };
+}
+async function putGroup(group, members) {
+  await call("PUT", `/admin/groups/${encodeURIComponent(group)}`, { members });
+}
+
 // web/src/peers.ts
 var TYPING_SHOWN_MS = 5e3;
 var PRESENCE_BATCH = 100;
@@ -2117,23 +2154,35 @@ var ChatPage = class {
       this.client.syncConversations().then(() => this.render(), () => void 0);
     }
   };
-  startDm(event) {
+  async startChat(event) {
     event.preventDefault();
     const input = byId("new-dm-user");
     const error = byId("new-dm-error");
-    const user = input.value.trim();
-    error.textContent = "";
-    if (!USER_ID2.test(user)) {
-      error.textContent = "A user id is 1–64 of A–Z a–z 0–9 _ . -";
+    const wanted = parseNewChat(input.value, this.who.user);
+    error.textContent = "problem" in wanted ? wanted.problem : "";
+    if ("problem" in wanted) return;
+    if ("dm" in wanted) {
+      input.value = "";
+      const channel2 = dmChannel(this.who.user, wanted.dm);
+      this.drafts.add(channel2);
+      this.openChannel(channel2);
       return;
     }
-    if (user === this.who.user) {
-      error.textContent = "That is you: pick someone else.";
+    const channel = `g:${wanted.group}`;
+    try {
+      if (wanted.members.length > 0) {
+        await putGroup(wanted.group, wanted.members);
+        await this.client.syncConversations();
+      }
+    } catch (failure) {
+      error.textContent = `Could not make #${wanted.group}: ${failure instanceof Error ? failure.message : String(failure)}`;
+      return;
+    }
+    if (!this.client.conversations().some((c) => c.channel === channel)) {
+      error.textContent = `You are not in #${wanted.group}. To make it: #${wanted.group} alice, bob`;
       return;
     }
     input.value = "";
-    const channel = dmChannel(this.who.user, user);
-    this.drafts.add(channel);
     this.openChannel(channel);
   }
   async submit(event) {
@@ -2265,7 +2314,7 @@ var ChatPage = class {
     fillAvatar(byId("me-avatar"), this.who.user, false);
     byId("me-name").textContent = `${this.who.user} · ${this.who.device}`;
     byId("sign-out").onclick = () => this.signOut();
-    byId("new-dm").onsubmit = (e) => this.startDm(e);
+    byId("new-dm").onsubmit = (e) => void this.startChat(e);
     byId("composer").onsubmit = (e) => void this.submit(e);
     byId("back").onclick = () => this.openChannel(null);
     byId("mute").onclick = () => void this.toggleMute();
@@ -2300,23 +2349,8 @@ var ChatPage = class {
 };
 
 // web/src/login.ts
-var TOKEN_TTL_SECONDS = 12 * 3600;
 var LAST_IDENTITY = "courier-web:last-identity";
 var TAB_IDENTITY = "courier-web:tab-identity";
-async function fetchToken(who) {
-  const reply = await fetch("/admin/tokens", {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ user: who.user, device: who.device, ttlSeconds: TOKEN_TTL_SECONDS })
-  });
-  const payload = await reply.json().catch(() => null);
-  const { token, expiresAt } = payload ?? {};
-  if (!reply.ok || typeof token !== "string" || typeof expiresAt !== "number") {
-    const message2 = payload?.message;
-    throw new Error(`the admin API refused a token (HTTP ${reply.status}${typeof message2 === "string" ? `: ${message2}` : ""})`);
-  }
-  return { token, expiresAt };
-}
 function idProblem(what, id) {
   if (id === "") return `Enter a ${what} id.`;
   if (!USER_ID2.test(id)) return `A ${what} id is 1–64 of A–Z a–z 0–9 _ . - (no spaces).`;

@@ -8,9 +8,10 @@ import { fillAvatar } from "./avatar.ts";
 import { renderList } from "./list-view.ts";
 import { renderMessages } from "./messages-view.ts";
 import { conversationRows, messageRows, type RowContext } from "./rows.ts";
-import type { Identity, Token } from "./login.ts";
+import { putGroup, type Token } from "./admin.ts";
+import type { Identity } from "./login.ts";
 import { Peers } from "./peers.ts";
-import { channelTitle, dmChannel, dmPeer, mentioned, MAX_MENTIONS, USER_ID } from "./text.ts";
+import { channelTitle, dmChannel, dmPeer, mentioned, MAX_MENTIONS, parseNewChat } from "./text.ts";
 
 const MAX_BODY_BYTES = 16_384;
 
@@ -121,23 +122,35 @@ export class ChatPage {
     }
   };
 
-  private startDm(event: Event): void {
+  private async startChat(event: Event): Promise<void> {
     event.preventDefault();
     const input = byId<HTMLInputElement>("new-dm-user");
     const error = byId("new-dm-error");
-    const user = input.value.trim();
-    error.textContent = "";
-    if (!USER_ID.test(user)) {
-      error.textContent = "A user id is 1–64 of A–Z a–z 0–9 _ . -";
+    const wanted = parseNewChat(input.value, this.who.user);
+    error.textContent = "problem" in wanted ? wanted.problem : "";
+    if ("problem" in wanted) return;
+    if ("dm" in wanted) {
+      input.value = "";
+      const channel = dmChannel(this.who.user, wanted.dm);
+      this.drafts.add(channel);
+      this.openChannel(channel);
       return;
     }
-    if (user === this.who.user) {
-      error.textContent = "That is you: pick someone else.";
+    const channel = `g:${wanted.group}`;
+    try {
+      if (wanted.members.length > 0) {
+        await putGroup(wanted.group, wanted.members); // local-only: see admin.ts
+        await this.client.syncConversations(); // no frame tells members of a new group
+      }
+    } catch (failure) {
+      error.textContent = `Could not make #${wanted.group}: ${failure instanceof Error ? failure.message : String(failure)}`;
+      return;
+    }
+    if (!this.client.conversations().some((c) => c.channel === channel)) {
+      error.textContent = `You are not in #${wanted.group}. To make it: #${wanted.group} alice, bob`;
       return;
     }
     input.value = "";
-    const channel = dmChannel(this.who.user, user);
-    this.drafts.add(channel);
     this.openChannel(channel);
   }
 
@@ -280,7 +293,7 @@ export class ChatPage {
     fillAvatar(byId("me-avatar"), this.who.user, false);
     byId("me-name").textContent = `${this.who.user} · ${this.who.device}`;
     byId("sign-out").onclick = () => this.signOut();
-    byId<HTMLFormElement>("new-dm").onsubmit = (e) => this.startDm(e);
+    byId<HTMLFormElement>("new-dm").onsubmit = (e) => void this.startChat(e);
     byId<HTMLFormElement>("composer").onsubmit = (e) => void this.submit(e);
     byId("back").onclick = () => this.openChannel(null);
     byId("mute").onclick = () => void this.toggleMute();

@@ -1,9 +1,6 @@
-// Signing in: a user id and a device id, and a token from the local admin API.
-//
-// LOCAL-ONLY CONVENIENCE. `make run`'s admin API answers `POST /admin/tokens` without
-// any authentication, so this page can mint a token for whoever it likes. A deployed
-// Courier's admin API is IAM-only (SigV4): a real app gets its token from its own
-// backend, after its own login, and never lets a browser call the admin API.
+// Who signs in: a user id and a device id, checked as the server checks them, and kept
+// for the form (last used in this browser) and for reloads (this tab). The token comes
+// from admin.ts: a local-only convenience.
 
 import { USER_ID } from "./text.ts";
 
@@ -12,30 +9,8 @@ export interface Identity {
   device: string;
 }
 
-const TOKEN_TTL_SECONDS = 12 * 3600;
 const LAST_IDENTITY = "courier-web:last-identity";
 const TAB_IDENTITY = "courier-web:tab-identity";
-
-export interface Token {
-  token: string;
-  expiresAt: number; // epoch seconds
-}
-
-/** A token for (user, device) from the local stack's admin API, on this page's origin. */
-export async function fetchToken(who: Identity): Promise<Token> {
-  const reply = await fetch("/admin/tokens", {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ user: who.user, device: who.device, ttlSeconds: TOKEN_TTL_SECONDS }),
-  });
-  const payload: unknown = await reply.json().catch(() => null);
-  const { token, expiresAt } = (payload ?? {}) as { token?: unknown; expiresAt?: unknown };
-  if (!reply.ok || typeof token !== "string" || typeof expiresAt !== "number") {
-    const message = (payload as { message?: unknown } | null)?.message;
-    throw new Error(`the admin API refused a token (HTTP ${reply.status}${typeof message === "string" ? `: ${message}` : ""})`);
-  }
-  return { token, expiresAt };
-}
 
 /** Why an id is refused, or null when the server would take it. */
 export function idProblem(what: string, id: string): string | null {

@@ -2,8 +2,8 @@
 
 import { ChatPage } from "./chat.ts";
 import { byId } from "./dom.ts";
+import { fetchToken } from "./admin.ts";
 import {
-  fetchToken,
   forgetTabIdentity,
   idProblem,
   lastIdentity,

@@ -17,6 +17,23 @@ export function dmPeer(channel: string, me: string): string | undefined {
   return parts[1] === me ? parts[2] : parts[1];
 }
 
+/** What the "start a chat" box asks for: `bob` (a DM), `#team` (a group you are in), or
+ * `#team alice, bob` (make the group of you and them; an existing one gets these members). */
+export type NewChat = { dm: string } | { group: string; members: string[] } | { problem: string };
+
+export function parseNewChat(input: string, me: string): NewChat {
+  const text = input.trim();
+  if (!text.startsWith("#")) {
+    if (!USER_ID.test(text)) return { problem: "Type a user id (A–Z a–z 0–9 _ . -), or #group user, user" };
+    return text === me ? { problem: "That is you: pick someone else." } : { dm: text };
+  }
+  const [name = "", ...rest] = text.slice(1).split(/[\s,]+/).filter((part) => part !== "");
+  if (!USER_ID.test(name)) return { problem: "A group name is 1–64 of A–Z a–z 0–9 _ . -" };
+  const bad = rest.find((user) => !USER_ID.test(user));
+  if (bad !== undefined) return { problem: `Not a user id: ${bad}` };
+  return { group: name, members: rest.length === 0 ? [] : [...new Set([me, ...rest])].sort() };
+}
+
 /** What a conversation is called: the peer of a DM, `# name` for a group. */
 export function channelTitle(channel: string, me: string): string {
   const peer = dmPeer(channel, me);

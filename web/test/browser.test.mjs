@@ -143,7 +143,7 @@ test("two users chat in the browser, and a read clears the badge on every device
 
     // A page nobody sees does not read: bob's laptop (the DM open) is hidden, his phone back
     // on its list; alice writes; both show it unread until the laptop is seen again. Coming
-    // back also fetches the list again, where a group made meanwhile shows up.
+    // back also fetches the list again, where the group alice made meanwhile shows up.
     await bob.click(`#conversations li[data-channel="${DM}"] button`);
     await bobPhone.click("#back");
     await setVisible(bob, false);
@@ -152,7 +152,9 @@ test("two users chat in the browser, and a read clears the badge on every device
     await bob.waitForSelector('#messages li[data-seq="5"]');
     await waitForBadge(bob, "1"); // had the hidden page read it, the badge would never show
     await waitForBadge(bobPhone, "1");
-    await putGroup(stack.url, "launch", ["alice", "bob"]);
+    await alice.fill("#new-dm-user", "#launch bob"); // alice makes a group from the page
+    await alice.click("#new-dm button[type=submit]");
+    await alice.waitForSelector('#conversations li[data-channel="g:launch"] button.active');
     await setVisible(bob, true);
     await waitForBadge(bob, null);
     await waitForBadge(bobPhone, null);

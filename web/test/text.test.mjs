@@ -42,3 +42,13 @@ test("a body shows as its text, a string as itself, anything else as JSON", () =
   assert.equal(text.bodyText({ image: "x.png" }), '{"image":"x.png"}');
   assert.equal(text.bodyText(null), "null");
 });
+
+test("the new-chat box: a user id is a DM, #name a group (with members: you and them, sorted)", () => {
+  assert.deepEqual(text.parseNewChat(" bob ", "alice"), { dm: "bob" });
+  assert.deepEqual(text.parseNewChat("#team", "alice"), { group: "team", members: [] });
+  assert.deepEqual(text.parseNewChat("#team carol, bob,carol", "alice"), { group: "team", members: ["alice", "bob", "carol"] });
+  assert.ok("problem" in text.parseNewChat("alice", "alice"));
+  assert.ok("problem" in text.parseNewChat("al ice", "alice"));
+  assert.ok("problem" in text.parseNewChat("#", "alice"));
+  assert.ok("problem" in text.parseNewChat("#team bob:x", "alice"));
+});
