@@ -46,7 +46,7 @@ test-ts: $(STAMP) ## the TypeScript SDK's tests (client-ts: npm ci, npm test; sk
 
 lint-ts: ## the TypeScript SDK's lint (tsc --noEmit, eslint; skipped without Node >= 20)
 	@if ! { $(NODE_OK); }; then echo "lint-ts skipped: Node >= 20 and npm are needed for client-ts"; \
-	else cd client-ts && $(NPM_CI) && npm run --silent lint; fi
+	else echo "client-ts: npm ci && npm run lint" && cd client-ts && $(NPM_CI) && npm run --silent lint; fi
 
 # ------------------------------------------------ the web chat page (web/, Node 20)
 CHROMIUM ?= /usr/bin/chromium
@@ -66,11 +66,12 @@ test-web: $(STAMP) ## the web page in headless Chromium against the local stack 
 	$(MAKE) --no-print-directory $(WEB_DEPS) && cd web && npm run --silent typecheck && \
 		npm run --silent check-dist && COURIER_PYTHON="$(abspath $(PY))" CHROMIUM="$(CHROMIUM)" npm test
 
-lint: $(STAMP) ## ruff, mypy and cfn-lint
+lint: $(STAMP) ## ruff, mypy and cfn-lint, then lint-ts
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/cfn-lint template.yaml
+	@$(MAKE) --no-print-directory lint-ts
 
 check: lint test ## lint, types and tests
 

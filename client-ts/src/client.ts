@@ -9,6 +9,7 @@ import {
   MAX_MENTIONS,
   MAX_PRESENCE_USERS,
   newId,
+  tokenClaims,
   tokenUser,
 } from "./ids.js";
 import { State } from "./state.js";
@@ -29,6 +30,8 @@ import { conversations, pendingMessage, sentMessage } from "./views.js";
 
 const MAX_TICK_MS = 1000;
 const MAX_BODY_BYTES = 16384;
+/** A token this close to its `exp` is refreshed before connecting (clocks drift). */
+const TOKEN_MARGIN_MS = 60_000;
 const AUTH_FAILURES: ReadonlySet<number> = new Set([401, 403]);
 
 const DEFAULTS = {
@@ -107,9 +110,14 @@ export class CourierClient {
   private ready: Deferred | undefined;
   private running: Promise<void> | undefined;
   private saving: Promise<void> = Promise.resolve();
+  private token: string;
+  private readonly refreshToken: (() => Promise<string>) | undefined;
+  private refusedInARow = 0;
 
   constructor(options: CourierOptions) {
     this.user = tokenUser(options.token);
+    this.token = options.token;
+    this.refreshToken = options.refreshToken;
     this.store = options.store ?? new MemoryStore();
     const global = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     const impl = options.WebSocket ?? global;
@@ -132,7 +140,10 @@ export class CourierClient {
       this.options.resendTimeoutMs / 2,
     );
     const session: Session = {
-      opened: (link) => void this.catchUp(link),
+      opened: (link) => {
+        this.refusedInARow = 0;
+        void this.catchUp(link);
+      },
       frame: (frame, reply) => {
         this.receive(frame, reply);
       },
@@ -151,7 +162,7 @@ export class CourierClient {
     this.outboxSender = new OutboxSender(this.state, resend);
     this.reads = new ReadSender(this.state, resend);
     this.connection = new Connection(
-      wsUrl(options.url, options.token),
+      async () => wsUrl(options.url, await this.freshToken()),
       impl,
       { ...this.options, tickMs, now: this.now },
       session,
@@ -206,11 +217,36 @@ export class CourierClient {
       ready.reject(error instanceof Error ? error : new Error(String(error)));
       return;
     }
-    const refused = await this.connection.run(AUTH_FAILURES);
-    if (refused !== undefined) {
-      this.events.emit("auth_failed", { status: refused });
-      ready.reject(new AuthError(refused));
-      this.ready = undefined;
+    for (;;) {
+      const refused = await this.connection.run(AUTH_FAILURES);
+      if (refused === undefined) return; // closed
+      this.refusedInARow += 1;
+      if (this.refusedInARow > 1 || !(await this.refresh())) {
+        this.events.emit("auth_failed", { status: refused });
+        ready.reject(new AuthError(refused));
+        this.ready = undefined;
+        return;
+      }
+    }
+  }
+
+  /** The token to connect with: refreshed first if it has expired or is about to. */
+  private async freshToken(): Promise<string> {
+    const { exp } = tokenClaims(this.token);
+    if (exp !== undefined && exp * 1000 - this.now() < TOKEN_MARGIN_MS) await this.refresh();
+    return this.token;
+  }
+
+  /** Ask the app for a new token (for this user only); false if there is none to be had. */
+  private async refresh(): Promise<boolean> {
+    if (this.refreshToken === undefined) return false;
+    try {
+      const token = await this.refreshToken();
+      if (tokenUser(token) !== this.user) return false;
+      this.token = token;
+      return true;
+    } catch {
+      return false;
     }
   }
 

@@ -85,7 +85,8 @@ export class Connection {
   private wake: (() => void) | undefined;
 
   constructor(
-    private readonly url: string,
+    /** The URL to open next (it carries the token, which may have been refreshed). */
+    private readonly url: () => Promise<string>,
     private readonly WebSocketImpl: WebSocketConstructor,
     private readonly options: ConnectionOptions,
     private readonly session: Session,
@@ -101,7 +102,7 @@ export class Connection {
     this.stopped = false;
     let attempt = 0;
     while (!this.isStopped()) {
-      const outcome = await this.connectOnce();
+      const outcome = await this.connectOnce(await this.url());
       if (outcome.opened) attempt = 0;
       if (outcome.status !== undefined && refusals.has(outcome.status)) return outcome.status;
       if (this.isStopped()) break;
@@ -135,11 +136,11 @@ export class Connection {
   }
 
   /** One socket, from opening to closed. */
-  private connectOnce(): Promise<Outcome> {
+  private connectOnce(url: string): Promise<Outcome> {
     return new Promise((resolve) => {
       let ws: WebSocketLike;
       try {
-        ws = new this.WebSocketImpl(this.url);
+        ws = new this.WebSocketImpl(url);
       } catch {
         resolve({ opened: false });
         return;

@@ -40,14 +40,19 @@ function base64UrlDecode(text: string): string {
   return decodeURIComponent(bytes.map((b) => "%" + b.toString(16).padStart(2, "0")).join(""));
 }
 
-/** The `sub` claim of a JWT (read, not verified: the server verifies it). */
-export function tokenUser(token: string): string {
+/** The claims of a JWT the client uses (read, not verified: the server verifies them): `sub`,
+ * the user, and `exp`, when it expires (epoch seconds), if it says. */
+export function tokenClaims(token: string): { sub: string; exp?: number } {
   const payload = token.split(".")[1];
   if (payload === undefined) throw new Error("token: not a JWT");
-  const claims: unknown = JSON.parse(base64UrlDecode(payload));
-  const sub = (claims as { sub?: unknown } | null)?.sub;
-  if (typeof sub !== "string") throw new Error("token: no sub claim");
-  return sub;
+  const claims = JSON.parse(base64UrlDecode(payload)) as { sub?: unknown; exp?: unknown } | null;
+  if (typeof claims?.sub !== "string") throw new Error("token: no sub claim");
+  return typeof claims.exp === "number" ? { sub: claims.sub, exp: claims.exp } : { sub: claims.sub };
+}
+
+/** The `sub` claim of a JWT: its user. */
+export function tokenUser(token: string): string {
+  return tokenClaims(token).sub;
 }
 
 /** The ids as given, if the server would take them: `least` to `most` user ids, each once. */

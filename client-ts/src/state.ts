@@ -58,6 +58,7 @@ export class State {
   /** channel → the seqs known recalled (held messages and early changes alike). */
   private recalledSeqs = new Map<string, Set<number>>();
   private prefixes = new Map<string, number>();
+  private maxSeqs = new Map<string, number>(); // channel → the highest seq held
   private outboxEntries = new Map<string, OutboxEntry>();
   private dirtyChannels = new Set<string>();
   private dirtyMessages = new Map<string, MessageRecord>();
@@ -124,6 +125,7 @@ export class State {
       this.held.set(record.channel, byseq);
     }
     byseq.set(record.seq, record);
+    this.maxSeqs.set(record.channel, Math.max(this.maxSeqs.get(record.channel) ?? 0, record.seq));
     if (record.recalled) this.recalledOf(record.channel).add(record.seq);
   }
 
@@ -220,11 +222,8 @@ export class State {
 
   /** The held message with the highest seq. */
   newest(channel: string): MessageRecord | undefined {
-    let newest: MessageRecord | undefined;
-    for (const record of this.held.get(channel)?.values() ?? []) {
-      if (newest === undefined || record.seq > newest.seq) newest = record;
-    }
-    return newest;
+    const seq = this.maxSeqs.get(channel);
+    return seq === undefined ? undefined : this.message(channel, seq);
   }
 
   maxSeq(channel: string): number {
@@ -295,12 +294,15 @@ export class State {
   }
 
   mentionsIn(channel: string, user: string, readSeq: number, lastSeq: number): number {
-    let count = 0;
-    for (const record of this.held.get(channel)?.values() ?? []) {
-      const unread = record.seq > readSeq && record.seq <= lastSeq && !record.recalled;
-      if (unread && record.mentions.includes(user)) count += 1;
-    }
-    return count;
+    const byseq = this.held.get(channel);
+    if (byseq === undefined || lastSeq <= readSeq) return 0;
+    // the unread range or the held messages, whichever is shorter to walk
+    const unread =
+      lastSeq - readSeq <= byseq.size
+        ? Array.from({ length: lastSeq - readSeq }, (_, i) => byseq.get(readSeq + 1 + i))
+        : [...byseq.values()].filter((m) => m.seq > readSeq && m.seq <= lastSeq);
+    return unread.filter((m) => m !== undefined && !m.recalled && m.mentions.includes(user))
+      .length;
   }
 
   setMuted(channel: string, muted: boolean): void {
@@ -457,6 +459,7 @@ export class State {
     }
     this.channels = kept;
     this.held.clear();
+    this.maxSeqs.clear();
     this.recalledSeqs.clear();
     this.prefixes.clear();
     this.dirtyMessages.clear();

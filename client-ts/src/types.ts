@@ -38,6 +38,8 @@ export interface PendingMessage {
   messageId?: undefined;
   sentAt?: undefined;
   recalled?: undefined;
+  editedAt?: undefined;
+  version?: undefined;
 }
 
 /** What `messages()` lists: the held messages in seq order, then the pending ones. */
@@ -125,6 +127,11 @@ export interface CourierOptions {
   /** The stack's base URL: `http://127.0.0.1:3001`, `ws://…` or `wss://…/stage`. */
   url: string;
   token: string;
+  /** A fresh token for the same user, from the app's server. Called before a connect when
+   * the token has expired or expires within a minute (by this device's clock), and once after
+   * a refused handshake; without it, an expired token ends in `auth_failed` (or, in a
+   * browser, which cannot see the refusal, in retries). */
+  refreshToken?: () => Promise<string>;
   /** Where the client keeps its state (default: a `MemoryStore`, lost on restart). */
   store?: Store;
   /** The WebSocket implementation (default: the global `WebSocket`; Node 20 has none). */

@@ -7,6 +7,7 @@ import { afterEach, describe, test } from "node:test";
 import {
   AuthError,
   CourierClient,
+  InvalidUserIdsError,
   MemoryStore,
   NotConnectedError,
   type CourierEvents,
@@ -312,6 +313,53 @@ describe("connection", () => {
     assert.deepEqual(failures, [{ status: 403 }]);
   });
 
+  test("a refused handshake asks for a fresh token once, then connects with it", async () => {
+    const server = new FakeServer("alice");
+    server.refuse = 403;
+    const fresh = tokenFor("alice", { n: 2 });
+    const refreshes: string[] = [];
+    const alice = client(server, {
+      refreshToken: () => {
+        refreshes.push("asked");
+        server.refuse = undefined;
+        return Promise.resolve(fresh);
+      },
+    });
+    await alice.connect();
+    assert.deepEqual(refreshes, ["asked"]);
+    assert.ok(server.socket.url.endsWith(`?token=${fresh}`));
+  });
+
+  test("an expired token is refreshed before connecting; another user's is refused", async () => {
+    const server = new FakeServer("alice");
+    const now = 1_800_000_000_000;
+    const expired = tokenFor("alice", { exp: now / 1000 - 1 });
+    const fresh = tokenFor("alice", { exp: now / 1000 + 3600 });
+    const alice = client(server, {
+      token: expired,
+      now: () => now,
+      refreshToken: () => Promise.resolve(fresh),
+    });
+    await alice.connect();
+    assert.deepEqual(
+      server.sockets.map((socket) => socket.url.endsWith(`?token=${fresh}`)),
+      [true],
+    );
+
+    const other = new FakeServer("alice");
+    other.refuse = 403;
+    const failures: unknown[] = [];
+    const mallory = client(other, {
+      refreshToken: () => {
+        other.refuse = undefined; // bob's token would be taken: it must not be used
+        return Promise.resolve(tokenFor("bob"));
+      },
+    });
+    mallory.on("auth_failed", (event) => failures.push(event));
+    await assert.rejects(mallory.connect(), AuthError);
+    assert.deepEqual(failures, [{ status: 403 }]);
+  });
+
   test("requests need a connection; typing is throttled to one per 3 s", async () => {
     const server = new FakeServer("alice");
     let now = 1_000_000;
@@ -325,5 +373,93 @@ describe("connection", () => {
     now += 1;
     assert.equal(alice.typing(DM), true);
     assert.equal(server.sent("typing").length, 2);
+  });
+});
+
+describe("v1.1, views and reconnects", () => {
+  test("edits keep the highest version whatever the order; each is told once", async () => {
+    const server = new FakeServer("alice");
+    bobSends(server, 1);
+    const alice = client(server);
+    const edits = collect(alice, "edit");
+    await alice.connect();
+    const first = server.edit(DM, 1, { text: "v1" });
+    const second = server.edit(DM, 1, { text: "v2" });
+    server.socket.push(second);
+    server.socket.push(first); // late, and older
+    server.socket.push(second); // again
+    await until(() => alice.messages(DM)[0]?.version === 2, "the edit applied");
+    await alice.read(DM); // an edit never changes unread; a read does
+    assert.deepEqual(edits.map((e) => [e.seq, e.version, e.body]), [[1, 2, { text: "v2" }]]);
+    assert.deepEqual(alice.messages(DM)[0]?.body, { text: "v2" });
+    assert.equal(alice.unread(DM), 0);
+  });
+
+  test("a peer's receipt raises peerReadSeq once; receipts and presence answer", async () => {
+    const server = new FakeServer("alice");
+    server.add(DM, "alice", "mine");
+    const alice = client(server);
+    const peerReads = collect(alice, "peer_read");
+    await alice.connect();
+    const receipt = { type: "receipt", channel: DM, user: "bob", readSeq: 1 };
+    server.socket.push(receipt);
+    server.socket.push({ ...receipt, readSeq: 0 }); // late: never backwards
+    await until(() => alice.peerReadSeq(DM) === 1, "the receipt applied");
+    assert.deepEqual(peerReads, [{ channel: DM, peerReadSeq: 1 }]);
+    const receipts = await alice.receipts(DM, 1);
+    assert.deepEqual([receipts.count, receipts.readBy], [1, ["bob"]]);
+    assert.deepEqual(await alice.presence(["bob"]), {
+      bob: { online: false, lastSeen: 1_764_158_400_000 },
+    });
+    await assert.rejects(alice.presence([]), InvalidUserIdsError);
+  });
+
+  test("what came while the connection was down arrives through sync, told once", async () => {
+    const server = new FakeServer("alice");
+    const alice = client(server);
+    const shown = collect(alice, "message");
+    const connects = collect(alice, "connected");
+    await alice.connect();
+    server.socket.close();
+    bobSends(server, 2); // nobody is connected: nothing is pushed
+    server.add("dm:alice:carol", "carol", "hello", ["alice"]);
+    await until(() => connects.length === 2, "the reconnect caught up");
+    assert.deepEqual(
+      shown.map((e) => [e.channel, e.message.seq]),
+      [
+        [DM, 1],
+        [DM, 2],
+        ["dm:alice:carol", 1],
+      ],
+    );
+    assert.deepEqual(connects.at(-1), { totalUnread: 3 });
+    assert.deepEqual(
+      alice.conversations().map((c) => [c.channel, c.unread, c.mentions, c.last?.seq]),
+      [
+        [DM, 2, 0, 2], // newest first: its last message is at ts + 2
+        ["dm:alice:carol", 1, 1, 1],
+      ],
+    );
+  });
+
+  test("a send whose outcome is unknown (API Gateway's error frame) goes out again", async () => {
+    const server = new FakeServer("alice");
+    server.fault("send", GATEWAY_ERROR);
+    const alice = client(server, { resendTimeoutMs: 600_000 }); // only the error resends
+    const errors = collect(alice, "error");
+    const sendacks = collect(alice, "sendack");
+    await alice.connect();
+    const clientMsgNo = await alice.send(DM, { text: "hi" });
+    await until(() => sendacks.length === 1, "the sendack of the resend");
+    assert.deepEqual(sendacks[0], {
+      channel: DM,
+      clientMsgNo,
+      seq: 1,
+      messageId: `m-${DM}-1`,
+      ts: 1_764_158_400_001,
+      duplicate: true,
+    });
+    assert.deepEqual(errors.map((e) => e.code), ["gateway"]);
+    assert.equal(server.lastSeq(DM), 1);
   });
 });

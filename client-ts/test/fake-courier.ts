@@ -17,9 +17,9 @@ export type Fault = typeof DROP | typeof GATEWAY_ERROR | typeof THROTTLED;
 const BASE_TS = 1_764_158_400_000;
 
 /** A token whose `sub` is `user` (the fake server does not check signatures). */
-export function tokenFor(user: string): string {
-  const claims = Buffer.from(JSON.stringify({ sub: user })).toString("base64url");
-  return `e30.${claims}.signature`;
+export function tokenFor(user: string, claims: Record<string, unknown> = {}): string {
+  const payload = Buffer.from(JSON.stringify({ sub: user, ...claims })).toString("base64url");
+  return `e30.${payload}.signature`;
 }
 
 export class FakeServer {
@@ -89,6 +89,17 @@ export class FakeServer {
     return { type: "recall", channel, seq, messageId: message.messageId, unread };
   }
 
+  /** Edit a message (as its sender would); returns the `edit` frame. */
+  edit(channel: string, seq: number, body: unknown): Frame {
+    const message = this.messages.get(channel)?.[seq - 1];
+    if (message === undefined) throw new Error(`no ${channel}#${seq}`);
+    message.body = body;
+    message.version = Number(message.version ?? 0) + 1;
+    message.editedAt = BASE_TS + 1000;
+    const { messageId, version, editedAt } = message;
+    return { type: "edit", channel, seq, messageId, body, version, editedAt };
+  }
+
   sent(action: string): Frame[] {
     return this.received.filter((frame) => frame.action === action);
   }
@@ -136,6 +147,10 @@ export class FakeServer {
         return [this.recall(channel, Number(frame.seq))];
       case "ping":
         return [{ type: "pong" }];
+      case "receipts":
+        return [{ type: "receipts", channel, seq: frame.seq, count: 1, members: 2, readBy: ["bob"] }];
+      case "presence":
+        return [{ type: "presence", users: { bob: { online: false, lastSeen: BASE_TS } } }];
       default:
         return [];
     }

@@ -75,6 +75,7 @@ describe("against the local stack", { skip }, () => {
 
     await phone.read(dm);
     await until(() => tablet.unread(dm) === 0, "the read reaching the tablet");
+    const badges = [collect(phone, "unread"), collect(tablet, "unread")];
     const copies = [phoneTap, tabletTap].map((tap) => tap.received.length);
     await until(
       () => pushed(phoneTap, dm, 2) >= 3 && pushed(tabletTap, dm, 2) >= 3,
@@ -98,6 +99,7 @@ describe("against the local stack", { skip }, () => {
       );
       assert.deepEqual(events.map((e) => e.message.seq).sort(), [1, 2]); // each shown once
     }
+    assert.deepEqual(badges.flat(), []); // the retries never moved a badge
     assert.equal((await up().unread("ts.erin"))[dm], 0);
   });
   test("an outbox survives a client restart and sends exactly once", async () => {
@@ -162,4 +164,30 @@ describe("against the local stack", { skip }, () => {
     assert.equal(ines.conversations().find((c) => c.channel === dm)?.lastSeq, 2);
     assert.equal((await up().unread("ts.ines"))[dm], 2);
   });
+  const platformWebSocket = (globalThis as { WebSocket?: unknown }).WebSocket;
+  test(
+    "the platform's own WebSocket (a browser's; here Node's --experimental-websocket) works",
+    { skip: platformWebSocket === undefined && "no global WebSocket in this Node" },
+    async () => {
+      const dm = "dm:ts.kim:ts.lea";
+      const [kim, lea] = await Promise.all(
+        ["ts.kim", "ts.lea"].map(async (user) => {
+          const made = new CourierClient({ url: up().url, token: await up().token(user) });
+          clients.push(made);
+          return made;
+        }),
+      );
+      if (kim === undefined || lea === undefined) throw new Error("two clients");
+      await Promise.all([kim.connect(), lea.connect()]);
+      await kim.send(dm, { text: "hi lea" });
+      await until(() => lea.unread(dm) === 1, "the message reaching lea");
+      await lea.read(dm);
+      await until(() => kim.peerReadSeq(dm) === 1, "lea's receipt reaching kim");
+      assert.deepEqual(
+        lea.messages(dm).map((m) => [m.from, m.body]),
+        [["ts.kim", { text: "hi lea" }]],
+      );
+      assert.equal((await up().unread("ts.lea"))[dm], 0);
+    },
+  );
 });

@@ -119,9 +119,10 @@ describe("unread derivation", () => {
 
   test("the contiguous prefix stops at the first seq neither held nor expired", () => {
     const state = new State();
-    for (const seq of [1, 2, 4]) {
+    for (const seq of [4, 1, 2]) {
       state.addMessage("g:a", { seq, messageId: `m${seq}`, from: "bob", body: null, ts: seq });
     }
+    assert.deepEqual([state.newest("g:a")?.seq, state.lastSeq("g:a")], [4, 4]);
     assert.equal(state.contiguousPrefix("g:a"), 2);
     state.markExpiredThrough("g:a", 3);
     assert.equal(state.contiguousPrefix("g:a"), 4);

@@ -53,13 +53,15 @@ function base64UrlDecode(text) {
   }
   return decodeURIComponent(bytes.map((b) => "%" + b.toString(16).padStart(2, "0")).join(""));
 }
-function tokenUser(token) {
+function tokenClaims(token) {
   const payload = token.split(".")[1];
   if (payload === void 0) throw new Error("token: not a JWT");
   const claims = JSON.parse(base64UrlDecode(payload));
-  const sub = claims?.sub;
-  if (typeof sub !== "string") throw new Error("token: no sub claim");
-  return sub;
+  if (typeof claims?.sub !== "string") throw new Error("token: no sub claim");
+  return typeof claims.exp === "number" ? { sub: claims.sub, exp: claims.exp } : { sub: claims.sub };
+}
+function tokenUser(token) {
+  return tokenClaims(token).sub;
 }
 function checkedUserIds(users, most, least = 0) {
   const given = users;
@@ -134,7 +136,7 @@ var Connection = class {
     this.stopped = false;
     let attempt = 0;
     while (!this.isStopped()) {
-      const outcome = await this.connectOnce();
+      const outcome = await this.connectOnce(await this.url());
       if (outcome.opened) attempt = 0;
       if (outcome.status !== void 0 && refusals.has(outcome.status)) return outcome.status;
       if (this.isStopped()) break;
@@ -164,11 +166,11 @@ var Connection = class {
     });
   }
   /** One socket, from opening to closed. */
-  connectOnce() {
+  connectOnce(url) {
     return new Promise((resolve) => {
       let ws;
       try {
-        ws = new this.WebSocketImpl(this.url);
+        ws = new this.WebSocketImpl(url);
       } catch {
         resolve({ opened: false });
         return;
@@ -384,6 +386,8 @@ var State = class {
   /** channel → the seqs known recalled (held messages and early changes alike). */
   recalledSeqs = /* @__PURE__ */ new Map();
   prefixes = /* @__PURE__ */ new Map();
+  maxSeqs = /* @__PURE__ */ new Map();
+  // channel → the highest seq held
   outboxEntries = /* @__PURE__ */ new Map();
   dirtyChannels = /* @__PURE__ */ new Set();
   dirtyMessages = /* @__PURE__ */ new Map();
@@ -444,6 +448,7 @@ var State = class {
       this.held.set(record.channel, byseq);
     }
     byseq.set(record.seq, record);
+    this.maxSeqs.set(record.channel, Math.max(this.maxSeqs.get(record.channel) ?? 0, record.seq));
     if (record.recalled) this.recalledOf(record.channel).add(record.seq);
   }
   changed(record) {
@@ -531,11 +536,8 @@ var State = class {
   }
   /** The held message with the highest seq. */
   newest(channel) {
-    let newest;
-    for (const record of this.held.get(channel)?.values() ?? []) {
-      if (newest === void 0 || record.seq > newest.seq) newest = record;
-    }
-    return newest;
+    const seq = this.maxSeqs.get(channel);
+    return seq === void 0 ? void 0 : this.message(channel, seq);
   }
   maxSeq(channel) {
     return this.newest(channel)?.seq ?? 0;
@@ -593,12 +595,10 @@ var State = class {
     return this.mentionsIn(channel, user, this.readSeq(channel), this.lastSeq(channel));
   }
   mentionsIn(channel, user, readSeq, lastSeq) {
-    let count = 0;
-    for (const record of this.held.get(channel)?.values() ?? []) {
-      const unread = record.seq > readSeq && record.seq <= lastSeq && !record.recalled;
-      if (unread && record.mentions.includes(user)) count += 1;
-    }
-    return count;
+    const byseq = this.held.get(channel);
+    if (byseq === void 0 || lastSeq <= readSeq) return 0;
+    const unread = lastSeq - readSeq <= byseq.size ? Array.from({ length: lastSeq - readSeq }, (_, i) => byseq.get(readSeq + 1 + i)) : [...byseq.values()].filter((m) => m.seq > readSeq && m.seq <= lastSeq);
+    return unread.filter((m) => m !== void 0 && !m.recalled && m.mentions.includes(user)).length;
   }
   setMuted(channel, muted) {
     if ((this.peek(channel)?.muted ?? false) !== muted) this.channel(channel).muted = muted;
@@ -733,6 +733,7 @@ var State = class {
     }
     this.channels = kept;
     this.held.clear();
+    this.maxSeqs.clear();
     this.recalledSeqs.clear();
     this.prefixes.clear();
     this.dirtyMessages.clear();
@@ -1012,6 +1013,7 @@ function conversations(state, user) {
 // client-ts/src/client.ts
 var MAX_TICK_MS = 1e3;
 var MAX_BODY_BYTES = 16384;
+var TOKEN_MARGIN_MS = 6e4;
 var AUTH_FAILURES = /* @__PURE__ */ new Set([401, 403]);
 var DEFAULTS = {
   pingIntervalMs: 3e5,
@@ -1069,8 +1071,13 @@ var CourierClient = class {
   ready;
   running;
   saving = Promise.resolve();
+  token;
+  refreshToken;
+  refusedInARow = 0;
   constructor(options) {
     this.user = tokenUser(options.token);
+    this.token = options.token;
+    this.refreshToken = options.refreshToken;
     this.store = options.store ?? new MemoryStore();
     const global = globalThis.WebSocket;
     const impl = options.WebSocket ?? global;
@@ -1093,7 +1100,10 @@ var CourierClient = class {
       this.options.resendTimeoutMs / 2
     );
     const session = {
-      opened: (link) => void this.catchUp(link),
+      opened: (link) => {
+        this.refusedInARow = 0;
+        void this.catchUp(link);
+      },
       frame: (frame, reply) => {
         this.receive(frame, reply);
       },
@@ -1112,7 +1122,7 @@ var CourierClient = class {
     this.outboxSender = new OutboxSender(this.state, resend);
     this.reads = new ReadSender(this.state, resend);
     this.connection = new Connection(
-      wsUrl(options.url, options.token),
+      async () => wsUrl(options.url, await this.freshToken()),
       impl,
       { ...this.options, tickMs, now: this.now },
       session
@@ -1160,11 +1170,34 @@ var CourierClient = class {
       ready.reject(error instanceof Error ? error : new Error(String(error)));
       return;
     }
-    const refused = await this.connection.run(AUTH_FAILURES);
-    if (refused !== void 0) {
-      this.events.emit("auth_failed", { status: refused });
-      ready.reject(new AuthError(refused));
-      this.ready = void 0;
+    for (; ; ) {
+      const refused = await this.connection.run(AUTH_FAILURES);
+      if (refused === void 0) return;
+      this.refusedInARow += 1;
+      if (this.refusedInARow > 1 || !await this.refresh()) {
+        this.events.emit("auth_failed", { status: refused });
+        ready.reject(new AuthError(refused));
+        this.ready = void 0;
+        return;
+      }
+    }
+  }
+  /** The token to connect with: refreshed first if it has expired or is about to. */
+  async freshToken() {
+    const { exp } = tokenClaims(this.token);
+    if (exp !== void 0 && exp * 1e3 - this.now() < TOKEN_MARGIN_MS) await this.refresh();
+    return this.token;
+  }
+  /** Ask the app for a new token (for this user only); false if there is none to be had. */
+  async refresh() {
+    if (this.refreshToken === void 0) return false;
+    try {
+      const token = await this.refreshToken();
+      if (tokenUser(token) !== this.user) return false;
+      this.token = token;
+      return true;
+    } catch {
+      return false;
     }
   }
   disconnected() {
@@ -1980,9 +2013,8 @@ async function call(method, path, body) {
 }
 async function fetchToken(who) {
   const reply = await call("POST", "/admin/tokens", { user: who.user, device: who.device, ttlSeconds: TOKEN_TTL_SECONDS });
-  const { token, expiresAt } = reply;
-  if (typeof token !== "string" || typeof expiresAt !== "number") throw new Error("the admin API sent no token");
-  return { token, expiresAt };
+  if (typeof reply.token !== "string") throw new Error("the admin API sent no token");
+  return reply.token;
 }
 async function putGroup(group, members) {
   await call("PUT", `/admin/groups/${encodeURIComponent(group)}`, { members });
@@ -2053,20 +2085,17 @@ var Peers = class {
 // web/src/chat.ts
 var MAX_BODY_BYTES2 = 16384;
 var ChatPage = class {
-  constructor(who, token, signOut, renew2) {
+  constructor(who, token, signOut) {
     this.who = who;
-    this.token = token;
     this.signOut = signOut;
-    this.renew = renew2;
     const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/`;
     const store = new IndexedDbStore({ name: `courier-web:${who.user}:${who.device}` });
-    this.client = new CourierClient({ url, token: token.token, store });
+    const refreshToken = () => fetchToken(who);
+    this.client = new CourierClient({ url, token, store, refreshToken });
     this.peers = new Peers(this.client, who.user, () => this.render());
   }
   who;
-  token;
   signOut;
-  renew;
   client;
   open = null;
   drafts = /* @__PURE__ */ new Set();
@@ -2087,10 +2116,7 @@ var ChatPage = class {
         this.render();
         void this.peers.askAll();
       }),
-      on("disconnected", () => {
-        this.render();
-        if (Date.now() >= (this.token.expiresAt - 60) * 1e3) this.renew();
-      }),
+      on("disconnected", () => this.render()),
       on("auth_failed", () => this.signOut("The server refused this device's token. Sign in again.")),
       on("server_reset", () => this.render()),
       on("message", (e) => {
@@ -2412,7 +2438,7 @@ async function signIn(who) {
     rememberIdentity(who);
     byId("login").hidden = true;
     byId("chat").hidden = false;
-    const current = new ChatPage(who, token, showLogin, () => void renew(who));
+    const current = new ChatPage(who, token, showLogin);
     page = current;
     await current.start().catch((error) => {
       if (page === current) throw error;
@@ -2422,11 +2448,6 @@ async function signIn(who) {
   } finally {
     submit.disabled = false;
   }
-}
-async function renew(who) {
-  await page?.stop();
-  page = null;
-  await signIn(who);
 }
 function onSubmit(event) {
   event.preventDefault();

@@ -10,11 +10,6 @@ import type { Identity } from "./login.ts";
 
 const TOKEN_TTL_SECONDS = 12 * 3600;
 
-export interface Token {
-  token: string;
-  expiresAt: number; // epoch seconds
-}
-
 /** A JSON call on this page's origin; the reply's object, or an error naming the refusal. */
 async function call(method: string, path: string, body: unknown): Promise<Record<string, unknown>> {
   const reply = await fetch(path, {
@@ -30,12 +25,11 @@ async function call(method: string, path: string, body: unknown): Promise<Record
   return payload;
 }
 
-/** A token for (user, device). */
-export async function fetchToken(who: Identity): Promise<Token> {
+/** A token for (user, device). The SDK asks for the next one itself before this one expires. */
+export async function fetchToken(who: Identity): Promise<string> {
   const reply = await call("POST", "/admin/tokens", { user: who.user, device: who.device, ttlSeconds: TOKEN_TTL_SECONDS });
-  const { token, expiresAt } = reply;
-  if (typeof token !== "string" || typeof expiresAt !== "number") throw new Error("the admin API sent no token");
-  return { token, expiresAt };
+  if (typeof reply.token !== "string") throw new Error("the admin API sent no token");
+  return reply.token;
 }
 
 /** Make the group, or give an existing one these members (the admin API replaces them). */

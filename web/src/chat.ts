@@ -8,7 +8,7 @@ import { fillAvatar } from "./avatar.ts";
 import { renderList } from "./list-view.ts";
 import { renderMessages } from "./messages-view.ts";
 import { conversationRows, messageRows, type RowContext } from "./rows.ts";
-import { putGroup, type Token } from "./admin.ts";
+import { fetchToken, putGroup } from "./admin.ts";
 import type { Identity } from "./login.ts";
 import { Peers } from "./peers.ts";
 import { channelTitle, dmChannel, dmPeer, mentioned, MAX_MENTIONS, parseNewChat } from "./text.ts";
@@ -29,14 +29,16 @@ export class ChatPage {
 
   constructor(
     private readonly who: Identity,
-    private readonly token: Token,
+    token: string,
     private readonly signOut: (reason?: string) => void,
-    private readonly renew: () => void,
   ) {
     const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/`;
     // One database per (user, device): two tabs as two devices of one user stay apart.
     const store = new IndexedDbStore({ name: `courier-web:${who.user}:${who.device}` });
-    this.client = new CourierClient({ url, token: token.token, store });
+    // A token about to expire is replaced before a connect: from the local admin API here,
+    // from the app's own server in a real deployment (see admin.ts).
+    const refreshToken = (): Promise<string> => fetchToken(who);
+    this.client = new CourierClient({ url, token, store, refreshToken });
     this.peers = new Peers(this.client, who.user, () => this.render());
   }
 
@@ -48,12 +50,7 @@ export class ChatPage {
         this.render();
         void this.peers.askAll();
       }),
-      on("disconnected", () => {
-        this.render();
-        // A browser cannot see why a handshake failed (auth_failed is Node-only), and the SDK
-        // keeps the token it was built with: past its expiry, start again with a new one.
-        if (Date.now() >= (this.token.expiresAt - 60) * 1000) this.renew();
-      }),
+      on("disconnected", () => this.render()),
       on("auth_failed", () => this.signOut("The server refused this device's token. Sign in again.")),
       on("server_reset", () => this.render()),
       on("message", (e) => {

@@ -40,23 +40,16 @@ async function signIn(who: Identity): Promise<void> {
     rememberIdentity(who);
     byId("login").hidden = true;
     byId("chat").hidden = false;
-    const current = new ChatPage(who, token, showLogin, () => void renew(who));
+    const current = new ChatPage(who, token, showLogin);
     page = current;
     await current.start().catch((error: unknown) => {
-      if (page === current) throw error; // else signed out (or renewed) while connecting: not a failure
+      if (page === current) throw error; // else signed out while connecting: not a failure
     });
   } catch (error) {
     showLogin(`Could not sign in: ${error instanceof Error ? error.message : String(error)}`);
   } finally {
     submit.disabled = false;
   }
-}
-
-/** The same (user, device) with a fresh token: the store, and so the chat, carries over. */
-async function renew(who: Identity): Promise<void> {
-  await page?.stop();
-  page = null;
-  await signIn(who);
 }
 
 function onSubmit(event: Event): void {
