@@ -14,7 +14,7 @@ export PYTHONPATH := layers/courier:client:.
 FN ?= send
 EVENT ?= events/send-dm.json
 
-.PHONY: help venv test test-ts lint-ts test-web web lint validate tools check invoke redrive build deploy run chat chaos bench clean
+.PHONY: help venv test test-ts lint-ts test-web lint-web web lint validate tools check invoke redrive build deploy run chat chaos bench clean
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -59,19 +59,24 @@ $(WEB_DEPS): web/package-lock.json
 web: $(WEB_DEPS) ## rebuild the web chat page into web/dist/ (committed: make run needs no npm)
 	cd web && npm run build
 
+lint-web: ## the web page's types, and that web/dist/ is the build of its sources (skipped without Node >= 20)
+	@if ! { $(NODE_OK); }; then echo "lint-web skipped: Node >= 20 and npm are needed for web/"; exit 0; fi; \
+	$(MAKE) -s --no-print-directory $(WEB_DEPS) && cd web && npm run --silent typecheck && npm run --silent check-dist
+
 test-web: $(STAMP) ## the web page in headless Chromium against the local stack [CHROMIUM=path]
 	@if ! { $(NODE_OK); }; then echo "test-web skipped: Node >= 20 and npm are needed for web/"; exit 0; fi; \
 	if [ ! -x "$(CHROMIUM)" ]; then \
 		echo "test-web skipped: no Chromium at $(CHROMIUM) (Debian: apt-get install chromium)"; exit 0; fi; \
-	$(MAKE) --no-print-directory $(WEB_DEPS) && cd web && npm run --silent typecheck && \
-		npm run --silent check-dist && COURIER_PYTHON="$(abspath $(PY))" CHROMIUM="$(CHROMIUM)" npm test
+	$(MAKE) --no-print-directory lint-web && cd web && \
+		COURIER_PYTHON="$(abspath $(PY))" CHROMIUM="$(CHROMIUM)" npm test
 
-lint: $(STAMP) ## ruff, mypy and cfn-lint, then lint-ts
+lint: $(STAMP) ## ruff, mypy and cfn-lint, then lint-ts and lint-web
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/cfn-lint template.yaml
 	@$(MAKE) --no-print-directory lint-ts
+	@$(MAKE) --no-print-directory lint-web
 
 check: lint test ## lint, types and tests
 
