@@ -14,7 +14,7 @@ export PYTHONPATH := layers/courier:client:.
 FN ?= send
 EVENT ?= events/send-dm.json
 
-.PHONY: help venv test test-ts lint-ts lint validate tools check invoke redrive build deploy run chat chaos bench clean
+.PHONY: help venv test test-ts lint-ts test-web lint-web web lint validate tools check invoke redrive build deploy run chat chaos bench clean
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -28,9 +28,10 @@ $(STAMP): requirements-dev.txt layers/courier/requirements.txt
 
 venv: $(STAMP) ## create the virtualenv and install the pinned dependencies
 
-test: $(STAMP) ## run the test suite (unit tests against moto, in-process), then test-ts
+test: $(STAMP) ## run the test suite (unit tests against moto, in-process), then test-ts and test-web
 	$(PY) -m pytest
 	@$(MAKE) --no-print-directory test-ts
+	@$(MAKE) --no-print-directory test-web
 
 # The TypeScript SDK (client-ts/) needs Node >= 20 and npm; without them its targets say so
 # and pass. Its integration tests start the local stack with this Python.
@@ -47,12 +48,35 @@ lint-ts: ## the TypeScript SDK's lint (tsc --noEmit, eslint; skipped without Nod
 	@if ! { $(NODE_OK); }; then echo "lint-ts skipped: Node >= 20 and npm are needed for client-ts"; \
 	else echo "client-ts: npm ci && npm run lint" && cd client-ts && $(NPM_CI) && npm run --silent lint; fi
 
-lint: $(STAMP) ## ruff, mypy and cfn-lint, then lint-ts
+# ------------------------------------------------ the web chat page (web/, Node 20)
+CHROMIUM ?= /usr/bin/chromium
+WEB_DEPS := web/node_modules/.package-lock.json
+
+$(WEB_DEPS): web/package-lock.json
+	cd web && $(NPM_CI)
+	@touch $(WEB_DEPS)
+
+web: $(WEB_DEPS) ## rebuild the web chat page into web/dist/ (committed: make run needs no npm)
+	cd web && npm run build
+
+lint-web: ## the web page's types, and that web/dist/ is the build of its sources (skipped without Node >= 20)
+	@if ! { $(NODE_OK); }; then echo "lint-web skipped: Node >= 20 and npm are needed for web/"; exit 0; fi; \
+	$(MAKE) -s --no-print-directory $(WEB_DEPS) && cd web && npm run --silent typecheck && npm run --silent check-dist
+
+test-web: $(STAMP) ## the web page in headless Chromium against the local stack [CHROMIUM=path]
+	@if ! { $(NODE_OK); }; then echo "test-web skipped: Node >= 20 and npm are needed for web/"; exit 0; fi; \
+	if [ ! -x "$(CHROMIUM)" ]; then \
+		echo "test-web skipped: no Chromium at $(CHROMIUM) (Debian: apt-get install chromium)"; exit 0; fi; \
+	$(MAKE) --no-print-directory lint-web && cd web && \
+		COURIER_PYTHON="$(abspath $(PY))" CHROMIUM="$(CHROMIUM)" npm test
+
+lint: $(STAMP) ## ruff, mypy and cfn-lint, then lint-ts and lint-web
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/cfn-lint template.yaml
 	@$(MAKE) --no-print-directory lint-ts
+	@$(MAKE) --no-print-directory lint-web
 
 check: lint test ## lint, types and tests
 
@@ -93,7 +117,7 @@ validate: $(STAMP) $(SAM_STAMP) $(CHECKOV_STAMP) ## sam validate --lint, sam bui
 	@python312=$$(tools/find-python312) || exit 1; $(PY) tools/smoke_build.py --python $$python312
 	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml
 
-run: $(STAMP) ## the local stack on 127.0.0.1:3001 (COURIER_PORT): WebSocket + admin API, moto, SQS pollers [VERBOSE=1: print metrics]
+run: $(STAMP) ## the local stack on 127.0.0.1:3001 (COURIER_PORT): the web chat page, WebSocket + admin API, moto, SQS pollers [VERBOSE=1: print metrics]
 	$(PY) -m local.run $(if $(VERBOSE),--verbose)
 
 # make reads USER from the environment too, where it is the shell's login (root, say):

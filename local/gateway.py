@@ -28,6 +28,7 @@ from local.events import (
 from local.invoker import Invoker
 from local.quotas import MESSAGE_LIMIT, MESSAGE_TOO_BIG, FrameMeter, Timeouts
 from local.routes import HttpRoute, WebSocketApi
+from local.static import StaticFiles
 
 log = logging.getLogger("courier.local")
 
@@ -103,8 +104,10 @@ class Gateway:
         http_routes: list[HttpRoute],
         invoke: Invoker,
         timeouts: Timeouts | None = None,
+        static: StaticFiles | None = None,
     ) -> None:
         self.api = api
+        self.static = static
         self.http_routes = http_routes
         self.invoke = invoke
         self.timeouts = timeouts if timeouts is not None else Timeouts.from_environ()
@@ -116,9 +119,14 @@ class Gateway:
         self.app.router.add_get("/@connections/{id}", self.get_connection)
         self.app.router.add_delete("/@connections/{id}", self.delete_connection)
         self.app.router.add_route("*", "/admin{tail:.*}", self.admin)
+        if static is not None:  # after the routes above: they keep their paths
+            self.app.router.add_get("/{path:.+}", static.handle)
 
     # ------------------------------------------------------------ WebSocket API
     async def websocket(self, request: web.Request) -> web.StreamResponse:
+        """`/`: the WebSocket API on an upgrade, else (locally only) the web page."""
+        if self.static is not None and "Upgrade" not in request.headers:
+            return await self.static.handle(request)
         if not web.WebSocketResponse().can_prepare(request).ok:
             return _json(426, {"message": "Upgrade Required"})
         client = Client(

@@ -22,12 +22,15 @@ from local.server import LocalServer
 DEFAULT_PORT = 3001
 
 
-def _banner(server: LocalServer) -> str:
+def banner(server: LocalServer) -> str:
     settings = server.settings()
     lines = [
+        f"Web chat: {settings['page']}  (open it in a browser; pick a user and a device)",
+        "",
         f"Courier local stack on {settings['url']}  (moto at {settings['moto']})",
         "",
-        "Get a token, then connect:",
+        "Get a token, then connect (the page does this itself: a local-only convenience,",
+        "a real deployment issues tokens from the app's own auth):",
         f"  curl -s -X POST {settings['admin']}/tokens \\",
         """    -d '{"user": "alice", "device": "phone", "ttlSeconds": 3600}'""",
         f"  {settings['websocket']}",
@@ -56,7 +59,7 @@ async def serve(port: int, moto_port: int) -> None:
         loop.add_signal_handler(sig, stopping.set)
     try:
         await server.start()
-        print(_banner(server), flush=True)
+        print(banner(server), flush=True)
         await stopping.wait()
         print("stopping...", flush=True)
     finally:
@@ -71,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("botocore").setLevel(logging.WARNING)
+    logging.getLogger("pynamodb").setLevel(logging.WARNING)  # no settings notes before the banner
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     # EMF metric lines are for CloudWatch: here they go to a file (printed with --verbose).
     emf.divert(emf.log_file(echo=args.verbose))

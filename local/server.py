@@ -10,6 +10,7 @@ import asyncio
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -20,6 +21,7 @@ from local.invoker import Invoker
 from local.pollers import Poller
 from local.routes import load_http_routes, load_websocket_api
 from local.stack import HOST, LocalStack
+from local.static import WEB_ROOT, StaticFiles
 from local.stream_poller import StreamPoller
 from local.template import StreamMapping, event_source_mappings, stream_mappings
 
@@ -33,6 +35,7 @@ class LocalServer:
     moto_port: int = 0
     host: str = HOST
     stack: LocalStack = field(default_factory=LocalStack)
+    web_root: Path | None = WEB_ROOT  # the web chat page's files; None serves no page
     url: str = ""
     gateway: Gateway | None = None
     pollers: list[Poller] = field(default_factory=list)
@@ -58,7 +61,8 @@ class LocalServer:
         if api.authorizer is not None:
             functions.append(api.authorizer.function)
         invoke = await asyncio.to_thread(Invoker, functions)
-        self.gateway = Gateway(api, http_routes, invoke)
+        static = StaticFiles(self.web_root) if self.web_root is not None else None
+        self.gateway = Gateway(api, http_routes, invoke, static=static)
         self._runner = web.AppRunner(
             self.gateway.app,
             handle_signals=False,
@@ -119,6 +123,7 @@ class LocalServer:
     def settings(self) -> dict[str, Any]:
         return {
             "url": self.url,
+            "page": f"{self.url}/",
             "websocket": f"ws://{self.host}:{self.port}/?token=<JWT>",
             "admin": f"{self.url}/admin",
             "moto": self.stack.endpoint,
