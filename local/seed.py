@@ -91,51 +91,65 @@ def scene_of(event: dict[str, Any]) -> Scene | None:
     return Scene(caller, connection_id, channel, peers, messages)
 
 
-def _sample(name: str) -> dict[str, Any]:
+def sample_event(name: str) -> dict[str, Any]:
     event: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text())
     return event
 
 
-def _as(sample: str, user: str, connection_id: str, frame: Any = None) -> dict[str, Any]:
+def as_user(
+    sample: str, user: str, connection_id: str, frame: Any = None, connected_at: int | None = None
+) -> dict[str, Any]:
     """A sample WebSocket event from `user` on `connection_id`, carrying `frame`, stamped
-    now as API Gateway stamps it (the sample's old connectedAt reads as a dead socket)."""
-    event = copy.deepcopy(_sample(sample))
+    now (or `connected_at`, ms) as API Gateway stamps it (the sample's old connectedAt reads
+    as a dead socket)."""
+    event = copy.deepcopy(sample_event(sample))
     context = event["requestContext"]
     context["connectionId"] = connection_id
-    context["connectedAt"] = time.time_ns() // 1_000_000
+    context["connectedAt"] = connected_at or time.time_ns() // 1_000_000
     context["authorizer"] = {"principalId": user, "userId": user, "deviceId": "phone"}
     if frame is not None:
         event["body"] = json.dumps(frame)
     return event
 
 
-def _group_event(group: str, members: list[str]) -> dict[str, Any]:
-    event = _sample("admin-put-group")
+def create_group(invoke: Invoke, channel: str, members: list[str]) -> None:
+    """The group `g:<name>` with these members, through the admin API."""
+    group = channel.removeprefix("g:")
+    event = sample_event("admin-put-group")
     path = f"/admin/groups/{group}"
     event["rawPath"] = event["requestContext"]["http"]["path"] = path
     event["pathParameters"] = {"group": group}
     event["body"] = json.dumps({"members": members})
-    return event
+    result = invoke("admin", event)
+    check(result.get("statusCode") == 200, f"creating {channel}", result)
+
+
+def connect(invoke: Invoke, user: str, connection_id: str, connected_at: int | None = None) -> None:
+    result = invoke("connect", as_user("connect", user, connection_id, None, connected_at))
+    check(result == {"statusCode": 200}, f"connecting {user}", result)
+
+
+def send_messages(invoke: Invoke, user: str, connection_id: str, channel: str, count: int) -> None:
+    """`count` messages from `user` to `channel`, sent on `connection_id`."""
+    for n in range(1, count + 1):
+        frame = {
+            "action": "send",
+            "channel": channel,
+            "clientMsgNo": f"seeded-{n}",
+            "body": {"text": f"seeded message {n}"},
+        }
+        result = invoke("send", as_user("send-dm", user, connection_id, frame))
+        check('"sendack"' in result.get("body", ""), f"sending message {n}", result)
 
 
 def seed(scene: Scene, invoke: Invoke) -> None:
     """Build the scene by invoking the handlers (`invoke(function, event)`)."""
     if scene.channel is not None and scene.channel.startswith("g:"):
-        group = scene.channel.removeprefix("g:")
-        result = invoke("admin", _group_event(group, [scene.caller, *scene.peers]))
-        _check(result.get("statusCode") == 200, f"creating {scene.channel}", result)
+        create_group(invoke, scene.channel, [scene.caller, *scene.peers])
     for user, connection_id in ((scene.caller, scene.connection_id), *receivers(scene)):
-        result = invoke("connect", _as("connect", user, connection_id))
-        _check(result == {"statusCode": 200}, f"connecting {user}", result)
-    for n in range(1, scene.messages + 1):
-        frame = {
-            "action": "send",
-            "channel": scene.channel,
-            "clientMsgNo": f"seeded-{n}",
-            "body": {"text": f"seeded message {n}"},
-        }
-        result = invoke("send", _as("send-dm", scene.caller, scene.connection_id, frame))
-        _check('"sendack"' in result.get("body", ""), f"sending message {n}", result)
+        connect(invoke, user, connection_id)
+    if scene.channel is not None:
+        send_messages(invoke, scene.caller, scene.connection_id, scene.channel, scene.messages)
 
 
 def receivers(scene: Scene) -> list[tuple[str, str]]:
@@ -147,6 +161,6 @@ class SeedError(RuntimeError):
     """A handler refused to build the scene: the sample and the seeding disagree."""
 
 
-def _check(ok: bool, step: str, result: Any) -> None:
+def check(ok: bool, step: str, result: Any) -> None:
     if not ok:
         raise SeedError(f"seeding failed at {step}: {result}")
