@@ -1,6 +1,7 @@
-"""`make invoke` (local/invoke.py): each sample WebSocket event runs on the scene it needs
-(local/seed.py), shows the frames its handler posted to a connected receiver, and a bad
-event path is one line on stderr, not a traceback."""
+"""`make invoke` (local/invoke.py): each sample event runs on the scene it needs
+(local/seed.py, local/seed_jobs.py) and shows what its handler sent out (frames posted to
+a connected receiver, jobs queued, pushes published); a bad event path is one line on
+stderr, not a traceback."""
 
 from __future__ import annotations
 
@@ -98,6 +99,104 @@ def test_with_empty_tables_the_group_send_sample_is_forbidden_as_before() -> Non
 
     assert reply_of(outcome)["code"] == "forbidden"
     assert "seeded" not in outcome and outcome["posted"] == {}
+
+
+def test_the_admin_recall_sample_recalls_the_seeded_message_and_members_get_the_frame() -> None:
+    outcome = run_sample("admin", "admin-recall-message")
+
+    assert outcome["result"]["statusCode"] == 200, outcome["result"]
+    assert reply_of(outcome) == {"channel": "dm:alice:bob", "seq": 1, "recalled": True}
+    [frame] = outcome["posted"]["seeded-bob"]
+    assert (frame["type"], frame["channel"], frame["seq"]) == ("recall", "dm:alice:bob", 1)
+
+
+def test_the_admin_unread_sample_counts_the_seeded_messages_from_a_peer() -> None:
+    reply = reply_of(run_sample("admin", "admin-user-unread"))
+
+    assert (reply["totalUnread"], reply["channels"]) == (2, {"dm:alice:bob": 2}), reply
+
+
+def test_the_stream_sample_probes_the_receiver_connected_before_its_message() -> None:
+    outcome = run_sample("delivery_worker", "delivery_worker-insert")
+
+    probe = {"user": "bob", "device": "phone", "channel": "dm:alice:bob", "seq": 1, "attempt": 1}
+    assert outcome["queued"] == {"RetryQueue": [probe]}  # no push: bob was online at the commit
+    assert outcome["posted"] == {}  # the durable path posts nothing itself
+
+
+def test_the_fanout_plan_sample_queues_a_chunk_of_the_seeded_members() -> None:
+    outcome = run_sample("fanout_worker", "fanout_worker-plan")
+
+    [chunk] = outcome["queued"]["FanoutQueue.fifo"]
+    assert chunk["users"] == ["alice", "bob", "carol"]
+    assert (chunk["message"]["channel"], chunk["message"]["seq"]) == ("g:team", 1)
+
+
+def test_the_fanout_chunk_sample_posts_the_stored_message_to_the_connected_members() -> None:
+    outcome = run_sample("fanout_worker", "fanout_worker-chunk")
+
+    assert set(outcome["posted"]) == {"seeded-bob", "seeded-carol"}  # not the sender's socket
+    for frames in outcome["posted"].values():
+        assert [(f["type"], f["channel"], f["seq"]) for f in frames] == [("message", "g:team", 1)]
+
+
+def test_the_retry_probe_sample_redelivers_the_seeded_message_to_the_receiver() -> None:
+    outcome = run_sample("retry_worker", "retry_worker-probe")
+
+    [frame] = outcome["posted"]["seeded-bob"]
+    assert (frame["type"], frame["seq"], frame["from"]) == ("message", 1, "alice")
+    [follow_up] = outcome["queued"]["RetryQueue"]
+    assert (follow_up["chain"], follow_up["attempt"]) == ("1.1", 2)
+
+
+def test_the_retry_follow_up_sample_continues_the_chain_its_probes_started() -> None:
+    outcome = run_sample("retry_worker", "retry_worker-follow-up")
+
+    assert [f["seq"] for f in outcome["posted"]["seeded-bob"]] == [1, 2, 3]
+    [follow_up] = outcome["queued"]["RetryQueue"]
+    assert (follow_up["chain"], follow_up["seq"], follow_up["attempt"]) == ("1.1", 3, 3)
+
+
+def test_the_notifier_sample_publishes_the_offline_members_push() -> None:
+    outcome = run_sample("notifier", "notifier-offline")
+
+    [push] = outcome["published"]
+    assert push == {
+        "user": "bob",
+        "channel": "dm:alice:bob",
+        "seq": 1,
+        "from": "alice",
+        "preview": "seeded message 1",
+        "badge": 1,
+    }
+
+
+@pytest.mark.parametrize(
+    ("function", "sample"),
+    [
+        ("retry_worker", "retry_worker-probe"),
+        ("retry_worker", "retry_worker-follow-up"),
+        ("fanout_worker", "fanout_worker-plan"),
+        ("fanout_worker", "fanout_worker-chunk"),
+        ("notifier", "notifier-offline"),
+    ],
+)
+def test_with_empty_tables_a_worker_sample_posts_and_publishes_nothing(
+    function: str, sample: str
+) -> None:
+    outcome = run_sample(function, sample, seeded=False)
+
+    assert outcome["result"] == {"batchItemFailures": []}
+    assert "seeded" not in outcome
+    assert (outcome["posted"], outcome["published"]) == ({}, [])
+
+
+def test_with_empty_tables_the_stream_sample_takes_the_receiver_for_offline() -> None:
+    outcome = run_sample("delivery_worker", "delivery_worker-insert", seeded=False)
+
+    assert outcome["queued"] == {
+        "NotifyQueue": [{"user": "bob", "channel": "dm:alice:bob", "seq": 1}]
+    }
 
 
 @pytest.mark.parametrize(
