@@ -60,17 +60,32 @@ def _others(channel: str, sender: str, also: tuple[str, ...] = ()) -> tuple[str,
 
 def _sender_to(channel: str, user: str) -> str:
     """Who sent `user` the job's messages: the DM's other user, in a group alice (or bob)."""
-    others = _others(channel, user)
-    dm = parse_channel(channel).dm_users is not None
-    return others[0] if dm else ("alice" if user != "alice" else "bob")
+    dm_users = parse_channel(channel).dm_users
+    if dm_users is not None:
+        return dm_users[0] if dm_users[1] == user else dm_users[1]
+    return "alice" if user != "alice" else "bob"
 
 
-def _scene(channel: str, sender: str, seq: Any, connection: Any = None, **rest: Any) -> JobScene:
+def _scene(
+    channel: str,
+    sender: str,
+    seq: Any,
+    connection: Any = None,
+    *,
+    members: tuple[str, ...] | None = None,
+    connected: tuple[str, ...] | None = None,
+    connected_at: int | None = None,
+    follow_up: bool = False,
+) -> JobScene:
+    """`members` default to the channel's other users, `connected` to all of them, the
+    sender's connection to `seeded-<sender>`."""
     messages = min(max(int(seq), 1), MOST_MESSAGES)
-    members = rest.pop("members", None) or _others(channel, sender)
-    connected = rest.pop("connected", members)
+    members = members or _others(channel, sender)
+    connected = members if connected is None else connected
     sender_connection = connection if isinstance(connection, str) else f"seeded-{sender}"
-    return JobScene(channel, sender, sender_connection, messages, members, connected, **rest)
+    return JobScene(
+        channel, sender, sender_connection, messages, members, connected, connected_at, follow_up
+    )
 
 
 def _admin(event: dict[str, Any]) -> JobScene | None:
@@ -90,13 +105,10 @@ def _worker(function: str, event: dict[str, Any]) -> JobScene | None:
     record = event["Records"][0]
     if function == "delivery_worker":
         image = {k: next(iter(v.values())) for k, v in record["dynamodb"]["NewImage"].items()}
-        at = int(image["ts"]) - 1000
+        before = int(image["ts"]) - 1000  # so each receiver was owed it at the commit
+        sender_connection = image.get("senderConnection")
         return _scene(
-            image["channel"],
-            image["from"],
-            image["seq"],
-            image.get("senderConnection"),
-            connected_at=at,
+            image["channel"], image["from"], image["seq"], sender_connection, connected_at=before
         )
     job = json.loads(record["body"])
     if function == "fanout_worker":
@@ -106,13 +118,14 @@ def _worker(function: str, event: dict[str, Any]) -> JobScene | None:
     members = _others(job["channel"], sender, (job["user"],))
     if function == "notifier":
         return _scene(job["channel"], sender, job["seq"], members=members, connected=())
-    follow_up = "chain" in job
+    connected = (job["user"],)
+    follow_up = "chain" in job  # a chain's follow-up: the probes that started it run first
     return _scene(
         job["channel"],
         sender,
         job["seq"],
         members=members,
-        connected=(job["user"],),
+        connected=connected,
         follow_up=follow_up,
     )
 
