@@ -435,20 +435,26 @@ class Courier:
         return bodies
 
     def run_worker(
-        self, function: str, bodies: list[Any], *, receive_count: int = 1
+        self,
+        function: str,
+        bodies: list[Any],
+        *,
+        receive_count: int = 1,
+        message_ids: list[str] | None = None,
     ) -> dict[str, Any]:
         """Invoke an SQS worker with one batch made of these job bodies (`receive_count` > 1:
-        SQS delivers them again after a failed run)."""
+        SQS delivers them again after a failed run, with the `message_ids` of that run)."""
         sample = load_event(SAMPLE_JOBS[function])["Records"][0]
         attributes = {**sample["attributes"], "ApproximateReceiveCount": str(receive_count)}
+        ids = message_ids or [f"job-{next(self._ids)}" for _ in bodies]
         records = [
             {
                 **sample,
                 "attributes": attributes,
-                "messageId": f"job-{next(self._ids)}",
+                "messageId": message_id,
                 "body": body if isinstance(body, str) else json.dumps(body),
             }
-            for body in bodies
+            for body, message_id in zip(bodies, ids, strict=True)
         ]
         result: dict[str, Any] = load_handler(function)({"Records": records}, self.context)
         return result

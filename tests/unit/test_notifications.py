@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from moto.sns.models import SNSBackend
 
+from courier import notify
 from tests.harness import Courier
 
 DM = "dm:alice:bob"
@@ -161,3 +162,74 @@ def test_a_claim_still_within_its_lease_is_not_taken_over(
     courier.run_worker("notifier", [job])
 
     assert [p["seq"] for p in courier.published] == [1]
+
+
+def test_the_retry_of_a_notifier_that_died_before_its_push_publishes_within_the_lease(
+    courier: Courier, clock: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Guarantee 8 whatever the queue's visibility timeout: SQS hands the same job (same
+    messageId, a higher receive count) out again after 10 s, well within the 60 s lease,
+    and that retry, knowing the pending claim is its own dead attempt's, publishes."""
+    alice = courier.connect("alice")
+    courier.send(alice, DM, "d1", {"text": "hello bob"})
+    [job] = courier.take_jobs("NotifyQueue")
+    calls = _sns_dies_once(monkeypatch)
+    assert courier.run_worker("notifier", [job], message_ids=["m1"])["batchItemFailures"]
+    clock[0] += 10_000
+
+    retried = courier.run_worker("notifier", [job], receive_count=2, message_ids=["m1"])
+
+    assert retried == {"batchItemFailures": []}
+    assert len(calls) == 2
+    assert [(p["user"], p["seq"]) for p in courier.published] == [("bob", 1)]
+
+
+def test_a_duplicate_delivery_of_a_job_does_not_take_over_its_live_claim(
+    courier: Courier, clock: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQS may deliver one message twice at once (same messageId, same receive count):
+    the copy must not take over the other copy's claim, which may still publish; only a
+    redelivery (a higher receive count) may, and then it publishes once."""
+    alice = courier.connect("alice")
+    courier.send(alice, DM, "d1")
+    [job] = courier.take_jobs("NotifyQueue")
+    _sns_dies_once(monkeypatch)
+    courier.run_worker("notifier", [job], message_ids=["m1"])
+    clock[0] += 1_000
+    courier.run_worker("notifier", [job], message_ids=["m1"])  # the duplicate copy
+    assert courier.published == []
+
+    clock[0] += 10_000
+    courier.run_worker("notifier", [job], receive_count=2, message_ids=["m1"])
+    courier.run_worker("notifier", [job], receive_count=2, message_ids=["m1"])
+
+    assert [p["seq"] for p in courier.published] == [1]
+
+
+def test_a_message_committed_between_the_notifiers_read_and_its_claim_is_still_pushed(
+    courier: Courier, clock: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The notifier reads the channel, then claims: a message committed in between is not
+    in this push, so its own job (due a coalescing window after its commit) must not be
+    coalesced into it. The claim is dated by the read, not by the write."""
+    alice = courier.connect("alice")
+    courier.send(alice, DM, "d1", {"text": "first"})
+    [job] = courier.take_jobs("NotifyQueue")
+    clock[0] += 30_000
+    original = notify.last_messages
+    sent: list[int] = []
+
+    def commit_in_between(*args: Any, **kwargs: Any) -> Any:
+        if not sent:
+            sent.append(1)
+            clock[0] += 500
+            courier.send(alice, DM, "d2", {"text": "second"})
+            clock[0] += 500  # the claim is written after that commit
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(notify, "last_messages", commit_in_between)
+    courier.run_worker("notifier", [job])
+    clock[0] += 29_700  # d2's job is due 30 s after its commit, 0.5 s before the claim
+    courier.drain("NotifyQueue")
+
+    assert [(p["seq"], p["preview"]) for p in courier.published] == [(1, "first"), (2, "second")]

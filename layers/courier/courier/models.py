@@ -203,6 +203,10 @@ class Notifications(CourierModel):
     # Set by the claim, removed once the push is published: a claim still pending after
     # CLAIM_LEASE_MS died before its Publish, and may be taken over (courier.notify).
     pending = BooleanAttribute(null=True)
+    # The SQS delivery that made a pending claim (its messageId and receive count): that
+    # job's redelivery may take it over at once.
+    claimed_by = UnicodeAttribute(attr_name="claimedBy", null=True)
+    claim_receive = NumberAttribute(attr_name="claimReceive", null=True)
     expires_at = ExpiresAt(attr_name="expiresAt", null=True)
 
 

@@ -6,8 +6,9 @@ has read that far and a message recalled since, notifies about the channel's *la
 message not recalled, and claims it with a conditional write: at most one notification
 per (user, channel, seq), and none within the coalescing window of the previous one for
 that (user, channel). A claim whose Publish never happened (the notifier died between
-the two) is taken over after a lease, so a push is never lost for it; it is duplicated
-only if the notifier dies between its Publish and the write that follows it. A muted
+the two) is taken over by the job's own redelivery, or by any job after a lease, so a
+push is never lost for it; it is duplicated only if the notifier dies between its
+Publish and the write that follows it. A muted
 channel pushes only a message that mentions the user. The badge is the user's
 totalUnread, muted channels left out.
 """
@@ -31,6 +32,16 @@ from courier.runtime import Services
 PREVIEW_CHARS = 80
 ROW_TTL_SECONDS = 30 * 86_400
 CLAIM_LEASE_MS = 60_000
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Which SQS delivery of a job this is: its messageId, and how many times SQS has
+    handed it out (a redelivery after a failed run counts one more; a duplicate copy
+    delivered at the same time does not)."""
+
+    message_id: str
+    receive_count: int
 
 
 @dataclass(frozen=True)
@@ -62,23 +73,35 @@ def preview(message: StoredMessage) -> str:
     return text[:PREVIEW_CHARS] if isinstance(text, str) else ""
 
 
-def _claim(svc: Services, job: NotifyJob, seq: int, now_ms: int) -> bool:
+def _claim(svc: Services, job: NotifyJob, seq: int, now_ms: int, delivery: Delivery) -> bool:
     """Claim the right to notify (user, channel) about `seq`; False if already done, too
     soon, or claimed by a job that may still publish.
 
-    The claim stays `pending` until the push is published (`_published`). A claim still
-    pending CLAIM_LEASE_MS later belongs to a notifier that died between its claim and
-    its Publish: any job of that (user, channel), its own retry first, takes it over, so
-    the push is not lost (DESIGN.md guarantee 8). The lease outlasts the notifier's
-    timeout (20 s) and is shorter than the queue's visibility timeout (120 s)."""
+    `now_ms` is when the notifier began reading the channel, not the time of this write:
+    a message committed after it is not in this push, and its own job, due a coalescing
+    window after its commit, finds this claim old enough not to coalesce into it.
+
+    The claim stays `pending` until the push is published (`_published`), and names the
+    delivery that made it. A pending claim belongs to a notifier that died between its
+    claim and its Publish when SQS hands the same job out again (same messageId, a higher
+    receive count: SQS redelivers only once the failed run's visibility timeout is over),
+    and that redelivery takes it over at once, whatever the queue's visibility timeout;
+    any job of that (user, channel) takes it over once CLAIM_LEASE_MS have passed (the
+    dead job's retries may all have been spent), so the push is not lost (DESIGN.md
+    guarantee 8). The lease outlasts the notifier's timeout (20 s)."""
     window_ms = svc.settings.notify_coalesce_seconds * 1000
     row = svc.tables.notifications
+    own_dead_attempt = (row.claimed_by == delivery.message_id) & (
+        row.claim_receive < delivery.receive_count
+    )
     try:
         row(job.user, job.channel).update(
             actions=[
                 row.notified_seq.set(seq),
                 row.notified_at.set(now_ms),
                 row.pending.set(True),
+                row.claimed_by.set(delivery.message_id),
+                row.claim_receive.set(delivery.receive_count),
                 row.expires_at.set(now_ms // 1000 + ROW_TTL_SECONDS),
             ],
             condition=row.notified_seq.does_not_exist()
@@ -86,7 +109,7 @@ def _claim(svc: Services, job: NotifyJob, seq: int, now_ms: int) -> bool:
             | (
                 row.pending.exists()
                 & (row.notified_seq <= seq)
-                & (row.notified_at <= now_ms - CLAIM_LEASE_MS)
+                & ((row.notified_at <= now_ms - CLAIM_LEASE_MS) | own_dead_attempt)
             ),
         )
     except UpdateError as exc:
@@ -101,7 +124,7 @@ def _published(svc: Services, job: NotifyJob, seq: int, claimed_at: int) -> None
     row = svc.tables.notifications
     try:
         row(job.user, job.channel).update(
-            actions=[row.pending.remove()],
+            actions=[row.pending.remove(), row.claimed_by.remove(), row.claim_receive.remove()],
             condition=(row.notified_seq == seq) & (row.notified_at == claimed_at),
         )
     except UpdateError as exc:
@@ -131,9 +154,10 @@ def _subject(view: ChannelView, seq: int) -> int | None:
     return latest
 
 
-def run_notify_job(svc: Services, job: NotifyJob) -> str:
+def run_notify_job(svc: Services, job: NotifyJob, delivery: Delivery) -> str:
     """Carry out one notification job; returns what it did."""
     channel = parse_channel(job.channel)
+    began_at = svc.now_ms()  # before the read: see _claim
     view = channel_view(svc.tables, job.user, channel)
     skipped = _skipped(view, job.seq, member=channel.is_dm or view.joined_at is not None)
     if skipped:
@@ -144,8 +168,7 @@ def run_notify_job(svc: Services, job: NotifyJob) -> str:
     latest = last_messages(svc.tables, {channel.id: about}).get(channel.id)
     if latest is None:
         return "expired"
-    claimed_at = svc.now_ms()
-    if not _claim(svc, job, latest.seq, claimed_at):
+    if not _claim(svc, job, latest.seq, began_at, delivery):
         return "coalesced"
     badge = total_unread(conversations_of(svc.tables, job.user))
     notification = {
@@ -161,5 +184,5 @@ def run_notify_job(svc: Services, job: NotifyJob) -> str:
         Message=json.dumps(notification, separators=(",", ":"), ensure_ascii=False),
         MessageAttributes={"user": {"DataType": "String", "StringValue": job.user}},
     )
-    _published(svc, job, latest.seq, claimed_at)
+    _published(svc, job, latest.seq, began_at)
     return "notified"

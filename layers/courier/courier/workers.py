@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from courier.channel_frames import FrameJob, run_frame_job
 from courier.committed import committed_message
 from courier.fanout import FanoutJob, run_fanout_job, schedule_delivery
-from courier.notify import NotifyJob, run_notify_job
+from courier.notify import Delivery, NotifyJob, run_notify_job
 from courier.retry import RetryJob, run_retry_job
 from courier.runtime import Services
 
@@ -65,7 +65,8 @@ def fanout_record(svc: Services, record: SQSRecord) -> str:
 
 
 def notify_record(svc: Services, record: SQSRecord) -> str:
-    outcome = run_notify_job(svc, NotifyJob.from_body(_job_body(record)))
+    delivery = Delivery(record.message_id, int(record.attributes.approximate_receive_count))
+    outcome = run_notify_job(svc, NotifyJob.from_body(_job_body(record)), delivery)
     svc.metrics.add_metric(name=f"Notify_{outcome}", unit=MetricUnit.Count, value=1)
     return outcome
 
