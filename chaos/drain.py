@@ -160,9 +160,12 @@ async def empty_queues(state: ServerState, patience: Patience) -> tuple[Ended, d
     jobs: dict[str, dict[str, int]] = {}
 
     async def measure() -> dict[str, int]:
+        # The stream is looked at first: a poller caught up now has queued the jobs of every
+        # message it read, so the queues read next hold them (or what they led to). Read
+        # after the queues, it could have finished a batch in between, its jobs unseen.
+        behind = state.streams_behind()
         jobs.update(await asyncio.to_thread(state.jobs, QUEUES))
-        # The stream comes first: a committed message not yet read from it has queued nothing.
-        jobs["MessagesTable stream"] = {"pollers behind": state.streams_behind()}
+        jobs["MessagesTable stream"] = {"pollers behind": behind}
         return {f"{queue} {kind}": n for queue, kinds in jobs.items() for kind, n in kinds.items()}
 
     def describe(_: dict[str, int]) -> list[str]:

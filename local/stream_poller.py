@@ -86,7 +86,9 @@ class StreamPoller:
         self.on_failure_url = on_failure_url
         self.processed = 0  # records handed to the function and done with (given up included)
         self.given_up = 0
-        self.caught_up = False  # the last read found nothing new and no batch is waiting
+        # True only between a read that found nothing new, with no batch waiting, and the
+        # next read: never while a read is in flight or a batch is with the function.
+        self.caught_up = False
 
     def _iterator(self) -> str:
         shard = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"][
@@ -105,13 +107,15 @@ class StreamPoller:
         window_ends = 0.0
         loop = asyncio.get_running_loop()
         while not stopping.is_set():
+            self.caught_up = False  # till this read comes back empty, with no batch waiting
             try:
                 reply = await asyncio.to_thread(
                     self.streams.get_records, ShardIterator=iterator, Limit=READ_LIMIT
                 )
             except Exception:
                 log.exception("reading the stream of %s failed", self.mapping["table"])
-                reply = {"NextShardIterator": iterator, "Records": []}
+                await asyncio.sleep(POLL_SECONDS)
+                continue  # a failed read tells nothing: not caught up
             iterator = reply["NextShardIterator"]
             fresh = [r for r in reply["Records"] if matches(r, self.mapping["filters"])]
             if fresh and not pending:

@@ -135,32 +135,34 @@ def test_presence_through_the_sdk_reports_a_dm_peer_online_then_offline_and_neve
         # Given the seeker and the peer sharing a DM, and a stranger who shares nothing
         # with the seeker (only a DM with the peer), all three connected
         clients = {}
-        for user in (SEEKER, PEER, STRANGER):
-            jwt = await token(session, stack_url, user)
-            clients[user] = CourierClient(stack_url, jwt, Store(":memory:"), backoff_base=0.05)
-            await clients[user].connect()
-        seeker, peer, stranger = clients[SEEKER], clients[PEER], clients[STRANGER]
-        await seeker.send(dm, {"text": "hi"})
-        await next_event(seeker, "sendack")
-        await stranger.send(f"dm:{PEER}:{STRANGER}", {"text": "hello"})
-        await next_event(stranger, "sendack")
+        try:
+            for user in (SEEKER, PEER, STRANGER):
+                jwt = await token(session, stack_url, user)
+                clients[user] = CourierClient(stack_url, jwt, Store(":memory:"), backoff_base=0.05)
+                await clients[user].connect()
+            seeker, peer, stranger = clients[SEEKER], clients[PEER], clients[STRANGER]
+            await seeker.send(dm, {"text": "hi"})
+            await next_event(seeker, "sendack")
+            await stranger.send(f"dm:{PEER}:{STRANGER}", {"text": "hello"})
+            await next_event(stranger, "sendack")
 
-        # When the peer is connected, the seeker sees them online; the stranger is left out
-        online = await presence_until(seeker, [PEER, STRANGER], lambda got: PEER in got)
-        assert online == {PEER: {"online": True}}
+            # When the peer is connected, the seeker sees them online; the stranger is left out
+            online = await presence_until(seeker, [PEER, STRANGER], lambda got: PEER in got)
+            assert online == {PEER: {"online": True}}
 
-        # When the peer closes, the seeker sees them offline since the close began
-        closing_at = time.time_ns() // 1_000_000
-        await peer.close()
-        offline = await presence_until(
-            seeker, [PEER, STRANGER], lambda got: got[PEER]["online"] is False
-        )
-        asked_by = time.time_ns() // 1_000_000
-        assert offline == {PEER: {"online": False, "lastSeen": offline[PEER]["lastSeen"]}}
-        assert closing_at <= offline[PEER]["lastSeen"] <= asked_by, (closing_at, offline)
+            # When the peer closes, the seeker sees them offline since the close began
+            closing_at = time.time_ns() // 1_000_000
+            await peer.close()
+            offline = await presence_until(
+                seeker, [PEER, STRANGER], lambda got: got[PEER]["online"] is False
+            )
+            asked_by = time.time_ns() // 1_000_000
+            assert offline == {PEER: {"online": False, "lastSeen": offline[PEER]["lastSeen"]}}
+            assert closing_at <= offline[PEER]["lastSeen"] <= asked_by, (closing_at, offline)
 
-        for client in clients.values():
-            await client.close()
-            client.store.close()
+        finally:  # a failure must not leave sockets open for the next test to trip on
+            for client in clients.values():
+                await client.close()
+                client.store.close()
 
     run(scenario, timeout=40)

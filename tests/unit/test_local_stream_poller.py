@@ -150,3 +150,51 @@ def test_an_invocation_that_raises_is_bisected_until_the_bad_record_stands_alone
     info = given_up["DDBStreamBatchInfo"]
     assert (info["startSequenceNumber"], info["endSequenceNumber"]) == ("3", "3")
     assert poller.given_up == 1 and poller.processed == 4
+
+
+class LateStreams(FakeStreams):
+    """A stream that is empty at first read, then holds the records."""
+
+    def __init__(self, records: list[dict[str, Any]]) -> None:
+        super().__init__([])
+        self.late = records
+        self.reads = 0
+
+    def get_records(self, ShardIterator: str, Limit: int) -> dict[str, Any]:
+        self.reads += 1
+        if self.reads == 2:
+            self.records = self.late
+        return super().get_records(ShardIterator, Limit)
+
+
+def test_a_poller_is_never_caught_up_while_a_batch_is_with_its_function() -> None:
+    """The chaos drain trusts `caught_up` to mean every record read has queued its jobs: a
+    poller caught up once (an empty read) must not still say so while the records of its
+    next read are with the function."""
+    seen: list[bool] = []
+    pollers: list[StreamPoller] = []
+
+    async def invoke(function: str, event: Mapping[str, Any]) -> dict[str, Any]:
+        seen.append(pollers[0].caught_up)
+        return {"batchItemFailures": []}
+
+    poller = StreamPoller(
+        mapping(MaximumBatchingWindowInSeconds=0),
+        ARN,
+        LateStreams([record(1)]),
+        invoke,
+        sqs=FakeQueue(),
+        on_failure_url="dlq",
+    )
+    pollers.append(poller)
+
+    async def go() -> None:
+        stopping = asyncio.Event()
+        task = asyncio.create_task(poller.run(stopping))
+        while not seen or not poller.caught_up:
+            await asyncio.sleep(0.01)
+        stopping.set()
+        await task
+
+    asyncio.run(go())
+    assert seen == [False]

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from courier import connections
 from tests.harness import Conn, Courier
 
 MINUTE = 60_000
@@ -290,3 +291,26 @@ def test_100_users_are_accepted(courier: Courier, clock: list[int], alice: Conn)
     others = [f"u{i:02d}" for i in range(99)]
 
     assert reported(courier, alice, ["bob", *others]) == {"bob": {"online": False}}
+
+
+def test_presence_asked_while_disconnect_runs_never_reports_offline_without_last_seen(
+    courier: Courier, clock: list[int], alice: Conn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """$disconnect makes two writes (lastSeen, the row's delete): presence landing between
+    them must find the user's row (online) or the close's lastSeen, never neither, which
+    it would report as offline with no lastSeen. The moment between is the one before
+    lastSeen is written: the row must still be there."""
+    bob = connect(courier, clock, "bob")
+    clock[0] += 5_000
+    original = connections.record_last_seen
+    rows_meanwhile: list[set[str]] = []
+
+    def before_last_seen(*args: Any, **kwargs: Any) -> Any:
+        rows_meanwhile.append(stored_connections(courier))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(connections, "record_last_seen", before_last_seen)
+    courier.disconnect(bob)
+
+    assert rows_meanwhile == [{alice.connection_id, bob.connection_id}]
+    assert reported(courier, alice, ["bob"]) == {"bob": {"online": False, "lastSeen": clock[0]}}

@@ -51,9 +51,14 @@ def record_last_seen(tables: Tables, user: str, closed_at_ms: int) -> None:
 
 
 def close_connection(tables: Tables, connection: Connection, closed_at_ms: int) -> None:
-    """The connection has ended: forget its row and record when it closed."""
-    tables.connections(connection.user, connection.connection_id).delete()
+    """The connection has ended: record when it closed, then forget its row.
+
+    In that order: presence that finds no row must find the lastSeen of the close. The
+    other way round, a presence call between the two writes reported the user offline
+    with no lastSeen (or an older one). A function dying between them leaves a row that
+    presence judges stale and deletes (courier.presence)."""
     record_last_seen(tables, connection.user, closed_at_ms)
+    tables.connections(connection.user, connection.connection_id).delete()
 
 
 def connections_of(tables: Tables, user: str) -> list[Connection]:
