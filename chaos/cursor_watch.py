@@ -8,15 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from chaos.history import CursorSeen, ReadReply, Receipt, now_ms, user_of
-
-
-def dm_users(channel: str) -> tuple[str, str] | None:
-    """The two users of a DM id (`dm:alice:bob`); None for any other channel."""
-    parts = channel.split(":")
-    if len(parts) != 3 or parts[0] != "dm":
-        return None
-    return parts[1], parts[2]
+from chaos.history import CursorSeen, ReadReply, Receipt, dm_users, now_ms, user_of
 
 
 def _int(value: Any) -> int | None:

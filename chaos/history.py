@@ -25,6 +25,14 @@ def user_of(device: str) -> str:
     return device.split("/", 1)[0]
 
 
+def dm_users(channel: str) -> tuple[str, str] | None:
+    """The two users of a DM id (`dm:alice:bob`); None for any other channel."""
+    parts = channel.split(":")
+    if len(parts) != 3 or parts[0] != "dm":
+        return None
+    return parts[1], parts[2]
+
+
 def now_ms() -> int:
     """The server's clock (courier/runtime.py `wall_clock_ms`), read in the same process."""
     return time.time_ns() // 1_000_000

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from chaos.history import device_name
+from chaos.history import device_name, dm_users
 
 DM_PEERS = 2  # DMs each user starts
 SECOND_DEVICE = 0.4  # share of users with a laptop besides their phone
@@ -23,7 +23,7 @@ class Population:
 
     def members(self) -> dict[str, list[str]]:
         """Every channel of the run and its users."""
-        found = {dm: dm.split(":")[1:] for dm in self.dms}
+        found = {dm: list(dm_users(dm) or ()) for dm in self.dms}
         return found | {f"g:{name}": members for name, members in self.groups.items()}
 
     def channels_of(self, user: str) -> list[str]:

@@ -20,8 +20,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from chaos.cursor_watch import dm_users
-from chaos.history import History, user_of
+from chaos.history import History, dm_users, user_of
 from chaos.liveness import Judged
 
 Pair = tuple[str, str]  # (user, channel)

@@ -5,15 +5,13 @@ when a conversation was surely muted."""
 
 from __future__ import annotations
 
-from chaos.history import Entry, History, Key, Message, Mute, user_of
+from chaos.history import Entry, History, Key, Message, Mute, dm_users, user_of
 
 
 def members_of(history: History, channel: str) -> list[str]:
     if channel in history.members:
         return history.members[channel]
-    if channel.startswith("dm:"):
-        return channel.split(":")[1:]
-    return []
+    return list(dm_users(channel) or ())
 
 
 def server_index(history: History) -> dict[tuple[str, int], Message]:

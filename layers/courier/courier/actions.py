@@ -27,7 +27,7 @@ from courier.history import messages_after, stored_message
 from courier.ids import parse_channel
 from courier.mentions import mentions_field
 from courier.presence import presence_frame, users_field
-from courier.receipts import peer_of, read_by, receipt_frame
+from courier.receipts import read_by, receipt_frame
 from courier.runtime import Services
 from courier.sequencer import Retention, accept_message
 from courier.typing_indicator import relay_typing
@@ -163,7 +163,7 @@ def read(svc: Services, caller: Caller, frame: dict[str, Any]) -> dict[str, Any]
             _deliver(svc, caller, [caller.user], update)
             if channel.is_dm:
                 receipt = receipt_frame(channel.id, caller.user, moved)
-                _deliver(svc, caller, [peer_of(channel, caller.user)], receipt)
+                _deliver(svc, caller, [channel.peer(caller.user)], receipt)
     return {"type": "read", "channel": channel.id, "readSeq": view.read_seq, "unread": view.unread}
 
 

@@ -31,6 +31,12 @@ class Channel:
     def is_group(self) -> bool:
         return self.dm_users is None
 
+    def peer(self, user: str) -> str:
+        """The other user of this DM (`user` being one of its two)."""
+        assert self.dm_users is not None
+        first, second = self.dm_users
+        return second if user == first else first
+
     def check_dm_party(self, user: str) -> None:
         """Raise `forbidden` when `user` is not one of the two users of this DM."""
         if self.dm_users is not None and user not in self.dm_users:

@@ -12,15 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from courier.ids import Channel, parse_channel
+from courier.ids import parse_channel
 from courier.tables import Tables
-
-
-def peer_of(channel: Channel, user: str) -> str:
-    """The other user of a DM."""
-    assert channel.dm_users is not None
-    first, second = channel.dm_users
-    return second if user == first else first
 
 
 def receipt_frame(channel: str, user: str, read_seq: int) -> dict[str, Any]:
@@ -31,7 +24,7 @@ def peer_read_seqs(tables: Tables, user: str, channels: list[str]) -> dict[str, 
     """The peer's read cursor in each of these DMs (channels that are not DMs are left
     out): one BatchGetItem per 100, eventually consistent like the rest of the list."""
     peers = {
-        channel: peer_of(parsed, user)
+        channel: parsed.peer(user)
         for channel in channels
         if (parsed := parse_channel(channel)).is_dm
     }

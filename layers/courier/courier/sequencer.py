@@ -108,8 +108,8 @@ def _add_items(
         condition=member.joined_at.exists() if channel.is_group else None,
     )
     mention: list[Action] = [member.mention_seqs.add({message.seq})]
-    if channel.dm_users is not None and prev_seq == 0:
-        peer = next(u for u in channel.dm_users if u != message.sender)
+    if channel.is_dm and prev_seq == 0:
+        peer = channel.peer(message.sender)
         transaction.update(
             member(peer, channel.id),
             actions=[
