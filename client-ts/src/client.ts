@@ -29,7 +29,8 @@ import type {
 import { conversations, pendingMessage, sentMessage } from "./views.js";
 
 const MAX_TICK_MS = 1000;
-const MAX_BODY_BYTES = 16384;
+/** The largest body `send` takes, serialized (the server refuses more as `too_large`). */
+export const MAX_BODY_BYTES = 16384;
 /** A token this close to its `exp` is refreshed before connecting (clocks drift). */
 const TOKEN_MARGIN_MS = 60_000;
 const AUTH_FAILURES: ReadonlySet<number> = new Set([401, 403]);

@@ -1,7 +1,8 @@
 /** Ids: the user of a token, fresh clientMsgNos and requestIds, and lists of user ids checked
  * as the server checks them (so what it would refuse as `invalid` is refused here). */
 
-const USER_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+/** A user (or device, or group) id as the server accepts it. */
+export const USER_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 const BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 export const MAX_MENTIONS = 50;

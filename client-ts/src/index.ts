@@ -1,8 +1,8 @@
 /** Courier's TypeScript client SDK. */
 
-export { CourierClient } from "./client.js";
+export { CourierClient, MAX_BODY_BYTES } from "./client.js";
 export { AuthError, NotConnectedError, RequestError } from "./errors.js";
-export { InvalidUserIdsError, tokenUser } from "./ids.js";
+export { InvalidUserIdsError, MAX_MENTIONS, USER_ID, tokenUser } from "./ids.js";
 export { IndexedDbStore, type IndexedDbStoreOptions } from "./indexeddb-store.js";
 export type { Revision } from "./revisions.js";
 export {

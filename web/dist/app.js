@@ -1729,8 +1729,6 @@ function byId(id) {
 }
 
 // web/src/text.ts
-var USER_ID2 = /^[A-Za-z0-9_.-]{1,64}$/;
-var MAX_MENTIONS2 = 50;
 var MENTION = /(?<![\w@.-])@([A-Za-z0-9_.-]{1,64})/g;
 function dmChannel(me, other) {
   return me < other ? `dm:${me}:${other}` : `dm:${other}:${me}`;
@@ -1743,12 +1741,12 @@ function dmPeer(channel, me) {
 function parseNewChat(input, me) {
   const text = input.trim();
   if (!text.startsWith("#")) {
-    if (!USER_ID2.test(text)) return { problem: "Type a user id (A–Z a–z 0–9 _ . -), or #group user, user" };
+    if (!USER_ID.test(text)) return { problem: "Type a user id (A–Z a–z 0–9 _ . -), or #group user, user" };
     return text === me ? { problem: "That is you: pick someone else." } : { dm: text };
   }
   const [name = "", ...rest] = text.slice(1).split(/[\s,]+/).filter((part) => part !== "");
-  if (!USER_ID2.test(name)) return { problem: "A group name is 1–64 of A–Z a–z 0–9 _ . -" };
-  const bad = rest.find((user) => !USER_ID2.test(user));
+  if (!USER_ID.test(name)) return { problem: "A group name is 1–64 of A–Z a–z 0–9 _ . -" };
+  const bad = rest.find((user) => !USER_ID.test(user));
   if (bad !== void 0) return { problem: `Not a user id: ${bad}` };
   return { group: name, members: rest.length === 0 ? [] : [.../* @__PURE__ */ new Set([me, ...rest])].sort() };
 }
@@ -2083,7 +2081,6 @@ var Peers = class {
 };
 
 // web/src/chat.ts
-var MAX_BODY_BYTES2 = 16384;
 var ChatPage = class {
   constructor(who, token, signOut) {
     this.who = who;
@@ -2218,13 +2215,13 @@ var ChatPage = class {
     const text = draft.value.trim();
     if (channel === null || text === "") return;
     const body = { text };
-    if (new TextEncoder().encode(JSON.stringify(body)).length > MAX_BODY_BYTES2) {
+    if (new TextEncoder().encode(JSON.stringify(body)).length > MAX_BODY_BYTES) {
       this.toast("That message is too long (16 KB at most).");
       return;
     }
     const mentions = mentioned(text).filter((user) => user !== this.who.user);
-    if (mentions.length > MAX_MENTIONS2) {
-      this.toast(`A message mentions at most ${MAX_MENTIONS2} users.`);
+    if (mentions.length > MAX_MENTIONS) {
+      this.toast(`A message mentions at most ${MAX_MENTIONS} users.`);
       return;
     }
     draft.value = "";
@@ -2379,7 +2376,7 @@ var LAST_IDENTITY = "courier-web:last-identity";
 var TAB_IDENTITY = "courier-web:tab-identity";
 function idProblem(what, id) {
   if (id === "") return `Enter a ${what} id.`;
-  if (!USER_ID2.test(id)) return `A ${what} id is 1–64 of A–Z a–z 0–9 _ . - (no spaces).`;
+  if (!USER_ID.test(id)) return `A ${what} id is 1–64 of A–Z a–z 0–9 _ . - (no spaces).`;
   return null;
 }
 function lastIdentity() {

@@ -2,7 +2,7 @@
 // Every change re-renders from the client's own state (unread, cursors, messages): the
 // page keeps no count of its own.
 
-import { CourierClient, IndexedDbStore } from "../../client-ts/src/index.ts";
+import { CourierClient, IndexedDbStore, MAX_BODY_BYTES, MAX_MENTIONS } from "../../client-ts/src/index.ts";
 import { byId } from "./dom.ts";
 import { fillAvatar } from "./avatar.ts";
 import { renderList } from "./list-view.ts";
@@ -11,9 +11,7 @@ import { conversationRows, messageRows, type RowContext } from "./rows.ts";
 import { fetchToken, putGroup } from "./admin.ts";
 import type { Identity } from "./login.ts";
 import { Peers } from "./peers.ts";
-import { channelTitle, dmChannel, dmPeer, mentioned, MAX_MENTIONS, parseNewChat } from "./text.ts";
-
-const MAX_BODY_BYTES = 16_384;
+import { channelTitle, dmChannel, dmPeer, mentioned, parseNewChat } from "./text.ts";
 
 export class ChatPage {
   private readonly client: CourierClient;

@@ -2,7 +2,7 @@
 // for the form (last used in this browser) and for reloads (this tab). The token comes
 // from admin.ts: a local-only convenience.
 
-import { USER_ID } from "./text.ts";
+import { USER_ID } from "../../client-ts/src/ids.ts";
 
 export interface Identity {
   user: string;

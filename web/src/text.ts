@@ -1,7 +1,7 @@
 // Text shown on the page: names, bodies, mentions, times. Pure functions (no DOM).
 
-export const USER_ID = /^[A-Za-z0-9_.-]{1,64}$/;
-export const MAX_MENTIONS = 50;
+import { USER_ID } from "../../client-ts/src/ids.ts";
+
 // @user, not inside a word or an e-mail address; a dot that ends the sentence is not the id's.
 const MENTION = /(?<![\w@.-])@([A-Za-z0-9_.-]{1,64})/g;
 
