@@ -20,18 +20,16 @@ app server would have left behind:
 
 from __future__ import annotations
 
-import copy
 import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from courier.errors import ProtocolError
 from courier.ids import dm_channel_id, is_name, parse_channel
+from local.samples import load_event, websocket_event
 
-EVENTS = Path(__file__).resolve().parent.parent / "events"
 GROUP_PEERS = ("bob", "carol")
 MOST_MESSAGES = 20  # a sample names a small seq; a huge one is the handler's to refuse
 
@@ -91,31 +89,26 @@ def scene_of(event: dict[str, Any]) -> Scene | None:
     return Scene(caller, connection_id, channel, peers, messages)
 
 
-def sample_event(name: str) -> dict[str, Any]:
-    event: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text())
-    return event
-
-
 def as_user(
     sample: str, user: str, connection_id: str, frame: Any = None, connected_at: int | None = None
 ) -> dict[str, Any]:
-    """A sample WebSocket event from `user` on `connection_id`, carrying `frame`, stamped
-    now (or `connected_at`, ms) as API Gateway stamps it (the sample's old connectedAt reads
-    as a dead socket)."""
-    event = copy.deepcopy(sample_event(sample))
-    context = event["requestContext"]
-    context["connectionId"] = connection_id
-    context["connectedAt"] = connected_at or time.time_ns() // 1_000_000
-    context["authorizer"] = {"principalId": user, "userId": user, "deviceId": "phone"}
-    if frame is not None:
-        event["body"] = json.dumps(frame)
-    return event
+    """A sample WebSocket event from `user`'s phone on `connection_id`, carrying `frame`,
+    stamped now (or `connected_at`, ms) as API Gateway stamps it (the sample's old
+    connectedAt reads as a dead socket)."""
+    return websocket_event(
+        sample,
+        body=frame,
+        connection_id=connection_id,
+        user=user,
+        device="phone",
+        connected_at_ms=connected_at or time.time_ns() // 1_000_000,
+    )
 
 
 def create_group(invoke: Invoke, channel: str, members: list[str]) -> None:
     """The group `g:<name>` with these members, through the admin API."""
     group = channel.removeprefix("g:")
-    event = sample_event("admin-put-group")
+    event = load_event("admin-put-group")
     path = f"/admin/groups/{group}"
     event["rawPath"] = event["requestContext"]["http"]["path"] = path
     event["pathParameters"] = {"group": group}

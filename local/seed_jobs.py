@@ -21,13 +21,13 @@ messages up to the job's seq, and its other users (`seeded-<user>` when connecte
 
 from __future__ import annotations
 
-import copy
 import json
 from dataclasses import dataclass
 from typing import Any
 
 from courier.errors import ProtocolError
 from courier.ids import dm_channel_id, is_name, parse_channel
+from local.samples import load_event
 from local.seed import (
     GROUP_PEERS,
     MOST_MESSAGES,
@@ -35,7 +35,6 @@ from local.seed import (
     check,
     connect,
     create_group,
-    sample_event,
     send_messages,
 )
 
@@ -144,7 +143,7 @@ def job_scene_of(function: str, event: dict[str, Any]) -> JobScene | None:
 
 
 def _probe(user: str, channel: str, seq: int) -> dict[str, Any]:
-    event = copy.deepcopy(sample_event("retry_worker-probe"))
+    event = load_event("retry_worker-probe")
     body = {"user": user, "device": "phone", "channel": channel, "seq": seq, "attempt": 1}
     event["Records"][0]["body"] = json.dumps(body)
     return event

@@ -30,6 +30,7 @@ from local import emf
 from local.events import dynamodb_stream_event
 from local.handlers import load_handler
 from local.moto_patches import AtomicDynamoDB, DynamoDBCostPatches, Patch
+from local.samples import load_event, websocket_event
 from local.template import (
     create_queues,
     create_tables,
@@ -37,7 +38,6 @@ from local.template import (
     load_template,
     resource_env,
 )
-from tests.events import load_event, websocket_event
 from tests.lambda_context import FakeLambdaContext
 
 JWT_SECRET = "courier-test-secret-at-least-32-bytes-long"

@@ -23,8 +23,8 @@ from courier.jobs import Job, SqsJobQueue
 from courier.notify import NotifyJob
 from local.gateway import Gateway
 from local.quotas import Timeouts
+from local.samples import EVENTS_DIR, load_event
 from local.server import ServerThread
-from tests.events import EVENTS_DIR, load_event
 from tests.integration.raw_websocket import CLOSE, TEXT, RawWebSocket
 from tests.integration.wire import (
     FRAME_TIMEOUT,

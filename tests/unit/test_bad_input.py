@@ -30,7 +30,7 @@ import pytest
 
 from courier.frames import loads
 from local.handlers import load_handler
-from tests.events import load_event, websocket_event
+from local.samples import load_event, websocket_event
 from tests.harness import JWT_SECRET, ROUTE_FUNCTIONS, ROUTE_SAMPLES, Conn, Courier
 from tests.world import DM, TEAM, World, make_world, strict_parse
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from local.handlers import load_handler
-from tests.events import load_event, websocket_event
+from local.samples import load_event, websocket_event
 from tests.harness import Courier
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from courier.runtime import reset_services
 from local.invoke import invoke
-from tests.events import EVENTS_DIR
+from local.samples import EVENTS_DIR
 from tests.harness import divert_metrics
 
 SAMPLES = sorted(EVENTS_DIR.glob("*.json"))

@@ -62,7 +62,7 @@ from courier.ids import is_name
 from courier.notify import NotifyJob
 from courier.retry import RetryJob
 from local.handlers import load_handler
-from tests.events import load_event, websocket_event
+from local.samples import load_event, websocket_event
 from tests.harness import (
     JWT_SECRET,
     QUEUE_WORKERS,

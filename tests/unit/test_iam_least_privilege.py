@@ -27,9 +27,9 @@ from moto import mock_aws
 
 from courier.runtime import reset_services
 from local import handlers
+from local.samples import load_event
 from local.template import TEMPLATE_PATH, load_template
 from tests import harness
-from tests.events import load_event
 from tests.harness import BASE_ENV, JWT_SECRET, Conn, Courier, atomic_dynamodb, partitioned_moto
 
 TEMPLATE = load_template(TEMPLATE_PATH)

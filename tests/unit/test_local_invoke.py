@@ -16,7 +16,7 @@ import pytest
 
 from courier.runtime import reset_services
 from local.invoke import invoke, main
-from tests.events import load_event
+from local.samples import load_event
 from tests.harness import divert_metrics
 
 

@@ -17,7 +17,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
 from local import invoker as invoker_module
 from local.invoker import Invoker
-from tests.events import load_event
+from local.samples import load_event
 
 WAIT = 10.0  # a barrier that is not reached in this long means the invocations never overlapped
 # how long an admin route waits for another call to be inside at the same time (it never

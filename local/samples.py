@@ -1,4 +1,5 @@
-"""The one loader of the sample events in events/, and builders of variants of them."""
+"""The one loader of the sample events in events/, and builders of variants of them (the
+tests and `make invoke`'s seeding, local/seed.py, build on it)."""
 
 from __future__ import annotations
 
